@@ -1,0 +1,477 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* alink.c: Alink topics and JSON with json-c. */
+#include <inttypes.h>
+#include <json-c/json.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "alink.h"
+#include "string-util.h"
+
+DEFINE_TRIVIAL_CLEANUP_FUNC(json_object *, json_object_put);
+
+static int set_error(char **ret_error, const char *format, ...) _printf_(2, 3);
+static int set_error(char **ret_error, const char *format, ...)
+{
+        va_list ap;
+        int r;
+
+        if (!ret_error)
+                return ALINK_E_INVALID;
+        va_start(ap, format);
+        r = vasprintf(ret_error, format, ap);
+        va_end(ap);
+        if (r < 0) {
+                *ret_error = NULL;
+                return -ENOMEM;
+        }
+        return ALINK_E_INVALID;
+}
+
+int alink_topics_init(AlinkTopics *t, const char *pk, const char *dn)
+{
+        AlinkTopics n = ALINK_TOPICS_NULL;
+
+        if (isempty(pk) || isempty(dn))
+                return -EINVAL;
+        if (asprintf(&n.sys_prefix, "/sys/%s/%s/", pk, dn) < 0 ||
+            asprintf(&n.user_prefix, "/%s/%s/user/", pk, dn) < 0 ||
+            asprintf(&n.property_set, "/sys/%s/%s/thing/service/property/set", pk, dn) < 0 ||
+            asprintf(&n.property_set_reply, "/sys/%s/%s/thing/service/property/set_reply", pk, dn) < 0 ||
+            asprintf(&n.property_post, "/sys/%s/%s/thing/event/property/post", pk, dn) < 0 ||
+            asprintf(&n.event_post_reply, "/sys/%s/%s/thing/event/+/post_reply", pk, dn) < 0 ||
+            asprintf(&n.service, "/sys/%s/%s/thing/service/+", pk, dn) < 0) {
+                alink_topics_done(&n);
+                return -ENOMEM;
+        }
+        *t = n;
+        return 0;
+}
+
+void alink_topics_done(AlinkTopics *t)
+{
+        free(t->sys_prefix);
+        free(t->user_prefix);
+        free(t->property_set);
+        free(t->property_set_reply);
+        free(t->property_post);
+        free(t->event_post_reply);
+        free(t->service);
+        *t = ALINK_TOPICS_NULL;
+}
+
+int alink_topic_sys(const AlinkTopics *t, const char *suffix, char **ret)
+{
+        return asprintf(ret, "%s%s", t->sys_prefix, suffix) < 0 ? -ENOMEM : 0;
+}
+
+int alink_topic_user(const AlinkTopics *t, const char *name, char **ret)
+{
+        return asprintf(ret, "%s%s", t->user_prefix, name) < 0 ? -ENOMEM : 0;
+}
+
+static const char *startswith(const char *s, const char *prefix)
+{
+        size_t l = strlen(prefix);
+        return strncmp(s, prefix, l) == 0 ? s + l : NULL;
+}
+
+AlinkTopicKind alink_topic_classify(const AlinkTopics *t, const char *topic, const char **ret_name,
+                size_t *ret_name_len)
+{
+        const char *rest, *name;
+        size_t n;
+
+        *ret_name = NULL;
+        *ret_name_len = 0;
+        if (!topic)
+                return ALINK_TOPIC_UNKNOWN;
+
+        if (streq(topic, t->property_set))
+                return ALINK_TOPIC_PROPERTY_SET;
+
+        rest = startswith(topic, t->user_prefix);
+        if (rest && *rest) {
+                *ret_name = rest;
+                *ret_name_len = strlen(rest);
+                return ALINK_TOPIC_USER;
+        }
+
+        rest = startswith(topic, t->sys_prefix);
+        if (!rest)
+                return ALINK_TOPIC_UNKNOWN;
+
+        name = startswith(rest, "thing/event/");
+        if (name) {
+                n = strcspn(name, "/");
+                if (n > 0 && streq(name + n, "/post_reply")) {
+                        *ret_name = name;
+                        *ret_name_len = n;
+                        return ALINK_TOPIC_EVENT_POST_REPLY;
+                }
+                return ALINK_TOPIC_UNKNOWN;
+        }
+
+        /* thing/service/<id>, one level only: property/set was matched above. Our own "<id>_reply"
+         * publications match the same filter and come back to us: they are not requests. */
+        name = startswith(rest, "thing/service/");
+        if (name && *name && !strchr(name, '/') &&
+            !(strlen(name) >= 6 && streq(name + strlen(name) - 6, "_reply"))) {
+                *ret_name = name;
+                *ret_name_len = strlen(name);
+                return ALINK_TOPIC_SERVICE;
+        }
+        return ALINK_TOPIC_UNKNOWN;
+}
+
+/* Parse untrusted bytes into a JSON object: bounded size and depth, strict syntax, valid UTF-8, the whole
+ * input consumed, and an object at the top. */
+static int parse_object(const void *payload, size_t len, json_object **ret, char **ret_error)
+{
+        json_tokener *tok;
+        json_object *o;
+        enum json_tokener_error e;
+        size_t end;
+
+        if (!payload || len == 0)
+                return set_error(ret_error, "empty message");
+        if (len > ALINK_MAX_PAYLOAD)
+                return set_error(ret_error, "message of %zu bytes exceeds the %u byte limit", len, ALINK_MAX_PAYLOAD);
+
+        tok = json_tokener_new_ex(ALINK_MAX_JSON_DEPTH);
+        if (!tok)
+                return -ENOMEM;
+        json_tokener_set_flags(tok, JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8);
+        o = json_tokener_parse_ex(tok, payload, (int) len);
+        e = json_tokener_get_error(tok);
+        end = json_tokener_get_parse_end(tok);
+        json_tokener_free(tok);
+
+        if (e != json_tokener_success) {
+                json_object_put(o);
+                if (e == json_tokener_continue)
+                        return set_error(ret_error, "invalid JSON: unexpected end of input");
+                return set_error(ret_error, "invalid JSON at byte %zu: %s", end, json_tokener_error_desc(e));
+        }
+        /* Only white space may follow the document. */
+        for (const char *p = (const char *) payload + end; p < (const char *) payload + len; p++)
+                if (!strchr(" \t\r\n", *p)) {
+                        json_object_put(o);
+                        return set_error(ret_error, "invalid JSON: unexpected data after the document at byte %zu",
+                                (size_t) (p - (const char *) payload));
+                }
+        if (!json_object_is_type(o, json_type_object)) {
+                json_object_put(o);
+                return set_error(ret_error, "invalid message: expected a JSON object");
+        }
+        *ret = o;
+        return 0;
+}
+
+/* A short, printable rendering of a value for error messages. */
+static char *describe(json_object *v)
+{
+        const char *s = json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
+        char *d;
+
+        if (strlen(s) <= 40)
+                return strdup(s);
+        if (asprintf(&d, "%.37s...", s) < 0)
+                return NULL;
+        return d;
+}
+
+/* Alink ids are strings of decimal digits, but OTA pushes send numbers (§2.1, §6). Accept both. */
+static int read_id(json_object *o, char **ret, char **ret_error)
+{
+        json_object *v;
+
+        *ret = NULL;
+        if (!json_object_object_get_ex(o, "id", &v) || json_object_is_type(v, json_type_null))
+                return set_error(ret_error, "missing id");
+
+        switch (json_object_get_type(v)) {
+        case json_type_string: {
+                const char *s = json_object_get_string(v);
+                size_t l = (size_t) json_object_get_string_len(v);
+
+                if (l == 0 || l > ALINK_MAX_ID_LENGTH || memchr(s, 0, l))
+                        return set_error(ret_error, "invalid id: expected 1..%d characters", ALINK_MAX_ID_LENGTH);
+                for (size_t i = 0; i < l; i++)
+                        if ((unsigned char) s[i] < 0x20)
+                                return set_error(ret_error, "invalid id: contains control characters");
+                *ret = strdup(s);
+                break;
+        }
+        case json_type_int: {
+                const char *s = json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN);
+
+                if (!s || s[0] == '-')
+                        return set_error(ret_error, "invalid id: expected a string or a whole number >= 0");
+                *ret = strdup(s);
+                break;
+        }
+        default: {
+                _cleanup_(freep) char *d = describe(v);
+                return set_error(ret_error, "invalid id %s: expected a string or a whole number", strna(d));
+        }
+        }
+        return *ret ? 0 : -ENOMEM;
+}
+
+/* A whole number in [min, max]: JSON integers, integral doubles (10.0), and for max == 1 also booleans. */
+static int get_uint(json_object *v, const char *what, int64_t min, int64_t max, int64_t *ret, char **ret_error)
+{
+        _cleanup_(freep) char *d = NULL;
+        int64_t x;
+
+        switch (json_object_get_type(v)) {
+        case json_type_boolean:
+                if (max != 1)
+                        goto bad;
+                x = json_object_get_boolean(v);
+                break;
+        case json_type_int:
+                errno = 0;
+                x = json_object_get_int64(v);
+                if (errno == ERANGE)
+                        goto range;
+                break;
+        case json_type_double: {
+                double f = json_object_get_double(v);
+                if (!isfinite(f) || f != floor(f))
+                        goto bad;
+                if (f < (double) min || f > (double) max)
+                        goto range;
+                x = (int64_t) f;
+                break;
+        }
+        default:
+                goto bad;
+        }
+        if (x < min || x > max)
+                goto range;
+        *ret = x;
+        return 0;
+range:
+        d = describe(v);
+        return set_error(ret_error, "%s: %s is out of range %" PRId64 "..%" PRId64, what, strna(d), min, max);
+bad:
+        d = describe(v);
+        return set_error(ret_error, "%s: expected a whole number in %" PRId64 "..%" PRId64 ", got %s", what, min,
+                max, strna(d));
+}
+
+static int parse_color(json_object *v, const char *name, LedChange *c, char **ret_error)
+{
+        static const char *const members[] = { "Red", "Green", "Blue" };
+        bool *set[] = { &c->set_red, &c->set_green, &c->set_blue };
+        uint8_t *val[] = { &c->value.red, &c->value.green, &c->value.blue };
+        bool any = false;
+
+        if (!json_object_is_type(v, json_type_object)) {
+                _cleanup_(freep) char *d = describe(v);
+                return set_error(ret_error, "%s: expected an object {\"Red\":0..255,\"Green\":0..255,\"Blue\":0..255}, got %s",
+                        name, strna(d));
+        }
+
+        json_object_object_foreach(v, key, member)
+        {
+                size_t i;
+                int64_t x;
+                int r;
+
+                for (i = 0; i < ELEMENTSOF(members); i++)
+                        if (streq(key, members[i]))
+                                break;
+                if (i >= ELEMENTSOF(members))
+                        return set_error(ret_error, "%s has no member \"%.64s\" (expected Red, Green, Blue)", name,
+                                key);
+                {
+                        _cleanup_(freep) char *what = NULL;
+                        if (asprintf(&what, "%s.%s", name, key) < 0)
+                                return -ENOMEM;
+                        r = get_uint(member, what, 0, 255, &x, ret_error);
+                }
+                if (r != 0)
+                        return r;
+                *set[i] = true;
+                *val[i] = (uint8_t) x;
+                any = true;
+        }
+        if (!any)
+                return set_error(ret_error, "%s: expected at least one of Red, Green, Blue", name);
+        return 0;
+}
+
+int alink_parse_property_set(const void *payload, size_t len, const LedModel *model, AlinkPropertySet *s,
+                char **ret_error)
+{
+        _cleanup_(json_object_putp) json_object *o = NULL;
+        json_object *params;
+        LedChange c = {};
+        int r;
+
+        *s = (AlinkPropertySet) {};
+        r = parse_object(payload, len, &o, ret_error);
+        if (r != 0)
+                return r;
+
+        r = read_id(o, &s->id, ret_error);
+        if (r != 0)
+                return r;
+
+        if (!json_object_object_get_ex(o, "params", &params))
+                return set_error(ret_error, "missing params");
+        if (!json_object_is_type(params, json_type_object))
+                return set_error(ret_error, "params must be an object");
+        if (json_object_object_length(params) == 0)
+                return set_error(ret_error, "params is empty");
+
+        json_object_object_foreach(params, key, v)
+        {
+                int64_t x;
+
+                if (streq(key, model->switch_property)) {
+                        r = get_uint(v, key, 0, 1, &x, ret_error);
+                        if (r != 0)
+                                return r;
+                        c.set_on = true;
+                        c.value.on = x;
+                } else if (streq(key, model->color_property)) {
+                        r = parse_color(v, key, &c, ret_error);
+                        if (r != 0)
+                                return r;
+                } else if (model->brightness_property && streq(key, model->brightness_property)) {
+                        r = get_uint(v, key, 0, 100, &x, ret_error);
+                        if (r != 0)
+                                return r;
+                        c.set_brightness = true;
+                        c.value.brightness = (uint8_t) x;
+                } else
+                        return set_error(ret_error, "unknown property \"%.64s\"", key);
+        }
+
+        s->change = c;
+        return 0;
+}
+
+void alink_property_set_done(AlinkPropertySet *s)
+{
+        free(s->id);
+        *s = (AlinkPropertySet) {};
+}
+
+int alink_parse_request_id(const void *payload, size_t len, char **ret_id)
+{
+        _cleanup_(json_object_putp) json_object *o = NULL;
+        int r;
+
+        *ret_id = NULL;
+        r = parse_object(payload, len, &o, NULL);
+        if (r != 0)
+                return r;
+        return read_id(o, ret_id, NULL);
+}
+
+int alink_parse_reply(const void *payload, size_t len, AlinkReply *reply, char **ret_error)
+{
+        _cleanup_(json_object_putp) json_object *o = NULL;
+        json_object *v;
+        int64_t code;
+        int r;
+
+        *reply = (AlinkReply) {};
+        r = parse_object(payload, len, &o, ret_error);
+        if (r != 0)
+                return r;
+        r = read_id(o, &reply->id, ret_error);
+        if (r != 0)
+                return r;
+        if (!json_object_object_get_ex(o, "code", &v))
+                return set_error(ret_error, "missing code");
+        /* Codes are numbers in thing-model replies, strings ("1000") in the OTA family. */
+        if (json_object_is_type(v, json_type_string)) {
+                uint64_t u;
+                if (safe_atou64_range(json_object_get_string(v), 0, INT64_MAX, &u) < 0)
+                        return set_error(ret_error, "invalid code");
+                code = (int64_t) u;
+        } else if (get_uint(v, "code", 0, INT64_MAX, &code, ret_error) != 0)
+                return ALINK_E_INVALID;
+        reply->code = code;
+        if (json_object_object_get_ex(o, "message", &v) && json_object_is_type(v, json_type_string)) {
+                reply->message = strdup(json_object_get_string(v));
+                if (!reply->message)
+                        return -ENOMEM;
+        }
+        return 0;
+}
+
+void alink_reply_done(AlinkReply *r)
+{
+        free(r->id);
+        free(r->message);
+        *r = (AlinkReply) {};
+}
+
+static int to_string(json_object *o, char **ret)
+{
+        const char *s = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
+
+        if (!s)
+                return -ENOMEM;
+        *ret = strdup(s);
+        return *ret ? 0 : -ENOMEM;
+}
+
+/* json_object_object_add() takes ownership even when it fails; one helper keeps the checks short. */
+static int add(json_object *o, const char *key, json_object *v)
+{
+        if (!v)
+                return -ENOMEM;
+        return json_object_object_add(o, key, v) < 0 ? -ENOMEM : 0;
+}
+
+int alink_build_reply(const char *id, int64_t code, const char *message, char **ret)
+{
+        _cleanup_(json_object_putp) json_object *o = json_object_new_object();
+
+        if (!o)
+                return -ENOMEM;
+        if ((id && add(o, "id", json_object_new_string(id)) < 0) || add(o, "code", json_object_new_int64(code)) < 0 ||
+            add(o, "data", json_object_new_object()) < 0 ||
+            (message && add(o, "message", json_object_new_string(message)) < 0))
+                return -ENOMEM;
+        return to_string(o, ret);
+}
+
+int alink_build_property_post(const char *id, const LedModel *model, const LedState *state, char **ret)
+{
+        _cleanup_(json_object_putp) json_object *o = json_object_new_object();
+        json_object *params, *color, *sys;
+
+        if (!o || !id)
+                return -ENOMEM;
+        params = json_object_new_object();
+        if (add(o, "id", json_object_new_string(id)) < 0 || add(o, "version", json_object_new_string("1.0")) < 0 ||
+            add(o, "params", params) < 0)
+                return -ENOMEM;
+        sys = json_object_new_object();
+        if (add(o, "sys", sys) < 0 || add(sys, "ack", json_object_new_int(1)) < 0)
+                return -ENOMEM;
+        if (add(o, "method", json_object_new_string("thing.event.property.post")) < 0)
+                return -ENOMEM;
+
+        color = json_object_new_object();
+        if (add(params, model->switch_property, json_object_new_int(state->on)) < 0 ||
+            add(params, model->color_property, color) < 0 || add(color, "Red", json_object_new_int(state->red)) < 0 ||
+            add(color, "Green", json_object_new_int(state->green)) < 0 ||
+            add(color, "Blue", json_object_new_int(state->blue)) < 0)
+                return -ENOMEM;
+        if (model->brightness_property &&
+            add(params, model->brightness_property, json_object_new_int(state->brightness)) < 0)
+                return -ENOMEM;
+        return to_string(o, ret);
+}

@@ -1,0 +1,95 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* alink.h: Alink topics and JSON messages (ALINK-PROTOCOL.md §2), as pure functions.
+ *
+ * The only user of json-c besides json-util. Parsers take the raw payload from the network (any bytes, any
+ * length) and either fill an ali-linkd structure or return ALINK_E_INVALID with a message naming the
+ * problem; they never crash and never trust a size. Builders return malloc'ed strings the caller frees.
+ * Nothing here logs, keeps state, or does I/O. */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "led.h"
+#include "macro.h"
+
+/* The platform's message size limit (ALINK-PROTOCOL.md §5); anything larger is refused unparsed. */
+#define ALINK_MAX_PAYLOAD (256u * 1024u)
+/* Alink messages are shallow; a deeper document is an attack or a bug, not a request. */
+#define ALINK_MAX_JSON_DEPTH 16
+#define ALINK_MAX_ID_LENGTH 64
+
+/* Reply codes a device uses (§2.4, §2.10). */
+enum {
+        ALINK_CODE_SUCCESS = 200,
+        ALINK_CODE_REQUEST_ERROR = 400,
+        ALINK_CODE_TOO_MANY_REQUESTS = 429,
+        ALINK_CODE_PARAM_ERROR = 460,
+};
+
+/* Expected outcome: the message was not acceptable; *ret_error says why. */
+enum {
+        ALINK_E_INVALID = 1,
+};
+
+typedef enum AlinkTopicKind {
+        ALINK_TOPIC_UNKNOWN,
+        ALINK_TOPIC_PROPERTY_SET,    /* /sys/pk/dn/thing/service/property/set */
+        ALINK_TOPIC_EVENT_POST_REPLY, /* /sys/pk/dn/thing/event/<name>/post_reply ("property" for posts) */
+        ALINK_TOPIC_SERVICE,         /* /sys/pk/dn/thing/service/<name> */
+        ALINK_TOPIC_USER,            /* /pk/dn/user/<name...> */
+        _ALINK_TOPIC_KIND_MAX,
+} AlinkTopicKind;
+
+/* The topics of one device, formatted once from the configured product key and device name. */
+typedef struct AlinkTopics {
+        char *sys_prefix;         /* "/sys/pk/dn/" */
+        char *user_prefix;        /* "/pk/dn/user/" */
+        char *property_set;       /* subscribe */
+        char *property_set_reply; /* publish */
+        char *property_post;      /* publish */
+        char *event_post_reply;   /* subscribe, "+" for the event */
+        char *service;            /* subscribe, "+" for the service */
+} AlinkTopics;
+
+#define ALINK_TOPICS_NULL ((AlinkTopics) {})
+
+int alink_topics_init(AlinkTopics *t, const char *product_key, const char *device_name);
+void alink_topics_done(AlinkTopics *t);
+/* "/sys/pk/dn/<suffix>" */
+int alink_topic_sys(const AlinkTopics *t, const char *suffix, char **ret);
+/* "/pk/dn/user/<name>" */
+int alink_topic_user(const AlinkTopics *t, const char *name, char **ret);
+/* What a received topic is; *ret_name points into topic (event id, service id or user topic name), is not
+ * NUL-terminated where the name ends before the topic does, and has *ret_name_len bytes. */
+AlinkTopicKind alink_topic_classify(const AlinkTopics *t, const char *topic, const char **ret_name,
+                size_t *ret_name_len);
+
+/* A parsed thing.service.property.set. */
+typedef struct AlinkPropertySet {
+        char *id; /* as sent (numbers in decimal); NULL when it was missing or unreadable */
+        LedChange change;
+} AlinkPropertySet;
+
+void alink_property_set_done(AlinkPropertySet *s);
+/* 0, or ALINK_E_INVALID with *ret_error set (and s->id when it could be read), or negative errno. */
+int alink_parse_property_set(const void *payload, size_t len, const LedModel *model, AlinkPropertySet *s,
+                char **ret_error);
+
+/* A reply from the cloud (post_reply and the like). */
+typedef struct AlinkReply {
+        char *id;
+        int64_t code;
+        char *message;
+} AlinkReply;
+
+void alink_reply_done(AlinkReply *r);
+int alink_parse_reply(const void *payload, size_t len, AlinkReply *r, char **ret_error);
+/* Reads just the id of any request, for answering one we cannot otherwise parse. */
+int alink_parse_request_id(const void *payload, size_t len, char **ret_id);
+
+/* {"id":"<id>","code":<code>,"data":{}} plus "message" when given; id NULL leaves it out. */
+int alink_build_reply(const char *id, int64_t code, const char *message, char **ret);
+/* thing.event.property.post carrying every property of the model. */
+int alink_build_property_post(const char *id, const LedModel *model, const LedState *state, char **ret);

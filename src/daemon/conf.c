@@ -1,0 +1,653 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* conf.c: table-driven INI configuration on top of inih.
+ *
+ * inih does the INI syntax; this file owns the table of keys, their parsers and the checks of values
+ * against each other. inih does not tell a handler which line it is on, so the file is fed through our
+ * own line reader, which counts lines, rejects over-long ones and catches lines inih would reject, so
+ * every problem carries its line number and parsing always continues to the end. */
+#include <dirent.h>
+#include <fcntl.h>
+#include <glob.h>
+#include <ini.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "conf.h"
+#include "log.h"
+#include "macro.h"
+#include "string-util.h"
+
+typedef struct ConfItem ConfItem;
+
+typedef struct ConfParser {
+        Conf *conf;
+        const char *file;
+        FILE *f;
+        unsigned line;
+        unsigned n_errors;
+        unsigned n_warnings;
+        bool *seen; /* per table item, for duplicate detection within one file */
+        bool oom;
+} ConfParser;
+
+typedef int (*ConfParseFn)(ConfParser *p, const ConfItem *item, const char *value, void *data);
+
+struct ConfItem {
+        const char *section;
+        const char *key;
+        ConfParseFn parse;
+        size_t offset;
+        uint64_t min, max;
+};
+
+#define CONF_MAX_LINE 1024
+#define CONF_MAX_SECRET 1024
+
+_printf_(3, 4) static void conf_problem(ConfParser *p, int level, const char *format, ...)
+{
+        _cleanup_(freep) char *msg = NULL;
+        va_list ap;
+        int r;
+
+        va_start(ap, format);
+        r = vasprintf(&msg, format, ap);
+        va_end(ap);
+        if (r < 0) {
+                p->oom = true;
+                return;
+        }
+        if (level <= LOG_ERR)
+                p->n_errors++;
+        else
+                p->n_warnings++;
+        if (p->line > 0)
+                log_full(level, "%s:%u: %s", p->file, p->line, msg);
+        else
+                log_full(level, "%s: %s", p->file, msg);
+}
+
+#define conf_error(p, ...) conf_problem(p, LOG_ERR, __VA_ARGS__)
+#define conf_warn(p, ...) conf_problem(p, LOG_WARNING, __VA_ARGS__)
+
+static int store_string(ConfParser *p, char **dst, const char *value)
+{
+        /* An empty value resets the key to its default, as in systemd's files. */
+        if (free_and_strdup(dst, isempty(value) ? NULL : value) < 0) {
+                p->oom = true;
+                return -ENOMEM;
+        }
+        return 0;
+}
+
+static bool chars_in(const char *s, const char *allowed_extra)
+{
+        for (; *s; s++)
+                if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || (*s >= '0' && *s <= '9') ||
+                            strchr(allowed_extra, *s)))
+                        return false;
+        return true;
+}
+
+/* Product keys, device names, instance ids and regions end up inside MQTT topics and host names: no
+ * '/', '+', '#', spaces or control characters can be allowed in them. */
+static int parse_identifier(ConfParser *p, const ConfItem *item, const char *value, void *data)
+{
+        const char *extra = streq(item->key, "device_name") ? "-_.:@" : "-_";
+
+        if (!isempty(value) && (strlen(value) > item->max || !chars_in(value, extra))) {
+                conf_error(p, "invalid %s \"%s\": use 1..%" PRIu64 " characters from A-Z a-z 0-9 %s", item->key,
+                        value, item->max, extra);
+                return 0;
+        }
+        return store_string(p, data, value);
+}
+
+static int parse_property_id(ConfParser *p, const ConfItem *item, const char *value, void *data)
+{
+        /* Thing-model identifiers: letters, digits, underscore; "module:identifier" for custom modules. */
+        if (!isempty(value) && (strlen(value) > 50 || !chars_in(value, "_:"))) {
+                conf_error(p, "invalid %s \"%s\": a thing-model identifier has 1..50 characters from "
+                              "A-Z a-z 0-9 _ :",
+                        item->key, value);
+                return 0;
+        }
+        return store_string(p, data, value);
+}
+
+static int parse_path(ConfParser *p, const ConfItem *item, const char *value, void *data)
+{
+        if (!isempty(value) && value[0] != '/') {
+                conf_error(p, "%s must be an absolute path, got \"%s\"", item->key, value);
+                return 0;
+        }
+        return store_string(p, data, value);
+}
+
+static int parse_host(ConfParser *p, const ConfItem *item, const char *value, void *data)
+{
+        if (!isempty(value) && (strlen(value) > 253 || !chars_in(value, "-.:[]"))) {
+                conf_error(p, "invalid %s \"%s\": expected a host name or IP address", item->key, value);
+                return 0;
+        }
+        return store_string(p, data, value);
+}
+
+static int parse_secret(ConfParser *p, const ConfItem *item, const char *value, void *data)
+{
+        (void) item;
+        /* Never echo the value. */
+        if (!isempty(value) && strlen(value) > CONF_MAX_SECRET) {
+                conf_error(p, "device_secret is longer than %u bytes", CONF_MAX_SECRET);
+                return 0;
+        }
+        p->conf->line_inline_secret = p->line;
+        if (free_and_strdup(data, isempty(value) ? NULL : value) < 0)
+                p->oom = true;
+        return 0;
+}
+
+static int parse_secret_file(ConfParser *p, const ConfItem *item, const char *value, void *data)
+{
+        p->conf->line_secret_file = p->line;
+        return parse_path(p, item, value, data);
+}
+
+static int parse_unsigned(ConfParser *p, const ConfItem *item, const char *value, void *data)
+{
+        uint64_t v;
+        int r;
+
+        r = safe_atou64_range(value, item->min, item->max, &v);
+        if (r < 0) {
+                conf_error(p, "invalid %s \"%s\": expected a whole number in %" PRIu64 "..%" PRIu64, item->key,
+                        value, item->min, item->max);
+                return 0;
+        }
+        if (item->max <= UINT16_MAX)
+                *(uint16_t *) data = (uint16_t) v;
+        else
+                *(unsigned *) data = (unsigned) v;
+        return 0;
+}
+
+static int parse_bool(ConfParser *p, const ConfItem *item, const char *value, void *data)
+{
+        int b = parse_boolean(value);
+
+        if (b < 0) {
+                conf_error(p, "invalid %s \"%s\": expected yes or no", item->key, value);
+                return 0;
+        }
+        *(bool *) data = b;
+        return 0;
+}
+
+static int parse_log_level(ConfParser *p, const ConfItem *item, const char *value, void *data)
+{
+        int l = log_level_from_string(value);
+
+        if (l < 0) {
+                conf_error(p, "invalid %s \"%s\": expected debug, info, notice, warning or err", item->key, value);
+                return 0;
+        }
+        *(int *) data = l;
+        return 0;
+}
+
+static int parse_user_topics(ConfParser *p, const ConfItem *item, const char *value, void *data)
+{
+        char ***dst = data;
+        char **l = NULL;
+
+        if (strv_split(value, " ,\t", &l) < 0) {
+                p->oom = true;
+                return -ENOMEM;
+        }
+        for (char **t = l; *t; t++) {
+                size_t slashes = 0;
+                for (const char *c = *t; *c; c++)
+                        slashes += *c == '/';
+                /* Below /${pk}/${dn}/user/: the whole topic has at most 7 slashes (ALINK-PROTOCOL.md §5). */
+                if ((*t)[0] == '/' || !chars_in(*t, "-_/+#") || strstr(*t, "//") || slashes > 3 ||
+                    (*t)[strlen(*t) - 1] == '/') {
+                        conf_error(p, "invalid %s entry \"%s\": give a name below /${product_key}/${device_name}/user/, "
+                                      "such as \"data\"",
+                                item->key, *t);
+                        strv_free(l);
+                        return 0;
+                }
+        }
+        strv_free(*dst);
+        *dst = l;
+        return 0;
+}
+
+static int parse_led_backend(ConfParser *p, const ConfItem *item, const char *value, void *data)
+{
+        LedBackend b = led_backend_from_string(value);
+
+        if (b < 0) {
+                conf_error(p, "invalid %s \"%s\": expected none", item->key, value);
+                return 0;
+        }
+        *(LedBackend *) data = b;
+        return 0;
+}
+
+#define C(field) offsetof(Conf, field)
+static const ConfItem conf_items[] = {
+        { "device", "product_key", parse_identifier, C(product_key), 1, 64 },
+        { "device", "device_name", parse_identifier, C(device_name), 1, 64 },
+        { "device", "device_secret", parse_secret, C(inline_secret), 0, 0 },
+        { "device", "device_secret_file", parse_secret_file, C(device_secret_file), 0, 0 },
+        { "device", "region", parse_identifier, C(region), 1, 64 },
+        { "device", "instance_id", parse_identifier, C(instance_id), 1, 64 },
+        { "mqtt", "host", parse_host, C(host), 0, 0 },
+        { "mqtt", "port", parse_unsigned, C(port), 1, 65535 },
+        { "mqtt", "ca_file", parse_path, C(ca_file), 0, 0 },
+        { "mqtt", "ca_path", parse_path, C(ca_path), 0, 0 },
+        { "mqtt", "keepalive", parse_unsigned, C(keepalive), 30, 1200 },
+        { "mqtt", "clean_session", parse_bool, C(clean_session), 0, 0 },
+        { "mqtt", "user_topics", parse_user_topics, C(user_topics), 0, 0 },
+        { "daemon", "log_level", parse_log_level, C(log_level), 0, 0 },
+        { "daemon", "state_directory", parse_path, C(state_directory), 0, 0 },
+        { "led", "backend", parse_led_backend, C(led_backend), 0, 0 },
+        { "led", "switch_property", parse_property_id, C(led_model.switch_property), 0, 0 },
+        { "led", "color_property", parse_property_id, C(led_model.color_property), 0, 0 },
+        { "led", "brightness_property", parse_property_id, C(led_model.brightness_property), 0, 0 },
+};
+#undef C
+
+static bool section_known(const char *section)
+{
+        for (size_t i = 0; i < ELEMENTSOF(conf_items); i++)
+                if (streq(conf_items[i].section, section))
+                        return true;
+        return false;
+}
+
+static int handle_entry(void *userdata, const char *section, const char *name, const char *value)
+{
+        ConfParser *p = userdata;
+
+        for (size_t i = 0; i < ELEMENTSOF(conf_items); i++) {
+                const ConfItem *item = &conf_items[i];
+
+                if (!streq(item->section, section) || !streq(item->key, name))
+                        continue;
+                if (p->seen[i])
+                        conf_warn(p, "%s is set more than once in [%s]; the last one wins", name, section);
+                p->seen[i] = true;
+                (void) item->parse(p, item, value, (uint8_t *) p->conf + item->offset);
+                return 1;
+        }
+
+        if (isempty(section))
+                conf_warn(p, "%s is outside of any section, ignoring", name);
+        else if (!section_known(section))
+                conf_warn(p, "unknown section [%s], ignoring %s", section, name);
+        else
+                conf_warn(p, "unknown key %s in [%s], ignoring", name, section);
+        return 1; /* keep going: report everything in one pass */
+}
+
+/* inih's reader: one line per call. We count lines here, drop leading blanks (so inih's multi-line
+ * continuation never glues an indented line to the previous key) and flag what inih would reject. */
+static char *read_line(char *buf, int size, void *userdata)
+{
+        ConfParser *p = userdata;
+        _cleanup_(freep) char *line = NULL;
+        size_t allocated = 0;
+        ssize_t n;
+        const char *s;
+
+        n = getline(&line, &allocated, p->f);
+        if (n < 0)
+                return NULL;
+        p->line++;
+
+        while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
+                line[--n] = 0;
+        if (memchr(line, 0, (size_t) n)) {
+                conf_error(p, "line contains a NUL byte, ignoring it");
+                goto empty;
+        }
+        s = line + strspn(line, " \t");
+        if (strlen(s) + 2 > (size_t) size || strlen(s) + 2 > CONF_MAX_LINE) {
+                conf_error(p, "line is longer than %d characters, ignoring it", MIN(size, CONF_MAX_LINE) - 2);
+                goto empty;
+        }
+        if (*s && !strchr(";#", *s)) {
+                if (*s == '[') {
+                        if (!strchr(s, ']')) {
+                                conf_error(p, "section header is missing ']'");
+                                goto empty;
+                        }
+                } else if (!strchr(s, '=')) {
+                        conf_error(p, "expected \"key = value\", got \"%s\"", s);
+                        goto empty;
+                }
+        }
+        snprintf(buf, (size_t) size, "%s\n", s);
+        return buf;
+empty:
+        snprintf(buf, (size_t) size, "\n");
+        return buf;
+}
+
+static int parse_one_file(Conf *c, const char *path, bool required, unsigned *n_errors)
+{
+        _cleanup_(fclosep) FILE *f = NULL;
+        bool seen[ELEMENTSOF(conf_items)] = {};
+        ConfParser p = { .conf = c, .file = path, .seen = seen };
+
+        f = fopen(path, "re");
+        if (!f) {
+                if (errno == ENOENT && !required)
+                        return 0;
+                log_error_errno(errno, "%s: cannot open: %m", path);
+                (*n_errors)++;
+                return 0;
+        }
+        p.f = f;
+        (void) ini_parse_stream(read_line, &p, handle_entry, &p);
+        if (ferror(f)) {
+                log_error("%s: read error", path);
+                p.n_errors++;
+        }
+        if (p.oom)
+                return -ENOMEM;
+        *n_errors += p.n_errors;
+        return 0;
+}
+
+/* Warn when a file holding the secret can be read by anyone but its owner and the daemon's own group. */
+static void check_secret_file_mode(const char *path, int fd)
+{
+        struct stat st;
+
+        if (fstat(fd, &st) < 0)
+                return;
+        if ((st.st_mode & S_IROTH) || ((st.st_mode & S_IRGRP) && st.st_gid != getegid()))
+                log_warning("%s holds the device secret but is readable by %s (mode %04o); "
+                            "chmod o-r,g-r it or make it root:ali-link 0640",
+                        path, (st.st_mode & S_IROTH) ? "everyone" : "another group",
+                        (unsigned) (st.st_mode & 07777));
+}
+
+static int read_secret_file(const char *path, char **ret)
+{
+        _cleanup_(closep) int fd = -1;
+        char buf[CONF_MAX_SECRET + 2];
+        ssize_t n;
+        size_t len;
+
+        fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+        if (fd < 0)
+                return -errno;
+        check_secret_file_mode(path, fd);
+        n = read(fd, buf, sizeof(buf) - 1);
+        if (n < 0) {
+                int r = -errno;
+                explicit_bzero(buf, sizeof(buf));
+                return r;
+        }
+        len = (size_t) n;
+        if (len > CONF_MAX_SECRET) {
+                explicit_bzero(buf, sizeof(buf));
+                return -E2BIG;
+        }
+        while (len > 0 && strchr(" \t\r\n", buf[len - 1]))
+                len--;
+        buf[len] = 0;
+        if (len == 0 || memchr(buf, 0, len)) {
+                explicit_bzero(buf, sizeof(buf));
+                return -EBADMSG;
+        }
+        *ret = strdup(buf);
+        explicit_bzero(buf, sizeof(buf));
+        return *ret ? 0 : -ENOMEM;
+}
+
+static int resolve_secret(Conf *c, unsigned *n_errors)
+{
+        const char *creds = getenv("CREDENTIALS_DIRECTORY");
+        int r;
+
+        if (c->inline_secret && c->device_secret_file) {
+                log_error("%s:%u: set only one of device_secret and device_secret_file", c->path,
+                        MAX(c->line_inline_secret, c->line_secret_file));
+                (*n_errors)++;
+                return 0;
+        }
+
+        /* A credential handed in by systemd (LoadCredential=device-secret:...) wins: it is the recommended
+         * place, outside the config. */
+        if (!isempty(creds)) {
+                _cleanup_(freep) char *p = NULL;
+
+                if (asprintf(&p, "%s/" CONF_SECRET_CREDENTIAL, creds) < 0)
+                        return -ENOMEM;
+                r = read_secret_file(p, &c->device_secret);
+                if (r >= 0) {
+                        c->secret_source = SECRET_CREDENTIAL;
+                        return 0;
+                }
+                if (r != -ENOENT) {
+                        log_error_errno(r, "%s: cannot read the device secret credential: %s", p,
+                                r == -EBADMSG ? "it is empty" : r == -E2BIG ? "it is too long" : "%m");
+                        (*n_errors)++;
+                        return 0;
+                }
+        }
+
+        if (c->device_secret_file) {
+                r = read_secret_file(c->device_secret_file, &c->device_secret);
+                if (r == -ENOMEM)
+                        return r;
+                if (r < 0) {
+                        log_error_errno(r, "%s:%u: cannot read device_secret_file %s: %s", c->path,
+                                c->line_secret_file, c->device_secret_file,
+                                r == -EBADMSG ? "it is empty" : r == -E2BIG ? "it is too long" : "%m");
+                        (*n_errors)++;
+                        return 0;
+                }
+                c->secret_source = SECRET_FILE;
+                return 0;
+        }
+
+        if (c->inline_secret) {
+                c->device_secret = strdup(c->inline_secret);
+                if (!c->device_secret)
+                        return -ENOMEM;
+                c->secret_source = SECRET_INLINE;
+                /* The config itself holds the secret now. */
+                _cleanup_(closep) int fd = open(c->path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+                if (fd >= 0)
+                        check_secret_file_mode(c->path, fd);
+        }
+        return 0;
+}
+
+static int dropins_load(Conf *c, unsigned *n_errors)
+{
+        _cleanup_(freep) char *pattern = NULL;
+        glob_t g = {};
+        int r = 0;
+
+        if (asprintf(&pattern, "%s.d/*.conf", c->path) < 0)
+                return -ENOMEM;
+        if (glob(pattern, GLOB_NOSORT, NULL, &g) != 0) {
+                globfree(&g);
+                return 0;
+        }
+        /* Sorted, so later names override earlier ones predictably. */
+        qsort(g.gl_pathv, g.gl_pathc, sizeof(char *), (int (*)(const void *, const void *)) strcmp);
+        for (size_t i = 0; i < g.gl_pathc && r >= 0; i++)
+                r = parse_one_file(c, g.gl_pathv[i], /* required= */ true, n_errors);
+        globfree(&g);
+        return r;
+}
+
+static int conf_new(Conf **ret, const char *path)
+{
+        Conf *c;
+
+        c = calloc(1, sizeof(*c));
+        if (!c)
+                return -ENOMEM;
+        c->keepalive = 60;
+        c->clean_session = true;
+        c->log_level = LOG_INFO;
+        c->led_backend = LED_BACKEND_NONE;
+        c->path = strdup(path);
+        if (!c->path) {
+                free(c);
+                return -ENOMEM;
+        }
+        *ret = c;
+        return 0;
+}
+
+static int conf_fill_defaults(Conf *c)
+{
+        const char *state = getenv("STATE_DIRECTORY");
+
+        if (!c->region && !(c->region = strdup(CONF_DEFAULT_REGION)))
+                return -ENOMEM;
+        if (!c->ca_file && !c->ca_path && !(c->ca_path = strdup(CONF_DEFAULT_CA_PATH)))
+                return -ENOMEM;
+        if (!c->state_directory) {
+                /* systemd's StateDirectory= may list several, colon-separated: the first is ours. */
+                if (!isempty(state))
+                        c->state_directory = strndup(state, strcspn(state, ":"));
+                else
+                        c->state_directory = strdup(CONF_DEFAULT_STATE_DIRECTORY);
+                if (!c->state_directory)
+                        return -ENOMEM;
+        }
+        if (!c->led_model.switch_property && !(c->led_model.switch_property = strdup("LightSwitch")))
+                return -ENOMEM;
+        if (!c->led_model.color_property && !(c->led_model.color_property = strdup("RGBColor")))
+                return -ENOMEM;
+        if (!c->user_topics && strv_split("", " ", &c->user_topics) < 0)
+                return -ENOMEM;
+
+        if (!c->host && c->product_key) {
+                int r;
+                /* ALINK-PROTOCOL.md §1.1: instance endpoint when an instance id is set, else the legacy
+                 * public endpoint. Both serve TLS with GlobalSign roots on these ports. */
+                if (c->instance_id)
+                        r = asprintf(&c->host, "%s.mqtt.iothub.aliyuncs.com", c->instance_id);
+                else
+                        r = asprintf(&c->host, "%s.iot-as-mqtt.%s.aliyuncs.com", c->product_key, c->region);
+                if (r < 0) {
+                        c->host = NULL;
+                        return -ENOMEM;
+                }
+        }
+        if (c->port == 0)
+                c->port = c->instance_id ? 1883 : 443;
+        return 0;
+}
+
+int conf_load(const char *path, Conf **ret)
+{
+        _cleanup_(conf_freep) Conf *c = NULL;
+        unsigned n_errors = 0;
+        bool unconfigured = false;
+        int r;
+
+        r = conf_new(&c, path ?: CONF_DEFAULT_PATH);
+        if (r < 0)
+                return r;
+
+        r = parse_one_file(c, c->path, /* required= */ true, &n_errors);
+        if (r < 0)
+                return r;
+        r = dropins_load(c, &n_errors);
+        if (r < 0)
+                return r;
+
+        r = resolve_secret(c, &n_errors);
+        if (r < 0)
+                return r;
+
+        /* Values against each other, and what must be there. */
+        if (!c->product_key || !c->device_name || !c->device_secret) {
+                if (!c->product_key)
+                        log_error("%s: [device] product_key is not set", c->path);
+                if (!c->device_name)
+                        log_error("%s: [device] device_name is not set", c->path);
+                if (!c->device_secret && !c->device_secret_file)
+                        log_error("%s: [device] the device secret is not set: give device_secret_file, "
+                                  "device_secret, or the systemd credential \"" CONF_SECRET_CREDENTIAL "\"",
+                                c->path);
+                unconfigured = true;
+        }
+        if (c->ca_file && c->ca_path)
+                log_debug("%s: both ca_file and ca_path are set; both are trusted", c->path);
+
+        r = conf_fill_defaults(c);
+        if (r < 0)
+                return r;
+
+        if (n_errors > 0) {
+                log_error("%s: %u problem%s found", c->path, n_errors, n_errors == 1 ? "" : "s");
+                return CONF_E_INVALID;
+        }
+
+        *ret = TAKE_PTR(c);
+        return unconfigured ? CONF_E_UNCONFIGURED : 0;
+}
+
+Conf *conf_free(Conf *c)
+{
+        if (!c)
+                return NULL;
+        free(c->path);
+        free(c->product_key);
+        free(c->device_name);
+        erase_and_free(c->device_secret);
+        erase_and_free(c->inline_secret);
+        free(c->device_secret_file);
+        free(c->region);
+        free(c->instance_id);
+        free(c->host);
+        free(c->ca_file);
+        free(c->ca_path);
+        strv_free(c->user_topics);
+        free(c->state_directory);
+        free(c->led_model.switch_property);
+        free(c->led_model.color_property);
+        free(c->led_model.brightness_property);
+        free(c);
+        return NULL;
+}
+
+static bool strv_equal(char *const *a, char *const *b)
+{
+        size_t n = strv_length(a);
+
+        if (n != strv_length(b))
+                return false;
+        for (size_t i = 0; i < n; i++)
+                if (!streq(a[i], b[i]))
+                        return false;
+        return true;
+}
+
+bool conf_connection_changed(const Conf *a, const Conf *b)
+{
+        return !streq_ptr(a->product_key, b->product_key) || !streq_ptr(a->device_name, b->device_name) ||
+               !streq_ptr(a->device_secret, b->device_secret) || !streq_ptr(a->host, b->host) ||
+               a->port != b->port || !streq_ptr(a->ca_file, b->ca_file) || !streq_ptr(a->ca_path, b->ca_path) ||
+               a->keepalive != b->keepalive || a->clean_session != b->clean_session ||
+               !strv_equal(a->user_topics, b->user_topics);
+}

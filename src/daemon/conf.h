@@ -1,0 +1,79 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* conf.h: /etc/ali-linkd.conf (+ /etc/ali-linkd.conf.d/NAME.conf), parsed into one Conf object.
+ *
+ * Owns the parsed configuration and the device secret read from wherever it lives (device_secret,
+ * device_secret_file, or the systemd credential "device-secret" in $CREDENTIALS_DIRECTORY). Parsing never
+ * stops at the first problem: every problem is logged as "file:line: message" (or "file: message" when no
+ * line is to blame), then conf_load() says whether the result is usable. Unknown sections and keys warn.
+ * A Conf is immutable once loaded: reload builds a fresh one and swaps it in (the Manager does that). The
+ * secret is wiped when the Conf is freed, and this module never logs it. */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "led.h"
+#include "macro.h"
+
+#define CONF_DEFAULT_PATH SYSCONFDIR "/ali-linkd.conf"
+#define CONF_DEFAULT_STATE_DIRECTORY LOCALSTATEDIR "/lib/ali-linkd"
+#define CONF_DEFAULT_CA_PATH "/etc/ssl/certs"
+#define CONF_DEFAULT_REGION "cn-shanghai"
+#define CONF_SECRET_CREDENTIAL "device-secret"
+
+/* Expected outcomes of conf_load(); negative errno means the load itself failed (out of memory). */
+enum {
+        CONF_E_INVALID = 1,      /* problems were logged: the file cannot be used */
+        CONF_E_UNCONFIGURED = 2, /* valid, but the device triple is not set yet */
+};
+
+typedef enum SecretSource {
+        SECRET_NONE,
+        SECRET_INLINE,     /* device_secret= in the config */
+        SECRET_FILE,       /* device_secret_file= */
+        SECRET_CREDENTIAL, /* $CREDENTIALS_DIRECTORY/device-secret */
+} SecretSource;
+
+typedef struct Conf {
+        char *path;
+
+        /* [device] */
+        char *product_key;
+        char *device_name;
+        char *device_secret; /* resolved secret, whatever its source; wiped on free */
+        char *device_secret_file;
+        char *region;
+        char *instance_id;
+        SecretSource secret_source;
+
+        /* [mqtt] */
+        char *host; /* resolved: configured or derived from instance_id / product_key + region */
+        uint16_t port;
+        char *ca_file;
+        char *ca_path;
+        unsigned keepalive;
+        bool clean_session;
+        char **user_topics; /* names under /${pk}/${dn}/user/ to subscribe */
+
+        /* [daemon] */
+        int log_level;
+        char *state_directory;
+
+        /* [led] */
+        LedModel led_model;
+        LedBackend led_backend;
+
+        /* Bookkeeping for the secret as configured (before resolution), to tell sources apart. */
+        char *inline_secret;
+        unsigned line_inline_secret, line_secret_file;
+} Conf;
+
+/* Loads path (NULL = CONF_DEFAULT_PATH) and its drop-in directory. Logs every problem. Returns 0 with *ret
+ * set, CONF_E_UNCONFIGURED with *ret set (usable for an idle daemon), CONF_E_INVALID with *ret unset, or a
+ * negative errno. */
+int conf_load(const char *path, Conf **ret);
+Conf *conf_free(Conf *c);
+DEFINE_TRIVIAL_CLEANUP_FUNC(Conf *, conf_free);
+
+/* True when the settings that shape the MQTT connection differ (a reload must reconnect). */
+bool conf_connection_changed(const Conf *a, const Conf *b);

@@ -1,0 +1,455 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* manager.c: the daemon's state, its event sources, and the Alink message flow. */
+#include <inttypes.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <systemd/sd-daemon.h>
+#include <time.h>
+
+#include "alink-sign.h"
+#include "log.h"
+#include "manager.h"
+#include "string-util.h"
+
+static const char *const state_names[_MANAGER_STATE_MAX] = {
+        [MANAGER_STARTING] = "starting",       [MANAGER_CONNECTING] = "connecting",
+        [MANAGER_CONNECTED] = "connected",     [MANAGER_BACKOFF] = "backoff",
+        [MANAGER_UNCONFIGURED] = "unconfigured", [MANAGER_STOPPING] = "stopping",
+};
+
+const char *manager_state_to_string(ManagerState s)
+{
+        if (s < 0 || s >= _MANAGER_STATE_MAX)
+                return NULL;
+        return state_names[s];
+}
+
+static void manager_set_state(Manager *m, ManagerState state)
+{
+        m->state = state;
+}
+
+static char *manager_new_message_id(Manager *m)
+{
+        char *id;
+
+        /* Ids are decimal strings unique per device per day (ALINK-PROTOCOL.md §2.1); seeded from the
+         * clock at start so a restart does not reuse the ids of the previous run. */
+        if (++m->next_message_id == 0)
+                m->next_message_id = 1;
+        if (asprintf(&id, "%" PRIu32, m->next_message_id) < 0)
+                return NULL;
+        return id;
+}
+
+static int manager_publish(Manager *m, const char *topic, const char *payload, int qos)
+{
+        int r;
+
+        if (!m->mqtt)
+                return -ENOTCONN;
+        r = mqtt_session_publish(m->mqtt, topic, payload, strlen(payload), qos, NULL);
+        if (r < 0)
+                return log_warning_errno(r, "Cannot publish to %s, dropping the message: %m", topic);
+        log_debug("Published to %s: %s", topic, payload);
+        return 0;
+}
+
+static int manager_post_state(Manager *m, const LedState *state)
+{
+        _cleanup_(freep) char *id = NULL, *payload = NULL;
+        int r;
+
+        id = manager_new_message_id(m);
+        if (!id)
+                return log_oom();
+        r = alink_build_property_post(id, &m->conf->led_model, state, &payload);
+        if (r < 0)
+                return log_oom();
+        r = manager_publish(m, m->topics.property_post, payload, /* qos= */ 1);
+        if (r >= 0)
+                log_info("Posted the light's state (%s) as message %s", state->on ? "on" : "off", id);
+        return r;
+}
+
+static int manager_reply(Manager *m, const char *topic, const char *id, int64_t code, const char *message)
+{
+        _cleanup_(freep) char *payload = NULL;
+        int r;
+
+        r = alink_build_reply(id, code, message, &payload);
+        if (r < 0)
+                return log_oom();
+        /* Replies go out at QoS 0, as the SDKs send them; the caller times out and retries. */
+        return manager_publish(m, topic, payload, /* qos= */ 0);
+}
+
+int manager_apply_led(Manager *m, const LedChange *change, LedState *ret_actual)
+{
+        LedState want = *led_get_state(m->led), actual = want;
+        int r;
+
+        led_change_apply(change, &want);
+        r = led_apply(m->led, &want, &actual);
+        if (r < 0) {
+                log_error_errno(r, "Cannot apply the light's state: %m");
+                r = LED_CODE_WRITE_FAILED;
+                actual = *led_get_state(m->led);
+        }
+        if (ret_actual)
+                *ret_actual = actual;
+        (void) manager_post_state(m, &actual);
+        return r == 0 ? ALINK_CODE_SUCCESS : r;
+}
+
+static void manager_handle_property_set(Manager *m, const void *payload, size_t len)
+{
+        _cleanup_(alink_property_set_done) AlinkPropertySet ps = {};
+        _cleanup_(freep) char *error = NULL;
+        LedState actual;
+        int r, code;
+
+        r = alink_parse_property_set(payload, len, &m->conf->led_model, &ps, &error);
+        if (r < 0) {
+                log_error_errno(r, "Cannot parse a property set: %m");
+                (void) manager_reply(m, m->topics.property_set_reply, ps.id, ALINK_CODE_REQUEST_ERROR,
+                        "internal error");
+                return;
+        }
+        if (r == ALINK_E_INVALID) {
+                log_warning("Rejected property set %s: %s", strna(ps.id), strna(error));
+                (void) manager_reply(m, m->topics.property_set_reply, ps.id, ALINK_CODE_PARAM_ERROR, error);
+                return;
+        }
+
+        log_info("Property set %s from the cloud", ps.id);
+        code = manager_apply_led(m, &ps.change, &actual);
+        (void) manager_reply(m, m->topics.property_set_reply, ps.id, code,
+                code == ALINK_CODE_SUCCESS            ? NULL
+                : code == LED_CODE_READBACK_DIFFERS ? "the light did not take the requested state"
+                : code == LED_CODE_UNAVAILABLE      ? "the light's hardware is not available"
+                                                    : "writing to the light's hardware failed");
+        if (code != ALINK_CODE_SUCCESS)
+                log_warning("Property set %s answered with device error %d", ps.id, code);
+}
+
+static void manager_handle_post_reply(Manager *m, const char *event, size_t event_len, const void *payload,
+                size_t len)
+{
+        _cleanup_(alink_reply_done) AlinkReply reply = {};
+        _cleanup_(freep) char *error = NULL;
+        int r;
+
+        (void) m;
+        r = alink_parse_reply(payload, len, &reply, &error);
+        if (r != 0) {
+                log_warning("Ignoring an unreadable reply to a %.*s post: %s", (int) event_len, event,
+                        r < 0 ? "out of memory" : error);
+                return;
+        }
+        if (reply.code != ALINK_CODE_SUCCESS)
+                log_warning("The cloud refused %.*s post %s: code %" PRId64 "%s%s", (int) event_len, event,
+                        strna(reply.id), reply.code, reply.message ? ", " : "", strempty(reply.message));
+        else
+                log_debug("The cloud accepted %.*s post %s", (int) event_len, event, strna(reply.id));
+}
+
+static void manager_handle_service(Manager *m, const char *topic, const char *service, size_t service_len,
+                const void *payload, size_t len)
+{
+        _cleanup_(freep) char *id = NULL, *reply_topic = NULL, *message = NULL;
+
+        if (alink_parse_request_id(payload, len, &id) < 0)
+                id = NULL;
+        log_warning("The cloud called service %.*s, which this device does not offer", (int) service_len, service);
+        if (asprintf(&reply_topic, "%s_reply", topic) < 0 ||
+            asprintf(&message, "service %.*s is not supported", (int) service_len, service) < 0)
+                return (void) log_oom();
+        (void) manager_reply(m, reply_topic, id, ALINK_CODE_REQUEST_ERROR, message);
+}
+
+static void on_mqtt_message(MqttSession *s, const char *topic, const void *payload, size_t len, int qos,
+                void *userdata)
+{
+        Manager *m = userdata;
+        const char *name;
+        size_t name_len;
+
+        (void) s;
+        log_debug("Message on %s (%zu bytes, QoS %d): %.*s", topic, len, qos, (int) MIN(len, (size_t) 2048),
+                (const char *) payload);
+
+        switch (alink_topic_classify(&m->topics, topic, &name, &name_len)) {
+        case ALINK_TOPIC_PROPERTY_SET:
+                manager_handle_property_set(m, payload, len);
+                break;
+        case ALINK_TOPIC_EVENT_POST_REPLY:
+                manager_handle_post_reply(m, name, name_len, payload, len);
+                break;
+        case ALINK_TOPIC_SERVICE:
+                manager_handle_service(m, topic, name, name_len, payload, len);
+                break;
+        case ALINK_TOPIC_USER:
+                log_info("Message on user topic %s: %zu bytes", name, len);
+                break;
+        default:
+                log_debug("Ignoring a message on %s", topic);
+        }
+}
+
+static void on_mqtt_state(MqttSession *s, MqttState state, const char *why, uint64_t retry_usec, void *userdata)
+{
+        Manager *m = userdata;
+        const Conf *c = m->conf;
+
+        (void) s;
+        switch (state) {
+        case MQTT_STATE_CONNECTING:
+                manager_set_state(m, MANAGER_CONNECTING);
+                (void) sd_notifyf(false, "STATUS=connecting to %s:%u", c->host, c->port);
+                break;
+        case MQTT_STATE_CONNECTED:
+                manager_set_state(m, MANAGER_CONNECTED);
+                (void) sd_notifyf(false, "STATUS=connected to %s:%u", c->host, c->port);
+                /* The cloud keeps the last posted values: tell it what the light shows now. */
+                (void) manager_post_state(m, led_get_state(m->led));
+                break;
+        case MQTT_STATE_BACKOFF:
+                manager_set_state(m, MANAGER_BACKOFF);
+                (void) sd_notifyf(false, "STATUS=reconnecting in %llu s: %s",
+                        (unsigned long long) ((retry_usec + USEC_PER_SEC / 2) / USEC_PER_SEC), strna(why));
+                break;
+        case MQTT_STATE_IDLE:
+        default:
+                break;
+        }
+}
+
+static int manager_create_session(Manager *m)
+{
+        const Conf *c = m->conf;
+        _cleanup_(freep) char *client_id = NULL, *username = NULL;
+        _cleanup_(erase_and_freep) char *password = NULL;
+        _cleanup_(strv_freep) char **subs = NULL;
+        size_t n = 0, n_user = strv_length(c->user_topics);
+        int r;
+
+        alink_topics_done(&m->topics);
+        r = alink_topics_init(&m->topics, c->product_key, c->device_name);
+        if (r < 0)
+                return log_oom();
+
+        if (alink_sign_client_id(c->product_key, c->device_name, ALINK_SIGN_HMACSHA256, &client_id) < 0 ||
+            alink_sign_username(c->product_key, c->device_name, &username) < 0 ||
+            alink_sign_password(ALINK_SIGN_HMACSHA256, c->device_secret, c->product_key, c->device_name,
+                    ALINK_SIGN_TIMESTAMP, &password) < 0)
+                return log_oom();
+
+        subs = calloc(3 + n_user + 1, sizeof(char *));
+        if (!subs)
+                return log_oom();
+        if (!(subs[n++] = strdup(m->topics.property_set)) || !(subs[n++] = strdup(m->topics.event_post_reply)) ||
+            !(subs[n++] = strdup(m->topics.service)))
+                return log_oom();
+        for (size_t i = 0; i < n_user; i++)
+                if (alink_topic_user(&m->topics, c->user_topics[i], &subs[n++]) < 0)
+                        return log_oom();
+
+        MqttSessionConfig sc = {
+                .host = c->host,
+                .port = c->port,
+                .keepalive = c->keepalive,
+                .ca_file = c->ca_file,
+                .ca_path = c->ca_path,
+                .client_id = client_id,
+                .username = username,
+                .password = password,
+                .clean_session = c->clean_session,
+                .subscriptions = subs,
+        };
+        MqttSessionHandlers handlers = {
+                .state_changed = on_mqtt_state,
+                .message = on_mqtt_message,
+        };
+
+        m->mqtt = mqtt_session_free(m->mqtt);
+        r = mqtt_session_new(&m->mqtt, m->event, &sc, &handlers, m);
+        if (r < 0)
+                return log_error_errno(r, "Cannot set up the MQTT session: %m");
+        log_info("Device %s/%s, endpoint %s:%u, keepalive %u s, trusting %s", c->product_key, c->device_name, c->host,
+                c->port, c->keepalive, c->ca_file ?: c->ca_path);
+        return mqtt_session_start(m->mqtt);
+}
+
+static void manager_enter_unconfigured(Manager *m)
+{
+        m->mqtt = mqtt_session_free(m->mqtt);
+        manager_set_state(m, MANAGER_UNCONFIGURED);
+        log_warning("Not configured: set product_key, device_name and device_secret in %s, then reload "
+                    "(systemctl reload ali-linkd)",
+                m->config_path);
+        (void) sd_notifyf(false, "STATUS=not configured: set product_key, device_name and device_secret in %s",
+                m->config_path);
+}
+
+static void manager_apply_conf(Manager *m)
+{
+        log_set_max_level(m->conf->log_level);
+}
+
+int manager_start(Manager *m)
+{
+        int r;
+
+        r = conf_load(m->config_path, &m->conf);
+        if (r < 0)
+                return log_error_errno(r, "Cannot load %s: %m", m->config_path);
+        if (r == CONF_E_INVALID)
+                return log_error_errno(EINVAL, "%s has problems (listed above); fix them and start again",
+                        m->config_path);
+        manager_apply_conf(m);
+
+        r = led_new(&m->led, m->conf->led_backend, NULL);
+        if (r < 0)
+                return log_error_errno(r, "Cannot set up the light: %m");
+
+        if (!m->conf->product_key || !m->conf->device_name || !m->conf->device_secret) {
+                manager_enter_unconfigured(m);
+                return 0;
+        }
+        return manager_create_session(m);
+}
+
+int manager_reload(Manager *m)
+{
+        _cleanup_(conf_freep) Conf *c = NULL;
+        bool reconnect;
+        int r;
+
+        uint64_t now = 0;
+
+        (void) sd_event_now(m->event, CLOCK_MONOTONIC, &now);
+        (void) sd_notifyf(false, "RELOADING=1\nMONOTONIC_USEC=%llu\nSTATUS=reloading %s", (unsigned long long) now,
+                m->config_path);
+        log_info("Reloading %s", m->config_path);
+
+        r = conf_load(m->config_path, &c);
+        if (r < 0 || r == CONF_E_INVALID) {
+                if (r < 0)
+                        log_error_errno(r, "Cannot load %s: %m", m->config_path);
+                log_error("Keeping the running configuration: %s has problems (listed above)", m->config_path);
+                (void) sd_notify(false, "READY=1");
+                on_mqtt_state(m->mqtt, m->mqtt ? mqtt_session_get_state(m->mqtt) : MQTT_STATE_IDLE, NULL, 0, m);
+                return 0;
+        }
+
+        reconnect = !m->mqtt || conf_connection_changed(m->conf, c);
+        conf_free(m->conf);
+        m->conf = TAKE_PTR(c);
+        manager_apply_conf(m);
+
+        if (!m->conf->product_key || !m->conf->device_name || !m->conf->device_secret)
+                manager_enter_unconfigured(m);
+        else if (reconnect) {
+                log_info("Connection settings changed: reconnecting");
+                r = manager_create_session(m);
+        } else
+                log_info("Configuration reloaded; the connection is unchanged");
+
+        (void) sd_notify(false, "READY=1");
+        if (m->mqtt && !reconnect)
+                on_mqtt_state(m->mqtt, mqtt_session_get_state(m->mqtt), NULL, 0, m);
+        return r;
+}
+
+static int on_stop_signal(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata)
+{
+        Manager *m = userdata;
+
+        (void) s;
+        log_info("Received %s, stopping", strsignal((int) si->ssi_signo));
+        manager_set_state(m, MANAGER_STOPPING);
+        (void) sd_notify(false, "STOPPING=1\nSTATUS=stopping");
+        mqtt_session_stop(m->mqtt);
+        return sd_event_exit(m->event, 0);
+}
+
+static int on_sighup(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata)
+{
+        (void) s;
+        (void) si;
+        (void) manager_reload(userdata);
+        return 0;
+}
+
+int manager_new(Manager **ret, const char *config_path)
+{
+        _cleanup_(manager_freep) Manager *m = NULL;
+        struct timespec ts;
+        int r;
+
+        m = calloc(1, sizeof(*m));
+        if (!m)
+                return -ENOMEM;
+        m->config_path = strdup(config_path ?: CONF_DEFAULT_PATH);
+        if (!m->config_path)
+                return -ENOMEM;
+        (void) clock_gettime(CLOCK_REALTIME, &ts);
+        m->next_message_id = (uint32_t) ((uint64_t) ts.tv_sec * 1000 + (uint64_t) ts.tv_nsec / 1000000);
+
+        r = sd_event_default(&m->event);
+        if (r < 0)
+                return r;
+        /* WatchdogSec= works without extra code: sd-event pings while the loop turns. */
+        r = sd_event_set_watchdog(m->event, true);
+        if (r < 0)
+                return r;
+
+        r = sd_event_add_signal(m->event, &m->sigterm_source, SIGTERM, on_stop_signal, m);
+        if (r < 0)
+                return r;
+        r = sd_event_add_signal(m->event, &m->sigint_source, SIGINT, on_stop_signal, m);
+        if (r < 0)
+                return r;
+        r = sd_event_add_signal(m->event, &m->sighup_source, SIGHUP, on_sighup, m);
+        if (r < 0)
+                return r;
+
+        r = mqtt_library_init();
+        if (r < 0)
+                return r;
+
+        *ret = TAKE_PTR(m);
+        return 0;
+}
+
+Manager *manager_free(Manager *m)
+{
+        if (!m)
+                return NULL;
+        mqtt_session_free(m->mqtt);
+        mqtt_library_cleanup();
+        alink_topics_done(&m->topics);
+        led_free(m->led);
+        conf_free(m->conf);
+        sd_event_source_disable_unref(m->sigterm_source);
+        sd_event_source_disable_unref(m->sigint_source);
+        sd_event_source_disable_unref(m->sighup_source);
+        sd_event_unref(m->event);
+        free(m->config_path);
+        free(m);
+        return NULL;
+}
+
+int manager_run(Manager *m)
+{
+        int r;
+
+        (void) sd_notify(false, "READY=1");
+        r = sd_event_loop(m->event);
+        if (r < 0)
+                return log_error_errno(r, "Event loop failed: %m");
+        return r;
+}

@@ -1,0 +1,66 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* manager.h: the Manager owns the daemon's state and every event source.
+ *
+ * One Manager per process. It holds the sd-event loop, the loaded Conf, the MQTT session, the light, the
+ * device's Alink topics and the counters. Modules get what they need from it and report back through
+ * handlers; none of them keeps state of its own about the others. Reload swaps in a fresh Conf only when
+ * it is valid. */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <systemd/sd-event.h>
+
+#include "alink.h"
+#include "conf.h"
+#include "led.h"
+#include "macro.h"
+#include "mqtt-session.h"
+
+typedef enum ManagerState {
+        MANAGER_STARTING,
+        MANAGER_CONNECTING,
+        MANAGER_CONNECTED,
+        MANAGER_BACKOFF,
+        MANAGER_UNCONFIGURED,
+        MANAGER_STOPPING,
+        _MANAGER_STATE_MAX,
+} ManagerState;
+
+typedef struct Manager {
+        sd_event *event;
+        char *config_path;
+
+        /* Configuration: replaced as a whole on reload. */
+        Conf *conf;
+
+        /* The cloud. */
+        MqttSession *mqtt;
+        AlinkTopics topics;
+        uint32_t next_message_id;
+        ManagerState state;
+
+        /* The light. */
+        Led *led;
+
+        /* Signals. */
+        sd_event_source *sigterm_source, *sigint_source, *sighup_source;
+} Manager;
+
+int manager_new(Manager **ret, const char *config_path);
+Manager *manager_free(Manager *m);
+DEFINE_TRIVIAL_CLEANUP_FUNC(Manager *, manager_free);
+
+/* Load the configuration and start connecting (or wait, when unconfigured). Negative errno when the
+ * configuration is invalid or a resource is missing. */
+int manager_start(Manager *m);
+/* Re-read the configuration; keep the old one when the new one is invalid. */
+int manager_reload(Manager *m);
+/* Run until SIGTERM/SIGINT; returns the exit code for main(). */
+int manager_run(Manager *m);
+
+const char *manager_state_to_string(ManagerState s);
+
+/* The one path for every change of the light (cloud property set, later D-Bus and CLI): apply, read back,
+ * post the resulting state. Returns the Alink reply code (200, or a device error code). */
+int manager_apply_led(Manager *m, const LedChange *change, LedState *ret_actual);

@@ -1,0 +1,26 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* string-util.h: small string helpers the libraries we use do not offer. Pure, no logging. */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "macro.h"
+
+/* Lower-case hex of len bytes; returns a malloc'ed string or NULL. */
+char *hex_encode(const void *p, size_t len);
+/* Decodes exactly 2*len hex digits (either case) into buf. Returns 0 or -EINVAL. */
+int hex_decode(const char *s, void *buf, size_t len);
+/* Split s at any of the separators into a NULL-terminated vector of non-empty, trimmed words. */
+int strv_split(const char *s, const char *separators, char ***ret);
+char **strv_free(char **l);
+DEFINE_TRIVIAL_CLEANUP_FUNC(char **, strv_free);
+size_t strv_length(char *const *l);
+bool strv_contains(char *const *l, const char *s);
+/* Parse a non-negative decimal with no sign, no spaces, no trailing junk, within [min, max]. */
+int safe_atou64_range(const char *s, uint64_t min, uint64_t max, uint64_t *ret);
+/* "yes/no/true/false/on/off/1/0" → 1/0, else -EINVAL. */
+int parse_boolean(const char *s);
+/* True when s is valid UTF-8 without NUL bytes (len bytes). */
+bool utf8_is_valid_n(const char *s, size_t len);

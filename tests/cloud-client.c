@@ -1,0 +1,204 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* cloud-client.c: the cloud's side of the integration tests, a plain libmosquitto client.
+ *
+ * Connects over TLS as the broker plugin's cloud user, subscribes (waiting for every SUBACK), then
+ * publishes what it was given, and prints each message it receives as one line "TOPIC PAYLOAD" on stdout
+ * (flushed at once, so a test can wait on the file). It exits 0 once every --expect topic has been seen
+ * (or after --count messages), and 1 with a message on stderr when --timeout passes first. With --sub
+ * but neither --expect nor --count it listens until the timeout and exits 0. A test tool,
+ * not part of the daemon: it may block in mosquitto_loop() with a timeout. */
+#include <getopt.h>
+#include <mosquitto.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define MAX_ITEMS 64
+
+static const char *host = "127.0.0.1", *cafile, *user = "cloud", *pass = "cloud-secret", *id;
+static int port = 8883, qos = 1, count = -1;
+static double timeout_s = 10;
+static const char *subs[MAX_ITEMS], *expects[MAX_ITEMS], *pubs[MAX_ITEMS][2];
+static int n_subs, n_expects, n_pubs, n_received, subacks;
+static bool seen[MAX_ITEMS], subscribed, connected_ok, failed;
+
+static double now(void)
+{
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (double) ts.tv_sec + (double) ts.tv_nsec / 1e9;
+}
+
+static int n_published;
+
+static bool done(void)
+{
+        if (n_published < n_pubs)
+                return false;
+        if (count > 0 && n_received >= count)
+                return true;
+        if (n_expects == 0)
+                return count == 0 || (count < 0 && n_subs == 0);
+        for (int i = 0; i < n_expects; i++)
+                if (!seen[i])
+                        return false;
+        return true;
+}
+
+static void on_publish(struct mosquitto *m, void *u, int mid)
+{
+        (void) m;
+        (void) u;
+        (void) mid;
+        n_published++;
+}
+
+static void publish_all(struct mosquitto *m)
+{
+        for (int i = 0; i < n_pubs; i++) {
+                int rc = mosquitto_publish(m, NULL, pubs[i][0], (int) strlen(pubs[i][1]), pubs[i][1], qos, false);
+                if (rc != MOSQ_ERR_SUCCESS) {
+                        fprintf(stderr, "cloud-client: publish to %s failed: %s\n", pubs[i][0], mosquitto_strerror(rc));
+                        failed = true;
+                }
+        }
+        subscribed = true;
+}
+
+static void on_connect(struct mosquitto *m, void *u, int rc)
+{
+        (void) u;
+        if (rc != 0) {
+                fprintf(stderr, "cloud-client: connection refused: %s\n", mosquitto_connack_string(rc));
+                failed = true;
+                return;
+        }
+        connected_ok = true;
+        for (int i = 0; i < n_subs; i++)
+                if (mosquitto_subscribe(m, NULL, subs[i], 1) != MOSQ_ERR_SUCCESS)
+                        failed = true;
+        if (n_subs == 0)
+                publish_all(m);
+}
+
+static void on_subscribe(struct mosquitto *m, void *u, int mid, int n, const int *granted)
+{
+        (void) u;
+        (void) mid;
+        for (int i = 0; i < n; i++)
+                if (granted[i] >= 0x80) {
+                        fprintf(stderr, "cloud-client: subscription refused\n");
+                        failed = true;
+                }
+        if (++subacks == n_subs) {
+                printf("# subscribed\n");
+                fflush(stdout);
+                publish_all(m);
+        }
+}
+
+static void on_message(struct mosquitto *m, void *u, const struct mosquitto_message *msg)
+{
+        (void) m;
+        (void) u;
+        printf("%s %.*s\n", msg->topic, msg->payloadlen, (const char *) msg->payload);
+        fflush(stdout);
+        n_received++;
+        for (int i = 0; i < n_expects; i++) {
+                bool match = false;
+                if (mosquitto_topic_matches_sub(expects[i], msg->topic, &match) == MOSQ_ERR_SUCCESS && match)
+                        seen[i] = true;
+        }
+}
+
+static void usage(void)
+{
+        fprintf(stderr, "usage: cloud-client --port N --cafile F [--host H] [--user U --pass P] [--id ID]\n"
+                        "  [--sub FILTER]... [--pub TOPIC PAYLOAD]... [--qos 0|1] [--expect FILTER]...\n"
+                        "  [--count N] [--timeout SECONDS]\n");
+        exit(2);
+}
+
+int main(int argc, char *argv[])
+{
+        static const struct option options[] = {
+                { "host", required_argument, NULL, 'h' },   { "port", required_argument, NULL, 'p' },
+                { "cafile", required_argument, NULL, 'c' }, { "user", required_argument, NULL, 'u' },
+                { "pass", required_argument, NULL, 'P' },   { "id", required_argument, NULL, 'i' },
+                { "sub", required_argument, NULL, 's' },    { "pub", required_argument, NULL, 'b' },
+                { "qos", required_argument, NULL, 'q' },    { "expect", required_argument, NULL, 'e' },
+                { "count", required_argument, NULL, 'n' },  { "timeout", required_argument, NULL, 't' },
+                {},
+        };
+        struct mosquitto *m;
+        double deadline;
+        int c, rc;
+
+        while ((c = getopt_long(argc, argv, "", options, NULL)) >= 0)
+                switch (c) {
+                case 'h': host = optarg; break;
+                case 'p': port = atoi(optarg); break;
+                case 'c': cafile = optarg; break;
+                case 'u': user = optarg; break;
+                case 'P': pass = optarg; break;
+                case 'i': id = optarg; break;
+                case 's': if (n_subs < MAX_ITEMS) subs[n_subs++] = optarg; break;
+                case 'b':
+                        if (optind >= argc || n_pubs >= MAX_ITEMS)
+                                usage();
+                        pubs[n_pubs][0] = optarg;
+                        pubs[n_pubs++][1] = argv[optind++];
+                        break;
+                case 'q': qos = atoi(optarg); break;
+                case 'e': if (n_expects < MAX_ITEMS) expects[n_expects++] = optarg; break;
+                case 'n': count = atoi(optarg); break;
+                case 't': timeout_s = atof(optarg); break;
+                default: usage();
+                }
+        if (!cafile)
+                usage();
+
+        mosquitto_lib_init();
+        m = mosquitto_new(id, true, NULL);
+        if (!m)
+                return 1;
+        mosquitto_int_option(m, MOSQ_OPT_PROTOCOL_VERSION, MQTT_PROTOCOL_V311);
+        mosquitto_int_option(m, MOSQ_OPT_TCP_NODELAY, 1);
+        mosquitto_username_pw_set(m, user, pass);
+        mosquitto_tls_set(m, cafile, NULL, NULL, NULL, NULL);
+        mosquitto_connect_callback_set(m, on_connect);
+        mosquitto_subscribe_callback_set(m, on_subscribe);
+        mosquitto_message_callback_set(m, on_message);
+        mosquitto_publish_callback_set(m, on_publish);
+
+        rc = mosquitto_connect(m, host, port, 60);
+        if (rc != MOSQ_ERR_SUCCESS) {
+                fprintf(stderr, "cloud-client: cannot connect to %s:%d: %s\n", host, port, mosquitto_strerror(rc));
+                return 1;
+        }
+        deadline = now() + timeout_s;
+        while (!failed && !(subscribed && done())) {
+                double left = deadline - now();
+                if (left <= 0) {
+                        if (n_expects == 0 && count < 0 && n_subs > 0)
+                                break; /* listen mode: run until the timeout */
+                        fprintf(stderr, "cloud-client: timed out after %.1f s (%d message(s) received)\n", timeout_s,
+                                n_received);
+                        failed = true;
+                        break;
+                }
+                rc = mosquitto_loop(m, (int) (left * 1000 < 100 ? left * 1000 + 1 : 100), 1);
+                if (rc != MOSQ_ERR_SUCCESS && rc != MOSQ_ERR_NO_CONN) {
+                        fprintf(stderr, "cloud-client: connection lost: %s\n", mosquitto_strerror(rc));
+                        failed = true;
+                }
+        }
+        /* Flush our own publishes before leaving. */
+        mosquitto_disconnect(m);
+        mosquitto_loop(m, 100, 1);
+        mosquitto_destroy(m);
+        mosquitto_lib_cleanup();
+        return failed ? 1 : 0;
+}

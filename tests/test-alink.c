@@ -1,0 +1,239 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* test-alink.c: Alink topics and JSON: strings vs numbers, bad JSON, wrong types, out-of-range values. */
+#include "alink.h"
+#include "test.h"
+
+static LedModel model = { .switch_property = "LightSwitch", .color_property = "RGBColor" };
+static LedModel model_b = { .switch_property = "LightSwitch", .color_property = "RGBColor",
+        .brightness_property = "Brightness" };
+
+/* Parse s; expect ALINK_E_INVALID with an error containing want (and the id when given). */
+static void expect_invalid(const LedModel *m, const char *s, const char *want, const char *want_id)
+{
+        AlinkPropertySet ps;
+        char *error = NULL;
+        int r = alink_parse_property_set(s, strlen(s), m, &ps, &error);
+
+        if (r != ALINK_E_INVALID) {
+                fprintf(stderr, "expected ALINK_E_INVALID for %s, got %d\n", s, r);
+                abort();
+        }
+        CHECK_CONTAINS(error, want);
+        if (want_id)
+                CHECK_STREQ(ps.id, want_id);
+        else
+                CHECK(ps.id == NULL);
+        free(error);
+        alink_property_set_done(&ps);
+}
+
+static AlinkPropertySet expect_valid(const LedModel *m, const char *s)
+{
+        AlinkPropertySet ps;
+        char *error = NULL;
+        int r = alink_parse_property_set(s, strlen(s), m, &ps, &error);
+
+        if (r != 0) {
+                fprintf(stderr, "expected %s to parse, got %d: %s\n", s, r, error ? error : "");
+                abort();
+        }
+        return ps;
+}
+
+TEST(topics)
+{
+        AlinkTopics t = ALINK_TOPICS_NULL;
+        const char *name;
+        size_t len;
+
+        CHECK(alink_topics_init(&t, "pk1", "dev-1") == 0);
+        CHECK_STREQ(t.property_set, "/sys/pk1/dev-1/thing/service/property/set");
+        CHECK_STREQ(t.property_set_reply, "/sys/pk1/dev-1/thing/service/property/set_reply");
+        CHECK_STREQ(t.property_post, "/sys/pk1/dev-1/thing/event/property/post");
+        CHECK_STREQ(t.event_post_reply, "/sys/pk1/dev-1/thing/event/+/post_reply");
+        CHECK_STREQ(t.service, "/sys/pk1/dev-1/thing/service/+");
+
+        CHECK(alink_topic_classify(&t, "/sys/pk1/dev-1/thing/service/property/set", &name, &len) ==
+                ALINK_TOPIC_PROPERTY_SET);
+        CHECK(alink_topic_classify(&t, "/sys/pk1/dev-1/thing/event/property/post_reply", &name, &len) ==
+                ALINK_TOPIC_EVENT_POST_REPLY);
+        CHECK(len == 8 && strncmp(name, "property", len) == 0);
+        CHECK(alink_topic_classify(&t, "/sys/pk1/dev-1/thing/service/reboot", &name, &len) == ALINK_TOPIC_SERVICE);
+        CHECK_STREQ(name, "reboot");
+        /* Our own replies come back through thing/service/+: never treat them as requests. */
+        CHECK(alink_topic_classify(&t, "/sys/pk1/dev-1/thing/service/reboot_reply", &name, &len) ==
+                ALINK_TOPIC_UNKNOWN);
+        CHECK(alink_topic_classify(&t, "/pk1/dev-1/user/data", &name, &len) == ALINK_TOPIC_USER);
+        CHECK_STREQ(name, "data");
+        CHECK(alink_topic_classify(&t, "/sys/pk1/dev-2/thing/service/property/set", &name, &len) ==
+                ALINK_TOPIC_UNKNOWN);
+        CHECK(alink_topic_classify(&t, "/sys/pk1/dev-1/thing/service/property/set/x", &name, &len) ==
+                ALINK_TOPIC_UNKNOWN);
+        CHECK(alink_topic_classify(&t, "/sys/pk1/dev-1/thing/event//post_reply", &name, &len) ==
+                ALINK_TOPIC_UNKNOWN);
+        CHECK(alink_topic_classify(&t, "/pk1/dev-1/user/", &name, &len) == ALINK_TOPIC_UNKNOWN);
+        CHECK(alink_topic_classify(&t, NULL, &name, &len) == ALINK_TOPIC_UNKNOWN);
+        alink_topics_done(&t);
+}
+
+TEST(property_set_seed_example)
+{
+        /* The seed's log: a string id and version "1.0.0". */
+        AlinkPropertySet ps = expect_valid(&model,
+                "{\"method\": \"thing.service.property.set\",\"id\": \"36195462\",\"params\":{\"LightSwitch\":1},"
+                "\"version\":\"1.0.0\"}");
+
+        CHECK_STREQ(ps.id, "36195462");
+        CHECK(ps.change.set_on && ps.change.value.on);
+        CHECK(!ps.change.set_red && !ps.change.set_green && !ps.change.set_blue && !ps.change.set_brightness);
+        alink_property_set_done(&ps);
+}
+
+TEST(property_set_color_and_numeric_id)
+{
+        AlinkPropertySet ps = expect_valid(&model,
+                "{\"id\":1626969597470,\"version\":\"1.0\",\"params\":{\"LightSwitch\":0,"
+                "\"RGBColor\":{\"Red\":255,\"Green\":0,\"Blue\":128}}}");
+        LedState s = LED_STATE_INIT;
+
+        CHECK_STREQ(ps.id, "1626969597470");
+        led_change_apply(&ps.change, &s);
+        CHECK(!s.on && s.red == 255 && s.green == 0 && s.blue == 128 && s.brightness == 100);
+        alink_property_set_done(&ps);
+
+        /* Booleans and integral doubles are whole numbers too; a partial colour keeps the other channels. */
+        ps = expect_valid(&model, "{\"id\":\"7\",\"params\":{\"LightSwitch\":true,\"RGBColor\":{\"Green\":10.0}}}");
+        CHECK(ps.change.set_on && ps.change.value.on && ps.change.set_green && !ps.change.set_red);
+        CHECK(ps.change.value.green == 10);
+        alink_property_set_done(&ps);
+
+        ps = expect_valid(&model_b, "{\"id\":\"8\",\"params\":{\"Brightness\":40}}");
+        CHECK(ps.change.set_brightness && ps.change.value.brightness == 40);
+        alink_property_set_done(&ps);
+}
+
+TEST(property_set_invalid)
+{
+        expect_invalid(&model, "", "empty message", NULL);
+        expect_invalid(&model, "{", "unexpected end", NULL);
+        expect_invalid(&model, "not json", "invalid JSON", NULL);
+        expect_invalid(&model, "{\"id\":\"1\",\"params\":{}} trailing", "invalid JSON", NULL);
+        expect_invalid(&model, "[1,2]", "expected a JSON object", NULL);
+        expect_invalid(&model, "{\"params\":{\"LightSwitch\":1}}", "missing id", NULL);
+        expect_invalid(&model, "{\"id\":-5,\"params\":{}}", "invalid id", NULL);
+        expect_invalid(&model, "{\"id\":{},\"params\":{}}", "invalid id", NULL);
+        expect_invalid(&model, "{\"id\":\"\",\"params\":{}}", "invalid id", NULL);
+        expect_invalid(&model, "{\"id\":\"9\"}", "missing params", "9");
+        expect_invalid(&model, "{\"id\":\"9\",\"params\":[]}", "params must be an object", "9");
+        expect_invalid(&model, "{\"id\":\"9\",\"params\":{}}", "params is empty", "9");
+        expect_invalid(&model, "{\"id\":\"9\",\"params\":{\"Foo\":1}}", "unknown property \"Foo\"", "9");
+        expect_invalid(&model, "{\"id\":\"9\",\"params\":{\"Brightness\":1}}", "unknown property", "9");
+        expect_invalid(&model, "{\"id\":\"9\",\"params\":{\"LightSwitch\":2}}", "LightSwitch: 2 is out of range 0..1",
+                "9");
+        expect_invalid(&model, "{\"id\":\"9\",\"params\":{\"LightSwitch\":\"1\"}}", "LightSwitch: expected a whole number",
+                "9");
+        expect_invalid(&model, "{\"id\":\"9\",\"params\":{\"LightSwitch\":0.5}}", "expected a whole number", "9");
+        expect_invalid(&model, "{\"id\":\"9\",\"params\":{\"RGBColor\":{\"Red\":300}}}",
+                "RGBColor.Red: 300 is out of range 0..255", "9");
+        expect_invalid(&model, "{\"id\":\"9\",\"params\":{\"RGBColor\":{\"Red\":-1}}}", "out of range", "9");
+        expect_invalid(&model, "{\"id\":\"9\",\"params\":{\"RGBColor\":{\"Red\":1e300}}}", "out of range", "9");
+        expect_invalid(&model, "{\"id\":\"9\",\"params\":{\"RGBColor\":{\"Red\":99999999999999999999999}}}",
+                "RGBColor.Red", "9");
+        expect_invalid(&model, "{\"id\":\"9\",\"params\":{\"RGBColor\":{\"Pink\":3}}}", "has no member \"Pink\"", "9");
+        expect_invalid(&model, "{\"id\":\"9\",\"params\":{\"RGBColor\":{}}}", "at least one of", "9");
+        expect_invalid(&model, "{\"id\":\"9\",\"params\":{\"RGBColor\":255}}", "expected an object", "9");
+        expect_invalid(&model_b, "{\"id\":\"9\",\"params\":{\"Brightness\":101}}", "Brightness: 101 is out of range",
+                "9");
+        /* Invalid UTF-8 inside a string. */
+        expect_invalid(&model, "{\"id\":\"9\",\"params\":{\"\xff\":1}}", "invalid JSON", NULL);
+}
+
+TEST(deep_and_large_input)
+{
+        char *deep = malloc(20000), *big;
+        size_t n = 0;
+        AlinkPropertySet ps;
+        char *error = NULL;
+
+        CHECK(deep);
+        n += (size_t) sprintf(deep, "{\"id\":\"1\",\"params\":{\"LightSwitch\":");
+        for (int i = 0; i < 5000; i++)
+                deep[n++] = '[';
+        deep[n] = 0;
+        expect_invalid(&model, deep, "invalid JSON", NULL);
+        free(deep);
+
+        big = malloc(ALINK_MAX_PAYLOAD + 2);
+        CHECK(big);
+        memset(big, ' ', ALINK_MAX_PAYLOAD + 1);
+        big[ALINK_MAX_PAYLOAD + 1] = 0;
+        CHECK(alink_parse_property_set(big, ALINK_MAX_PAYLOAD + 1, &model, &ps, &error) == ALINK_E_INVALID);
+        CHECK_CONTAINS(error, "exceeds");
+        free(error);
+        free(big);
+
+        /* Embedded NUL bytes in the payload: not JSON. */
+        CHECK(alink_parse_property_set("{\"id\":\"1\"\0}", 11, &model, &ps, &error) == ALINK_E_INVALID);
+        free(error);
+}
+
+TEST(reply_and_post)
+{
+        char *s = NULL;
+        LedState st = { .on = true, .red = 255, .green = 0, .blue = 128, .brightness = 100 };
+
+        CHECK(alink_build_reply("42", 200, NULL, &s) == 0);
+        CHECK_STREQ(s, "{\"id\":\"42\",\"code\":200,\"data\":{}}");
+        free(s);
+        CHECK(alink_build_reply(NULL, 460, "invalid JSON", &s) == 0);
+        CHECK_STREQ(s, "{\"code\":460,\"data\":{},\"message\":\"invalid JSON\"}");
+        free(s);
+        CHECK(alink_build_reply("1", 460, "say \"hi\"/ok", &s) == 0);
+        CHECK_STREQ(s, "{\"id\":\"1\",\"code\":460,\"data\":{},\"message\":\"say \\\"hi\\\"/ok\"}");
+        free(s);
+
+        CHECK(alink_build_property_post("5", &model, &st, &s) == 0);
+        CHECK_STREQ(s, "{\"id\":\"5\",\"version\":\"1.0\",\"params\":{\"LightSwitch\":1,\"RGBColor\":{\"Red\":255,"
+                       "\"Green\":0,\"Blue\":128}},\"sys\":{\"ack\":1},\"method\":\"thing.event.property.post\"}");
+        free(s);
+        CHECK(alink_build_property_post("6", &model_b, &st, &s) == 0);
+        CHECK_CONTAINS(s, "\"Brightness\":100");
+        free(s);
+}
+
+TEST(parse_reply)
+{
+        AlinkReply r;
+        char *error = NULL;
+        const char *ok = "{\"code\":200,\"data\":{},\"id\":\"123\",\"message\":\"success\",\"version\":\"1.0\"}";
+        const char *ota = "{\"code\":\"1000\",\"id\":1626969597470,\"message\":\"success\"}";
+        const char *bad = "{\"code\":6813,\"id\":\"9\",\"message\":\"topic illegal\"}";
+
+        CHECK(alink_parse_reply(ok, strlen(ok), &r, &error) == 0);
+        CHECK(r.code == 200);
+        CHECK_STREQ(r.id, "123");
+        CHECK_STREQ(r.message, "success");
+        alink_reply_done(&r);
+        CHECK(alink_parse_reply(ota, strlen(ota), &r, &error) == 0);
+        CHECK(r.code == 1000);
+        CHECK_STREQ(r.id, "1626969597470");
+        alink_reply_done(&r);
+        CHECK(alink_parse_reply(bad, strlen(bad), &r, &error) == 0);
+        CHECK(r.code == 6813);
+        alink_reply_done(&r);
+        CHECK(alink_parse_reply("{\"id\":\"1\"}", 10, &r, &error) == ALINK_E_INVALID);
+        CHECK_CONTAINS(error, "missing code");
+        free(error);
+        alink_reply_done(&r);
+}
+
+TEST(request_id)
+{
+        char *id = NULL;
+
+        CHECK(alink_parse_request_id("{\"id\":\"77\",\"params\":5}", 23, &id) == 0);
+        CHECK_STREQ(id, "77");
+        free(id);
+        CHECK(alink_parse_request_id("nope", 4, &id) == ALINK_E_INVALID);
+        CHECK(id == NULL);
+}

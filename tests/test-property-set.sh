@@ -1,0 +1,71 @@
+#!/bin/bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
+# thing.service.property.set end to end: the cloud sets LightSwitch and RGBColor (the seed's RGB-LED-DEV-1),
+# the daemon applies it, answers set_reply with the same id and code 200, then posts the resulting state.
+# Bad JSON and bad params are answered with 460 naming the problem, and the daemon lives on.
+. "$(dirname "$0")/lib.sh"
+
+broker_start
+daemon_config
+daemon_start
+daemon_wait_connected
+
+# set PAYLOAD: publish a property set as the cloud and collect the reply and the post into $T/cloud.out.
+set_property() {
+	cloud --sub "$TOPIC_SET_REPLY" --sub "$TOPIC_POST" --pub "$TOPIC_SET" "$1" \
+		--expect "$TOPIC_SET_REPLY" ${2:+--expect "$TOPIC_POST"} --timeout 10 >"$T/cloud.out" 2>"$T/cloud.err" ||
+		fail "no answer to $1"
+}
+
+reply() { grep -F "$TOPIC_SET_REPLY " "$T/cloud.out" | tail -n 1 | cut -d' ' -f2-; }
+post() { grep -F "$TOPIC_POST " "$T/cloud.out" | tail -n 1 | cut -d' ' -f2-; }
+
+set_property '{"method":"thing.service.property.set","id":"36195462","params":{"LightSwitch":1,"RGBColor":{"Red":255,"Green":0,"Blue":128}},"version":"1.0"}' post
+[ "$(reply)" = '{"id":"36195462","code":200,"data":{}}' ] || fail "set_reply was $(reply)"
+post | grep -qE '^\{"id":"[0-9]+","version":"1.0","params":\{"LightSwitch":1,"RGBColor":\{"Red":255,"Green":0,"Blue":128\}\},"sys":\{"ack":1\},"method":"thing.event.property.post"\}$' ||
+	fail "post was $(post)"
+grep -q "LED (simulated): on, colour #ff0080 (255,0,128)" "$T/daemon.log" || fail "applied state not logged"
+# The reply came before the post.
+[ "$(grep -nF "$TOPIC_SET_REPLY " "$T/cloud.out" | cut -d: -f1)" -lt "$(grep -nF "$TOPIC_POST " "$T/cloud.out" | tail -n1 | cut -d: -f1)" ] ||
+	fail "post came before set_reply"
+pass "property set: 200 and post"
+
+# A numeric id (as the OTA family sends) is echoed as a string; the seed's switch-off.
+set_property '{"method":"thing.service.property.set","id":35974024,"params":{"LightSwitch":0},"version":"1.0.0"}' post
+[ "$(reply)" = '{"id":"35974024","code":200,"data":{}}' ] || fail "set_reply was $(reply)"
+post | grep -qF '"params":{"LightSwitch":0,"RGBColor":{"Red":255,"Green":0,"Blue":128}}' || fail "post was $(post)"
+pass "numeric id, switch off keeps the colour"
+
+# Bad JSON: 460, the daemon lives.
+set_property '{"id":"77","params":{"LightSwitch":1'
+reply | grep -qE '^\{"code":460,"data":\{\},"message":"invalid JSON' || fail "bad JSON reply was $(reply)"
+daemon_alive || fail "daemon died on bad JSON"
+pass "bad JSON: 460"
+
+# Out of range: 460 naming the property, nothing applied.
+set_property '{"id":"78","params":{"RGBColor":{"Red":300,"Green":0,"Blue":0}}}'
+[ "$(reply)" = '{"id":"78","code":460,"data":{},"message":"RGBColor.Red: 300 is out of range 0..255"}' ] ||
+	fail "out-of-range reply was $(reply)"
+set_property '{"id":"79","params":{"Colour":1}}'
+[ "$(reply)" = '{"id":"79","code":460,"data":{},"message":"unknown property \"Colour\""}' ] ||
+	fail "unknown property reply was $(reply)"
+set_property '{"id":"80","params":{"LightSwitch":"on"}}'
+reply | grep -qF '"code":460' || fail "wrong type reply was $(reply)"
+[ "$(grep -c 'LED (simulated)' "$T/daemon.log")" = 2 ] || fail "an invalid set changed the light"
+pass "bad params: 460 with the reason, nothing applied"
+
+# Still answering after all that.
+set_property '{"id":"81","params":{"RGBColor":{"Green":200}}}' post
+[ "$(reply)" = '{"id":"81","code":200,"data":{}}' ] || fail "set_reply was $(reply)"
+post | grep -qF '"RGBColor":{"Red":255,"Green":200,"Blue":128}' || fail "post was $(post)"
+pass "partial colour after errors"
+
+# An unknown async service is answered, and our own reply (which comes back through thing/service/+) is not.
+cloud --sub "/sys/$PK/$DN/thing/service/reboot_reply" --pub "/sys/$PK/$DN/thing/service/reboot" '{"id":"90","params":{}}' \
+	--expect "/sys/$PK/$DN/thing/service/reboot_reply" --timeout 10 >"$T/cloud.out" || fail "no reply to the service call"
+grep -qF '{"id":"90","code":400,"data":{},"message":"service reboot is not supported"}' "$T/cloud.out" || fail "service reply"
+[ "$(grep -c 'called service' "$T/daemon.log")" = 1 ] || fail "the daemon answered its own reply"
+pass "unknown service: 400"
+
+[ "$(daemon_stop TERM 2)" = 0 ] || fail "exit status after SIGTERM"
+assert_no_secrets
