@@ -86,10 +86,24 @@ static int manager_reply(Manager *m, const char *topic, const char *id, int64_t 
         return manager_publish(m, topic, payload, /* qos= */ 0);
 }
 
-int manager_apply_led(Manager *m, const LedChange *change, LedState *ret_actual)
+static const char *led_code_message(int code)
+{
+        switch (code) {
+        case ALINK_CODE_SUCCESS:
+                return NULL;
+        case LED_CODE_READBACK_DIFFERS:
+                return "the light did not take the requested state";
+        case LED_CODE_UNAVAILABLE:
+                return "the light's hardware is not available";
+        default:
+                return "writing to the light's hardware failed";
+        }
+}
+
+int manager_change_led(Manager *m, const LedChange *change, const char *reply_id, LedState *ret_actual)
 {
         LedState want = *led_get_state(m->led), actual = want;
-        int r;
+        int r, code;
 
         led_change_apply(change, &want);
         r = led_apply(m->led, &want, &actual);
@@ -98,18 +112,25 @@ int manager_apply_led(Manager *m, const LedChange *change, LedState *ret_actual)
                 r = LED_CODE_WRITE_FAILED;
                 actual = *led_get_state(m->led);
         }
+        code = r == 0 ? ALINK_CODE_SUCCESS : r;
+        if (code != ALINK_CODE_SUCCESS)
+                log_warning("The light did not take the requested state: device error %d", code);
+
+        /* Answer first, then post what the light actually shows: the set_reply does not update the
+         * cloud's stored value, the post does (ALINK-PROTOCOL.md §2.4). */
+        if (reply_id)
+                (void) manager_reply(m, m->topics.property_set_reply, reply_id, code, led_code_message(code));
+        (void) manager_post_state(m, &actual);
         if (ret_actual)
                 *ret_actual = actual;
-        (void) manager_post_state(m, &actual);
-        return r == 0 ? ALINK_CODE_SUCCESS : r;
+        return code;
 }
 
 static void manager_handle_property_set(Manager *m, const void *payload, size_t len)
 {
         _cleanup_(alink_property_set_done) AlinkPropertySet ps = {};
         _cleanup_(freep) char *error = NULL;
-        LedState actual;
-        int r, code;
+        int r;
 
         r = alink_parse_property_set(payload, len, &m->conf->led_model, &ps, &error);
         if (r < 0) {
@@ -125,14 +146,7 @@ static void manager_handle_property_set(Manager *m, const void *payload, size_t 
         }
 
         log_info("Property set %s from the cloud", ps.id);
-        code = manager_apply_led(m, &ps.change, &actual);
-        (void) manager_reply(m, m->topics.property_set_reply, ps.id, code,
-                code == ALINK_CODE_SUCCESS            ? NULL
-                : code == LED_CODE_READBACK_DIFFERS ? "the light did not take the requested state"
-                : code == LED_CODE_UNAVAILABLE      ? "the light's hardware is not available"
-                                                    : "writing to the light's hardware failed");
-        if (code != ALINK_CODE_SUCCESS)
-                log_warning("Property set %s answered with device error %d", ps.id, code);
+        (void) manager_change_led(m, &ps.change, ps.id, NULL);
 }
 
 static void manager_handle_post_reply(Manager *m, const char *event, size_t event_len, const void *payload,

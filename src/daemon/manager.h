@@ -61,6 +61,7 @@ int manager_run(Manager *m);
 
 const char *manager_state_to_string(ManagerState s);
 
-/* The one path for every change of the light (cloud property set, later D-Bus and CLI): apply, read back,
- * post the resulting state. Returns the Alink reply code (200, or a device error code). */
-int manager_apply_led(Manager *m, const LedChange *change, LedState *ret_actual);
+/* The one path for every change of the light (cloud property set, D-Bus, CLI): apply, read back, answer
+ * the request when reply_id is given (set_reply with 200 or the device error code), then post the state
+ * the light actually shows. Returns the Alink code (200 or a LED_CODE_*). */
+int manager_change_led(Manager *m, const LedChange *change, const char *reply_id, LedState *ret_actual);

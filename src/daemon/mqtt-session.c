@@ -18,13 +18,17 @@
 #include <errno.h>
 #include <mosquitto.h>
 #include <netdb.h>
+#include <arpa/inet.h>
+#include <openssl/err.h>
 #include <openssl/ssl.h>
+#include <openssl/x509v3.h>
 #include <openssl/x509.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/random.h>
+#include <sys/socket.h>
 #include <time.h>
 
 #include "backoff.h"
@@ -66,8 +70,13 @@ struct MqttSession {
         size_t n_batches, pending_subacks;
         int connack_rc;     /* -1 until CONNACK */
         bool subscribed;    /* every SUBACK arrived: report CONNECTED after the loop call */
-        char *lib_error;    /* last error libmosquitto logged during this connection */
+        char *lib_error;    /* first error libmosquitto logged during this connection */
+        int socket_error;   /* SO_ERROR of a TCP connect that failed */
+        long verify_error;  /* X509_V_ERR_* of the first certificate check that failed, or X509_V_OK */
+        char *verify_subject; /* the certificate it failed on */
         uint64_t attempt_usec, connected_usec, last_in_usec, last_out_usec, ping_deadline_usec;
+
+        SSL_CTX *ssl_ctx; /* ours: trust, verification and host name check; handed to each handle */
 
         MqttState state;
         sd_event_source *timer; /* connect timeout, keepalive, ping deadline */
@@ -243,7 +252,7 @@ static void on_mosq_log(struct mosquitto *mosq, void *userdata, int level, const
 /* --- connection lifecycle --- */
 
 static void session_arm_timer(MqttSession *s);
-static void session_schedule_retry(MqttSession *s);
+static void session_schedule_retry(MqttSession *s, bool was_connected);
 
 static void connection_free(MqttSession *s)
 {
@@ -259,6 +268,9 @@ static void connection_free(MqttSession *s)
         s->subscribed = false;
         s->connack_rc = -1;
         s->lib_error = mfree(s->lib_error);
+        s->socket_error = 0;
+        s->verify_error = X509_V_OK;
+        s->verify_subject = mfree(s->verify_subject);
         s->ping_deadline_usec = 0;
         s->stats.connected_since_usec = 0;
 }
@@ -282,42 +294,120 @@ static const char *connack_reason(int rc)
         }
 }
 
+/* libmosquitto's OpenSSL messages read "OpenSSL Error[0]: error:0A00010B:SSL routines::wrong version number":
+ * keep the words after the last colon. */
+static const char *openssl_reason(const char *msg)
+{
+        const char *p;
+
+        if (!msg || !strstr(msg, "OpenSSL Error"))
+                return NULL;
+        p = strrchr(msg, ':');
+        return p && p[1] ? p + 1 : msg;
+}
+
 /* Why the connection failed, in words an operator can act on. */
 static char *describe_failure(MqttSession *s, int rc, int saved_errno)
 {
-        _cleanup_(freep) char *tls = NULL;
+        bool handshake = s->connack_rc < 0; /* no CONNACK yet: TCP, TLS or the CONNECT itself failed */
+        const char *tls = openssl_reason(s->lib_error);
         char *d = NULL;
-        SSL *ssl;
-        int r = -1;
+        int r;
 
         if (s->connack_rc > 0)
                 r = asprintf(&d, "server refused the connection: %s (CONNACK %d)", connack_reason(s->connack_rc),
                         s->connack_rc);
         else if (rc == MOSQ_ERR_EAI)
                 r = asprintf(&d, "cannot resolve %s: %s", s->host, gai_strerror(saved_errno ?: EAI_FAIL));
-        else if (s->mosq && (ssl = mosquitto_ssl_get(s->mosq)) && !SSL_is_init_finished(ssl)) {
-                long v = SSL_get_verify_result(ssl);
-
-                if (v != X509_V_OK)
-                        r = asprintf(&d, "TLS handshake with %s:%u failed: server certificate not accepted: %s",
-                                s->host, s->port, X509_verify_cert_error_string(v));
-                else if (s->lib_error)
-                        r = asprintf(&d, "TLS handshake with %s:%u failed: %s", s->host, s->port, s->lib_error);
-                else if (rc == MOSQ_ERR_ERRNO && saved_errno > 0)
-                        r = asprintf(&d, "cannot connect to %s:%u: %s", s->host, s->port, strerror(saved_errno));
-                else
-                        r = asprintf(&d, "TLS handshake with %s:%u failed: %s", s->host, s->port,
-                                rc == MOSQ_ERR_CONN_LOST ? "the server closed the connection"
-                                                         : mosquitto_strerror(rc));
-        } else if (rc == MOSQ_ERR_ERRNO && saved_errno > 0)
-                r = asprintf(&d, "connection to %s:%u failed: %s", s->host, s->port, strerror(saved_errno));
-        else if (rc == MOSQ_ERR_CONN_LOST)
+        else if (handshake && s->socket_error > 0)
+                r = asprintf(&d, "cannot connect to %s:%u: %s", s->host, s->port, strerror(s->socket_error));
+        else if (s->verify_error != X509_V_OK)
+                r = asprintf(&d, "TLS handshake with %s:%u failed: server certificate not accepted: %s (%s)", s->host,
+                        s->port, X509_verify_cert_error_string(s->verify_error), strna(s->verify_subject));
+        else if (handshake && tls)
+                r = asprintf(&d, "TLS handshake with %s:%u failed: %s", s->host, s->port, tls);
+        else if (handshake && rc == MOSQ_ERR_ERRNO && saved_errno > 0 && saved_errno != EPROTO)
+                r = asprintf(&d, "cannot connect to %s:%u: %s", s->host, s->port, strerror(saved_errno));
+        else if (handshake)
+                r = asprintf(&d, "TLS handshake with %s:%u failed: %s", s->host, s->port,
+                        rc == MOSQ_ERR_CONN_LOST || rc == MOSQ_ERR_SUCCESS ? "the server closed the connection"
+                        : rc == MOSQ_ERR_ERRNO                            ? strerror(saved_errno ?: EIO)
+                                                                          : mosquitto_strerror(rc));
+        else if (rc == MOSQ_ERR_ERRNO && saved_errno > 0)
+                r = asprintf(&d, "connection lost: %s", strerror(saved_errno));
+        else if (rc == MOSQ_ERR_CONN_LOST || rc == MOSQ_ERR_SUCCESS)
                 r = asprintf(&d, "the server closed the connection");
         else if (rc == MOSQ_ERR_KEEPALIVE)
                 r = asprintf(&d, "keepalive timeout");
         else
-                r = asprintf(&d, "%s", s->lib_error ?: mosquitto_strerror(rc));
+                r = asprintf(&d, "%s", tls ?: s->lib_error ?: mosquitto_strerror(rc));
         return r < 0 ? NULL : d;
+}
+
+/* Certificate checks: keep the first failure of the handshake so the log can name it. */
+static int on_verify(int ok, X509_STORE_CTX *store)
+{
+        SSL *ssl = X509_STORE_CTX_get_ex_data(store, SSL_get_ex_data_X509_STORE_CTX_idx());
+        MqttSession *s = ssl ? SSL_CTX_get_app_data(SSL_get_SSL_CTX(ssl)) : NULL;
+
+        if (!ok && s && s->verify_error == X509_V_OK) {
+                X509 *cert = X509_STORE_CTX_get_current_cert(store);
+                char *subject = cert ? X509_NAME_oneline(X509_get_subject_name(cert), NULL, 0) : NULL;
+
+                s->verify_error = X509_STORE_CTX_get_error(store);
+                s->verify_subject = subject ? strdup(subject) : NULL;
+                OPENSSL_free(subject);
+        }
+        return ok;
+}
+
+/* A refused or reset TCP connection surfaces in the first TLS read or write, which libmosquitto then reports
+ * as "a TLS error" with errno replaced. OpenSSL calls this when SSL_connect() returns, while errno still
+ * holds the socket's error. */
+static void on_ssl_info(const SSL *ssl, int where, int ret)
+{
+        MqttSession *s = SSL_CTX_get_app_data(SSL_get_SSL_CTX(ssl));
+        int e = errno;
+
+        if (s && (where & SSL_CB_EXIT) && ret < 0 && s->socket_error == 0 && e != 0 && e != EAGAIN &&
+            e != EWOULDBLOCK && e != EINPROGRESS && e != EINTR)
+                s->socket_error = e;
+        errno = e;
+}
+
+/* Our TLS context: system trust as a hashed directory (looked up per certificate, not loaded whole) or the
+ * configured CA file, TLS 1.2 at least, peer verification always, and the host name (or IP address)
+ * checked by OpenSSL itself. libmosquitto gets it with its own defaults off, so nothing weakens it. */
+static int session_setup_tls(MqttSession *s)
+{
+        SSL_CTX *ctx;
+        X509_VERIFY_PARAM *param;
+        unsigned char addr[16];
+        bool is_ip = inet_pton(AF_INET, s->host, addr) == 1 || inet_pton(AF_INET6, s->host, addr) == 1;
+
+        if (s->ssl_ctx)
+                return 0;
+        ctx = SSL_CTX_new(TLS_client_method());
+        if (!ctx)
+                return -ENOMEM;
+        SSL_CTX_set_app_data(ctx, s);
+        if (SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION) != 1)
+                goto fail;
+        SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS);
+        if (SSL_CTX_load_verify_locations(ctx, s->ca_file, s->ca_path) != 1)
+                goto fail;
+        SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, on_verify);
+        SSL_CTX_set_info_callback(ctx, on_ssl_info);
+        param = SSL_CTX_get0_param(ctx);
+        X509_VERIFY_PARAM_set_hostflags(param, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
+        if ((is_ip ? X509_VERIFY_PARAM_set1_ip_asc(param, s->host) : X509_VERIFY_PARAM_set1_host(param, s->host, 0)) != 1)
+                goto fail;
+        s->ssl_ctx = ctx;
+        return 0;
+fail:
+        SSL_CTX_free(ctx);
+        ERR_clear_error();
+        return -EINVAL;
 }
 
 /* The connection ended (or never came up): say why once per distinct reason, then back off. */
@@ -334,11 +424,7 @@ static void session_fail(MqttSession *s, const char *why)
 
         (void) free_and_strdup(&s->last_error, why ?: "unknown error");
         connection_free(s);
-
-        if (was_connected)
-                log_struct(LOG_WARNING, ALI_MESSAGE_CLOUD_DISCONNECTED, "Disconnected from %s:%u: %s", s->host,
-                        s->port, s->last_error);
-        session_schedule_retry(s);
+        session_schedule_retry(s, was_connected);
 }
 
 /* After every libmosquitto loop call: act on what the callbacks recorded, keep the io source in step. */
@@ -388,7 +474,14 @@ static int on_io(sd_event_source *source, int fd, uint32_t revents, void *userda
         uint64_t now = now_usec(CLOCK_MONOTONIC);
 
         (void) source;
-        (void) fd;
+
+        /* A failed TCP connect shows up as EPOLLERR; libmosquitto would only report "a TLS error". */
+        if ((revents & (EPOLLERR | EPOLLHUP)) && s->connack_rc < 0 && s->socket_error == 0) {
+                int err = 0;
+                socklen_t l = sizeof(err);
+                if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &l) >= 0 && err > 0)
+                        s->socket_error = err;
+        }
 
         if (revents & (EPOLLIN | EPOLLHUP | EPOLLERR)) {
                 s->last_in_usec = now;
@@ -504,22 +597,19 @@ static int session_connect(MqttSession *s)
         if (rc == MOSQ_ERR_SUCCESS)
                 rc = mosquitto_username_pw_set(m, s->username, s->password);
         if (rc == MOSQ_ERR_SUCCESS) {
-                /* Peer and host name are always verified. A hashed directory (ca_path) is looked up per
-                 * certificate on demand; it does not load the whole system bundle into memory. */
-                rc = mosquitto_tls_set(m, s->ca_file, s->ca_path, NULL, NULL, NULL);
-                if (rc != MOSQ_ERR_SUCCESS) {
+                r = session_setup_tls(s);
+                if (r < 0) {
                         _cleanup_(freep) char *why = NULL;
-                        if (asprintf(&why, "cannot use the trusted CA %s %s: %s", s->ca_file ? "file" : "directory",
-                                    s->ca_file ?: s->ca_path, mosquitto_strerror(rc)) < 0)
+                        if (asprintf(&why, "cannot load the trusted CA %s %s", s->ca_file ? "file" : "directory",
+                                    s->ca_file ?: s->ca_path) < 0)
                                 why = NULL;
                         session_fail(s, why);
                         return 0;
                 }
+                rc = mosquitto_void_option(m, MOSQ_OPT_SSL_CTX, s->ssl_ctx);
         }
         if (rc == MOSQ_ERR_SUCCESS)
-                rc = mosquitto_tls_opts_set(m, /* SSL_VERIFY_PEER */ 1, /* tls_version= */ NULL, /* ciphers= */ NULL);
-        if (rc == MOSQ_ERR_SUCCESS)
-                rc = mosquitto_tls_insecure_set(m, false);
+                rc = mosquitto_int_option(m, MOSQ_OPT_SSL_CTX_WITH_DEFAULTS, 0);
         if (rc != MOSQ_ERR_SUCCESS) {
                 r = errno_from_mosq(rc, errno);
                 connection_free(s);
@@ -533,7 +623,18 @@ static int session_connect(MqttSession *s)
         rc = mosquitto_connect_async(m, s->host, s->port, (int) s->keepalive);
         saved_errno = errno; /* for MOSQ_ERR_EAI libmosquitto leaves the getaddrinfo() code here */
         if (rc != MOSQ_ERR_SUCCESS) {
-                _cleanup_(freep) char *why = describe_failure(s, rc, saved_errno);
+                _cleanup_(freep) char *why = NULL;
+                int err = 0;
+                socklen_t l = sizeof(err);
+
+                /* A refused TCP connect on loopback fails inside the first TLS write and comes back as
+                 * "a TLS error": ask the socket what really happened. */
+                fd = mosquitto_socket(m);
+                if (fd >= 0 && getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &l) >= 0 && err > 0)
+                        s->socket_error = err;
+                log_debug("mosquitto_connect_async: %s, errno %s, socket error %s", mosquitto_strerror(rc),
+                        strerror(saved_errno), strerror(s->socket_error));
+                why = describe_failure(s, rc, saved_errno);
                 session_fail(s, why);
                 return 0;
         }
@@ -575,7 +676,7 @@ static void format_delay(char *buf, size_t size, uint64_t usec)
                 snprintf(buf, size, "%llu s", (unsigned long long) ((usec + USEC_PER_SEC / 2) / USEC_PER_SEC));
 }
 
-static void session_schedule_retry(MqttSession *s)
+static void session_schedule_retry(MqttSession *s, bool was_connected)
 {
         uint64_t now = now_usec(CLOCK_MONOTONIC), random = 0, delay;
         char when[32];
@@ -587,7 +688,11 @@ static void session_schedule_retry(MqttSession *s)
         format_delay(when, sizeof(when), delay);
 
         /* A failure that repeats (wrong secret, server down) is said once, not once per try. */
-        if (!streq_ptr(s->last_error, s->logged_error)) {
+        if (was_connected) {
+                log_struct(LOG_WARNING, ALI_MESSAGE_CLOUD_DISCONNECTED, "Disconnected from %s:%u: %s; reconnecting in %s",
+                        s->host, s->port, strna(s->last_error), when);
+                (void) free_and_strdup(&s->logged_error, s->last_error);
+        } else if (!streq_ptr(s->last_error, s->logged_error)) {
                 log_warning("Connection to %s:%u failed: %s; retrying in %s", s->host, s->port,
                         strna(s->last_error), when);
                 (void) free_and_strdup(&s->logged_error, s->last_error);
@@ -677,6 +782,7 @@ MqttSession *mqtt_session_free(MqttSession *s)
         sd_event_source_disable_unref(s->timer);
         sd_event_source_disable_unref(s->retry);
         sd_event_unref(s->event);
+        SSL_CTX_free(s->ssl_ctx);
         free(s->host);
         free(s->ca_file);
         free(s->ca_path);
