@@ -67,5 +67,11 @@ grep -qF '{"id":"90","code":400,"data":{},"message":"service reboot is not suppo
 [ "$(grep -c 'called service' "$T/daemon.log")" = 1 ] || fail "the daemon answered its own reply"
 pass "unknown service: 400"
 
+# The cloud refusing a post is logged with its code (the platform drops the offending values).
+cloud --pub "/sys/$PK/$DN/thing/event/property/post_reply" '{"code":6813,"data":{},"id":"5","message":"topic illegal"}' \
+	--timeout 5 >/dev/null || fail "cannot publish a post_reply"
+wait_for "$T/daemon.log" "The cloud refused property post 5: code 6813, topic illegal" 5 || fail "refused post not logged"
+pass "non-200 post_reply logged"
+
 [ "$(daemon_stop TERM 2)" = 0 ] || fail "exit status after SIGTERM"
 assert_no_secrets
