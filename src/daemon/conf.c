@@ -233,10 +233,147 @@ static int parse_led_backend(ConfParser *p, const ConfItem *item, const char *va
         LedBackend b = led_backend_from_string(value);
 
         if (b < 0) {
-                conf_error(p, "invalid %s \"%s\": expected none", item->key, value);
+                conf_error(p, "invalid %s \"%s\": expected none, gpio, pwm or ledclass", item->key, value);
                 return 0;
         }
         *(LedBackend *) data = b;
+        return 0;
+}
+
+static int parse_led_on_exit(ConfParser *p, const ConfItem *item, const char *value, void *data)
+{
+        LedOnExit e = led_on_exit_from_string(value);
+
+        if (e < 0) {
+                conf_error(p, "invalid %s \"%s\": expected keep or off", item->key, value);
+                return 0;
+        }
+        *(LedOnExit *) data = e;
+        return 0;
+}
+
+static bool is_printable_word(const char *s)
+{
+        for (; *s; s++)
+                if ((unsigned char) *s <= ' ' || *s == 0x7f)
+                        return false;
+        return true;
+}
+
+/* A GPIO chip (name, /dev path or label) or a PWM chip's directory name. */
+static int parse_led_chip(ConfParser *p, const ConfItem *item, const char *value, void *data)
+{
+        if (!isempty(value) && (strlen(value) > 128 || !is_printable_word(value))) {
+                conf_error(p, "invalid %s \"%s\": expected a chip name, path or label without spaces", item->key,
+                        value);
+                return 0;
+        }
+        return store_string(p, data, value);
+}
+
+/* A comma-separated list of item->min..item->max words: GPIO lines (offsets or names) or LED names. */
+static int parse_led_list(ConfParser *p, const ConfItem *item, const char *value, void *data)
+{
+        bool leds = streq(item->key, "leds");
+        char ***dst = data;
+        char **l = NULL;
+        size_t n;
+
+        if (strv_split(value, ", \t", &l) < 0) {
+                p->oom = true;
+                return -ENOMEM;
+        }
+        n = strv_length(l);
+        if (isempty(value)) {
+                /* Empty: back to the default. */
+                strv_free(l);
+                *dst = strv_free(*dst);
+                return 0;
+        }
+        if (n < item->min || n > item->max || (leds && n == 2)) {
+                conf_error(p, "invalid %s \"%s\": expected %s", item->key, value,
+                        leds ? "one multicolor LED, or three LEDs for red, green and blue" :
+                               "three lines for red, green and blue, as offsets or names");
+                strv_free(l);
+                return 0;
+        }
+        for (char **w = l; *w; w++)
+                /* LED names become paths below /sys/class/leds: no "/", no "." or "..". */
+                if (strlen(*w) > 64 || (leds && (strchr(*w, '/') || streq(*w, ".") || streq(*w, "..")))) {
+                        conf_error(p, "invalid %s entry \"%s\"", item->key, *w);
+                        strv_free(l);
+                        return 0;
+                }
+        strv_free(*dst);
+        *dst = l;
+        return 0;
+}
+
+static int parse_led_channels(ConfParser *p, const ConfItem *item, const char *value, void *data)
+{
+        _cleanup_(strv_freep) char **l = NULL;
+        unsigned *channels = data, v[3];
+
+        if (strv_split(value, ", \t", &l) < 0) {
+                p->oom = true;
+                return -ENOMEM;
+        }
+        for (size_t i = 0; i < 3 && strv_length(l) == 3; i++) {
+                uint64_t x;
+                if (safe_atou64_range(l[i], 0, 65535, &x) < 0)
+                        goto invalid;
+                v[i] = (unsigned) x;
+        }
+        if (strv_length(l) != 3 || v[0] == v[1] || v[0] == v[2] || v[1] == v[2])
+                goto invalid;
+        memcpy(channels, v, sizeof(v));
+        return 0;
+invalid:
+        conf_error(p, "invalid %s \"%s\": expected three different channel numbers for red, green and blue",
+                item->key, value);
+        return 0;
+}
+
+static bool parse_number(ConfParser *p, const ConfItem *item, const char *value, uint64_t *ret)
+{
+        if (safe_atou64_range(value, item->min, item->max, ret) < 0) {
+                conf_error(p, "invalid %s \"%s\": expected a whole number in %" PRIu64 "..%" PRIu64, item->key,
+                        value, item->min, item->max);
+                return false;
+        }
+        return true;
+}
+
+static int parse_u64(ConfParser *p, const ConfItem *item, const char *value, void *data)
+{
+        uint64_t v;
+
+        if (parse_number(p, item, value, &v))
+                *(uint64_t *) data = v;
+        return 0;
+}
+
+static int parse_u8(ConfParser *p, const ConfItem *item, const char *value, void *data)
+{
+        uint64_t v;
+
+        if (parse_number(p, item, value, &v))
+                *(uint8_t *) data = (uint8_t) v;
+        return 0;
+}
+
+static int parse_gamma(ConfParser *p, const ConfItem *item, const char *value, void *data)
+{
+        char *end = NULL;
+        double g;
+
+        errno = 0;
+        g = strtod(value, &end);
+        if (errno != 0 || !end || end == value || *end != 0 || !(g >= 0.1 && g <= 5.0)) {
+                conf_error(p, "invalid %s \"%s\": expected a number from 0.1 to 5 (1 is linear)", item->key, value);
+                return 0;
+        }
+        *(double *) data = g;
         return 0;
 }
 
@@ -257,7 +394,17 @@ static const ConfItem conf_items[] = {
         { "mqtt", "user_topics", parse_user_topics, C(user_topics), 0, 0 },
         { "daemon", "log_level", parse_log_level, C(log_level), 0, 0 },
         { "daemon", "state_directory", parse_path, C(state_directory), 0, 0 },
-        { "led", "backend", parse_led_backend, C(led_backend), 0, 0 },
+        { "led", "backend", parse_led_backend, C(led.backend), 0, 0 },
+        { "led", "on_exit", parse_led_on_exit, C(led.on_exit), 0, 0 },
+        { "led", "chip", parse_led_chip, C(led.chip), 0, 0 },
+        { "led", "lines", parse_led_list, C(led.lines), 3, 3 },
+        { "led", "active_low", parse_bool, C(led.active_low), 0, 0 },
+        { "led", "threshold", parse_u8, C(led.threshold), 1, 255 },
+        { "led", "channels", parse_led_channels, C(led.channels), 0, 0 },
+        { "led", "period_ns", parse_u64, C(led.period_ns), 1, UINT32_MAX },
+        { "led", "gamma", parse_gamma, C(led.gamma), 0, 0 },
+        { "led", "leds", parse_led_list, C(led.leds), 1, 3 },
+        { "led", "sysfs_root", parse_path, C(led.sysfs_root), 0, 0 },
         { "led", "switch_property", parse_property_id, C(led_model.switch_property), 0, 0 },
         { "led", "color_property", parse_property_id, C(led_model.color_property), 0, 0 },
         { "led", "brightness_property", parse_property_id, C(led_model.brightness_property), 0, 0 },
@@ -475,6 +622,12 @@ static int resolve_secret(Conf *c, unsigned *n_errors)
         return 0;
 }
 
+/* qsort() passes pointers to the elements, which are char pointers. */
+static int compare_paths(const void *a, const void *b)
+{
+        return strcmp(*(char *const *) a, *(char *const *) b);
+}
+
 static int dropins_load(Conf *c, unsigned *n_errors)
 {
         _cleanup_(freep) char *pattern = NULL;
@@ -488,7 +641,7 @@ static int dropins_load(Conf *c, unsigned *n_errors)
                 return 0;
         }
         /* Sorted, so later names override earlier ones predictably. */
-        qsort(g.gl_pathv, g.gl_pathc, sizeof(char *), (int (*)(const void *, const void *)) strcmp);
+        qsort(g.gl_pathv, g.gl_pathc, sizeof(char *), compare_paths);
         for (size_t i = 0; i < g.gl_pathc && r >= 0; i++)
                 r = parse_one_file(c, g.gl_pathv[i], /* required= */ true, n_errors);
         globfree(&g);
@@ -505,7 +658,14 @@ static int conf_new(Conf **ret, const char *path)
         c->keepalive = 60;
         c->clean_session = true;
         c->log_level = LOG_INFO;
-        c->led_backend = LED_BACKEND_NONE;
+        c->led = (LedConfig) {
+                .backend = LED_BACKEND_NONE,
+                .on_exit = LED_ON_EXIT_KEEP,
+                .threshold = LED_DEFAULT_THRESHOLD,
+                .channels = { 0, 1, 2 },
+                .period_ns = LED_DEFAULT_PERIOD_NS,
+                .gamma = LED_DEFAULT_GAMMA,
+        };
         c->path = strdup(path);
         if (!c->path) {
                 free(c);
@@ -513,6 +673,27 @@ static int conf_new(Conf **ret, const char *path)
         }
         *ret = c;
         return 0;
+}
+
+/* [led] keys against each other. Returns the number of problems (logged). */
+static unsigned conf_check_led(const Conf *c)
+{
+        const LedConfig *l = &c->led;
+        unsigned n = 0;
+
+        if (l->backend == LED_BACKEND_LEDCLASS && strv_length(l->leds) == 0) {
+                log_error("%s: [led] backend = ledclass needs leds = NAME (a multicolor LED) or leds = RED,GREEN,BLUE "
+                          "(names in /sys/class/leds)",
+                        c->path);
+                n++;
+        }
+        if (l->backend == LED_BACKEND_PWM && l->chip && (strchr(l->chip, '/') || streq(l->chip, ".") ||
+                                                               streq(l->chip, ".."))) {
+                log_error("%s: [led] chip = %s: a PWM chip is named as in /sys/class/pwm, such as pwmchip0", c->path,
+                        l->chip);
+                n++;
+        }
+        return n;
 }
 
 static int conf_fill_defaults(Conf *c)
@@ -537,6 +718,10 @@ static int conf_fill_defaults(Conf *c)
         if (!c->led_model.color_property && !(c->led_model.color_property = strdup("RGBColor")))
                 return -ENOMEM;
         if (!c->user_topics && strv_split("", " ", &c->user_topics) < 0)
+                return -ENOMEM;
+        if (!c->led.lines && strv_split(LED_DEFAULT_GPIO_LINES, ",", &c->led.lines) < 0)
+                return -ENOMEM;
+        if (!c->led.sysfs_root && !(c->led.sysfs_root = strdup(LED_DEFAULT_SYSFS_ROOT)))
                 return -ENOMEM;
 
         if (!c->host && c->product_key) {
@@ -593,6 +778,7 @@ int conf_load(const char *path, Conf **ret)
         }
         if (c->ca_file && c->ca_path)
                 log_debug("%s: both ca_file and ca_path are set; both are trusted", c->path);
+        n_errors += conf_check_led(c);
 
         r = conf_fill_defaults(c);
         if (r < 0)
@@ -627,6 +813,7 @@ Conf *conf_free(Conf *c)
         free(c->led_model.switch_property);
         free(c->led_model.color_property);
         free(c->led_model.brightness_property);
+        led_config_done(&c->led);
         free(c);
         return NULL;
 }

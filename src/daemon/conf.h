@@ -61,7 +61,7 @@ typedef struct Conf {
 
         /* [led] */
         LedModel led_model;
-        LedBackend led_backend;
+        LedConfig led;
 
         /* Bookkeeping for the secret as configured (before resolution), to tell sources apart. */
         char *inline_secret;

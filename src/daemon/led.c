@@ -1,19 +1,45 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* led.c: RGB light state and the "none" (simulated) backend. */
+/* led.c: the light's state, the backend dispatch, the "none" (simulated) backend and the state file. */
+#include <fcntl.h>
+#include <inttypes.h>
+#include <math.h>
+#include <pwd.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
-#include <strings.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
+#include "led-class.h"
+#include "led-gpio.h"
+#include "led-pwm.h"
 #include "led.h"
 #include "log.h"
 #include "macro.h"
+#include "string-util.h"
 
 struct Led {
-        LedBackend backend;
+        LedConfig config;
         LedState state;
+        char *state_path; /* NULL: nothing is saved */
+
+        /* Exactly one of these, by config.backend (none of them for "none"). */
+        LedGpio *gpio;
+        LedPwm *pwm;
+        LedClass *class;
 };
 
 static const char *const backend_names[_LED_BACKEND_MAX] = {
         [LED_BACKEND_NONE] = "none",
+        [LED_BACKEND_GPIO] = "gpio",
+        [LED_BACKEND_PWM] = "pwm",
+        [LED_BACKEND_LEDCLASS] = "ledclass",
+};
+
+static const char *const on_exit_names[_LED_ON_EXIT_MAX] = {
+        [LED_ON_EXIT_KEEP] = "keep",
+        [LED_ON_EXIT_OFF] = "off",
 };
 
 const char *led_backend_to_string(LedBackend b)
@@ -29,6 +55,86 @@ LedBackend led_backend_from_string(const char *s)
                 if (streq(s, backend_names[i]))
                         return i;
         return _LED_BACKEND_INVALID;
+}
+
+const char *led_on_exit_to_string(LedOnExit e)
+{
+        if (e < 0 || e >= _LED_ON_EXIT_MAX)
+                return NULL;
+        return on_exit_names[e];
+}
+
+LedOnExit led_on_exit_from_string(const char *s)
+{
+        for (int i = 0; s && i < _LED_ON_EXIT_MAX; i++)
+                if (streq(s, on_exit_names[i]))
+                        return i;
+        return _LED_ON_EXIT_INVALID;
+}
+
+void led_config_done(LedConfig *c)
+{
+        free(c->chip);
+        c->lines = strv_free(c->lines);
+        c->leds = strv_free(c->leds);
+        free(c->sysfs_root);
+        *c = (LedConfig) {};
+}
+
+static int strv_copy(char *const *src, char ***ret)
+{
+        size_t n = strv_length(src);
+        char **l;
+
+        *ret = NULL;
+        if (!src)
+                return 0;
+        l = calloc(n + 1, sizeof(char *));
+        if (!l)
+                return -ENOMEM;
+        for (size_t i = 0; i < n; i++)
+                if (!(l[i] = strdup(src[i]))) {
+                        strv_free(l);
+                        return -ENOMEM;
+                }
+        *ret = l;
+        return 0;
+}
+
+int led_config_copy(LedConfig *dst, const LedConfig *src)
+{
+        LedConfig c = *src;
+
+        c.chip = c.sysfs_root = NULL;
+        c.lines = c.leds = NULL;
+        if (free_and_strdup(&c.chip, src->chip) < 0 || free_and_strdup(&c.sysfs_root, src->sysfs_root) < 0 ||
+            strv_copy(src->lines, &c.lines) < 0 || strv_copy(src->leds, &c.leds) < 0) {
+                led_config_done(&c);
+                return -ENOMEM;
+        }
+        *dst = c;
+        return 0;
+}
+
+static bool strv_equal_ptr(char *const *a, char *const *b)
+{
+        size_t n = strv_length(a);
+
+        if (n != strv_length(b))
+                return false;
+        for (size_t i = 0; i < n; i++)
+                if (!streq(a[i], b[i]))
+                        return false;
+        return true;
+}
+
+bool led_config_equal(const LedConfig *a, const LedConfig *b)
+{
+        return a->backend == b->backend && a->on_exit == b->on_exit && streq_ptr(a->chip, b->chip) &&
+               strv_equal_ptr(a->lines, b->lines) && a->active_low == b->active_low &&
+               a->threshold == b->threshold && memcmp(a->channels, b->channels, sizeof(a->channels)) == 0 &&
+               a->period_ns == b->period_ns && a->gamma == b->gamma && strv_equal_ptr(a->leds, b->leds) &&
+               streq_ptr(a->sysfs_root, b->sysfs_root);
 }
 
 void led_change_apply(const LedChange *c, LedState *s)
@@ -51,50 +157,389 @@ bool led_state_equal(const LedState *a, const LedState *b)
                a->brightness == b->brightness;
 }
 
-int led_new(Led **ret, LedBackend backend, const LedState *initial)
+char *led_state_to_string(const LedState *s)
 {
-        Led *l;
+        char *t;
 
-        if (!ret || backend < 0 || backend >= _LED_BACKEND_MAX)
+        if (asprintf(&t, "%s, colour #%02x%02x%02x (%u,%u,%u), brightness %u%%", s->on ? "on" : "off", s->red,
+                    s->green, s->blue, s->red, s->green, s->blue, s->brightness) < 0)
+                return NULL;
+        return t;
+}
+
+/* --- the state file --- */
+
+int led_state_load(const char *path, LedState *ret)
+{
+        _cleanup_(fclosep) FILE *f = NULL;
+        _cleanup_(freep) char *line = NULL;
+        static const char *const keys[] = { "on", "red", "green", "blue", "brightness" };
+        uint64_t v[ELEMENTSOF(keys)];
+        bool seen[ELEMENTSOF(keys)] = {};
+        size_t allocated = 0, lines = 0;
+        ssize_t n;
+
+        f = fopen(path, "re");
+        if (!f)
+                return -errno;
+        while ((n = getline(&line, &allocated, f)) >= 0) {
+                const char *eq;
+                size_t i;
+
+                /* A handful of short lines; anything else is not our file. */
+                if (++lines > 16 || n > 64)
+                        return -EBADMSG;
+                line[strcspn(line, "\n")] = 0;
+                if (isempty(line))
+                        continue;
+                eq = strchr(line, '=');
+                if (!eq)
+                        return -EBADMSG;
+                for (i = 0; i < ELEMENTSOF(keys); i++)
+                        if (strlen(keys[i]) == (size_t) (eq - line) && strncmp(line, keys[i], eq - line) == 0)
+                                break;
+                if (i == ELEMENTSOF(keys) || seen[i])
+                        return -EBADMSG;
+                if (safe_atou64_range(eq + 1, 0, i == 0 ? 1 : i == 4 ? 100 : 255, &v[i]) < 0)
+                        return -EBADMSG;
+                seen[i] = true;
+        }
+        if (ferror(f))
+                return -EIO;
+        for (size_t i = 0; i < ELEMENTSOF(keys); i++)
+                if (!seen[i])
+                        return -EBADMSG;
+        *ret = (LedState) {
+                .on = v[0],
+                .red = (uint8_t) v[1],
+                .green = (uint8_t) v[2],
+                .blue = (uint8_t) v[3],
+                .brightness = (uint8_t) v[4],
+        };
+        return 0;
+}
+
+int led_state_save(const char *path, const LedState *s)
+{
+        _cleanup_(freep) char *tmp = NULL, *text = NULL;
+        _cleanup_(closep) int fd = -1;
+        int len, r;
+
+        len = asprintf(&text, "on=%d\nred=%u\ngreen=%u\nblue=%u\nbrightness=%u\n", s->on, s->red, s->green,
+                s->blue, s->brightness);
+        if (len < 0) {
+                text = NULL;
+                return -ENOMEM;
+        }
+        if (asprintf(&tmp, "%s.tmp", path) < 0) {
+                tmp = NULL;
+                return -ENOMEM;
+        }
+        fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
+        if (fd < 0)
+                return -errno;
+        if (write(fd, text, (size_t) len) != len || fsync(fd) < 0) {
+                r = errno > 0 ? -errno : -EIO;
+                (void) unlink(tmp);
+                return r;
+        }
+        if (close(TAKE_FD(fd)) < 0 || rename(tmp, path) < 0) {
+                r = -errno;
+                (void) unlink(tmp);
+                return r;
+        }
+        return 0;
+}
+
+static int mkdir_parents(const char *path, mode_t mode)
+{
+        _cleanup_(freep) char *p = strdup(path);
+
+        if (!p)
+                return -ENOMEM;
+        for (char *s = p + 1;; s++) {
+                if (*s != '/' && *s != 0)
+                        continue;
+                char c = *s;
+                *s = 0;
+                if (mkdir(p, mode) < 0 && errno != EEXIST)
+                        return -errno;
+                *s = c;
+                if (c == 0)
+                        return 0;
+        }
+}
+
+int led_log_fault(int error, const char *format, ...)
+{
+        _cleanup_(freep) char *msg = NULL, *user = NULL;
+        va_list ap;
+        int r;
+
+        error = error < 0 ? -error : error;
+        va_start(ap, format);
+        r = vasprintf(&msg, format, ap);
+        va_end(ap);
+        if (r < 0)
+                return log_oom();
+
+        if (error == EACCES || error == EPERM) {
+                struct passwd *pw;
+                uid_t uid = geteuid();
+
+                /* getpwuid() reads the user database once, and only on the path that explains a fault. */
+                pw = getpwuid(uid);
+                if (pw)
+                        r = asprintf(&user, "user %s (uid %u)", pw->pw_name, (unsigned) uid);
+                else
+                        r = asprintf(&user, "uid %u", (unsigned) uid);
+                if (r < 0)
+                        return log_oom();
+        }
+        return log_warning_errno(error, "%s%s%s: %m", msg, user ? " as " : "", strempty(user));
+}
+
+bool led_readback_to_state(const LedReadback *rb, const LedState *want, const LedState *current,
+                LedState *ret_actual)
+{
+        LedState actual = *want;
+        uint8_t *v[3] = { &actual.red, &actual.green, &actual.blue };
+        const uint8_t was[3] = { current->red, current->green, current->blue };
+        bool all = true, none = true, lit_unexpectedly = false;
+
+        for (size_t i = 0; i < 3; i++) {
+                if (rb->known[i])
+                        none = false;
+                if (rb->known[i] && rb->matches[i])
+                        continue;
+                all = false;
+                if (rb->known[i] && rb->lit[i] && !want->on)
+                        lit_unexpectedly = true;
+        }
+        if (all) {
+                *ret_actual = actual;
+                return true;
+        }
+        if (none) {
+                /* Nothing could be read: as far as we know, the light shows what it showed. */
+                *ret_actual = *current;
+                return false;
+        }
+        for (size_t i = 0; i < 3; i++)
+                if (!rb->known[i])
+                        *v[i] = was[i];
+
+        if (want->on) {
+                /* On as asked: the channels that differ show what they read. */
+                for (size_t i = 0; i < 3; i++)
+                        if (rb->known[i] && !rb->matches[i])
+                                *v[i] = rb->lit[i] ? rb->value[i] : 0;
+        } else if (lit_unexpectedly) {
+                /* Asked to be off, but light comes out: it is on, with the colour the channels give. */
+                actual.on = true;
+                for (size_t i = 0; i < 3; i++)
+                        if (rb->known[i])
+                                *v[i] = rb->lit[i] ? rb->value[i] : 0;
+        }
+        *ret_actual = actual;
+        return false;
+}
+
+/* --- the Led --- */
+
+int led_new(Led **ret, const LedConfig *config, const char *state_directory)
+{
+        _cleanup_(led_freep) Led *l = NULL;
+        _cleanup_(freep) char *state_text = NULL;
+        int r;
+
+        if (!ret || !config || config->backend < 0 || config->backend >= _LED_BACKEND_MAX)
                 return -EINVAL;
         l = calloc(1, sizeof(*l));
         if (!l)
                 return -ENOMEM;
-        l->backend = backend;
-        l->state = initial ? *initial : LED_STATE_INIT;
-        *ret = l;
+        l->state = LED_STATE_INIT;
+        r = led_config_copy(&l->config, config);
+        if (r < 0)
+                return r;
+
+        switch (l->config.backend) {
+        case LED_BACKEND_GPIO:
+                r = led_gpio_new(&l->gpio, &l->config);
+                break;
+        case LED_BACKEND_PWM:
+                r = led_pwm_new(&l->pwm, &l->config);
+                break;
+        case LED_BACKEND_LEDCLASS:
+                r = led_class_new(&l->class, &l->config);
+                break;
+        default:
+                r = 0;
+        }
+        if (r < 0)
+                return r;
+
+        if (state_directory) {
+                r = mkdir_parents(state_directory, 0755);
+                if (r == -ENOMEM)
+                        return r;
+                if (r < 0)
+                        log_warning_errno(r, "Cannot create the state directory %s, the light's state will not "
+                                             "survive a restart: %m",
+                                state_directory);
+                else if (asprintf(&l->state_path, "%s/" LED_STATE_FILE, state_directory) < 0) {
+                        l->state_path = NULL;
+                        return -ENOMEM;
+                }
+        }
+
+        if (l->state_path) {
+                r = led_state_load(l->state_path, &l->state);
+                if (r == -ENOENT)
+                        log_debug("No saved state of the light in %s, starting switched off", l->state_path);
+                else if (r < 0) {
+                        log_warning_errno(r, "Ignoring the saved state of the light in %s: %s", l->state_path,
+                                r == -EBADMSG ? "it is not a state file" : "%m");
+                        l->state = LED_STATE_INIT;
+                } else if ((state_text = led_state_to_string(&l->state)))
+                        log_info("Saved state of the light: %s", state_text);
+        }
+
+        *ret = TAKE_PTR(l);
         return 0;
 }
 
 Led *led_free(Led *l)
 {
+        if (!l)
+                return NULL;
+        led_gpio_free(l->gpio);
+        led_pwm_free(l->pwm);
+        led_class_free(l->class);
+        led_config_done(&l->config);
+        free(l->state_path);
         free(l);
         return NULL;
 }
 
-int led_apply(Led *l, const LedState *want, LedState *ret_actual)
+/* Shows want on the hardware; *actual is what it shows afterwards. */
+static int led_write(Led *l, const LedState *want, LedState *actual)
 {
-        if (!l || !want)
-                return -EINVAL;
+        _cleanup_(freep) char *text = NULL;
 
-        switch (l->backend) {
+        switch (l->config.backend) {
         case LED_BACKEND_NONE:
                 /* Simulated: the state is what we keep. Say what a real light would show. */
-                l->state = *want;
-                log_info("LED (simulated): %s, colour #%02x%02x%02x (%u,%u,%u), brightness %u%%",
-                        want->on ? "on" : "off", want->red, want->green, want->blue, want->red, want->green,
-                        want->blue, want->brightness);
-                break;
+                text = led_state_to_string(want);
+                if (!text)
+                        return -ENOMEM;
+                log_info("LED (simulated): %s", text);
+                *actual = *want;
+                return 0;
+        case LED_BACKEND_GPIO:
+                return led_gpio_apply(l->gpio, want, &l->state, actual);
+        case LED_BACKEND_PWM:
+                return led_pwm_apply(l->pwm, want, &l->state, actual);
+        case LED_BACKEND_LEDCLASS:
+                return led_class_apply(l->class, want, &l->state, actual);
         default:
                 return -EINVAL;
         }
+}
 
+static void led_save(Led *l)
+{
+        int r;
+
+        if (!l->state_path)
+                return;
+        r = led_state_save(l->state_path, &l->state);
+        if (r < 0)
+                log_warning_errno(r, "Cannot save the light's state to %s: %m", l->state_path);
+}
+
+int led_apply(Led *l, const LedState *want, LedState *ret_actual)
+{
+        LedState actual;
+        int r;
+
+        if (!l || !want)
+                return -EINVAL;
+
+        actual = l->state;
+        r = led_write(l, want, &actual);
+        if (r < 0)
+                return r;
+        if (!led_state_equal(&actual, &l->state)) {
+                l->state = actual;
+                led_save(l);
+        }
         if (ret_actual)
-                *ret_actual = l->state;
-        return led_state_equal(&l->state, want) ? 0 : LED_CODE_READBACK_DIFFERS;
+                *ret_actual = actual;
+        if (r == 0 && !led_state_equal(&actual, want))
+                r = LED_CODE_READBACK_DIFFERS;
+        return r;
+}
+
+int led_restore(Led *l, LedState *ret_actual)
+{
+        _cleanup_(freep) char *text = NULL;
+        LedState want = l->state, actual = l->state;
+        int r;
+
+        if (l->config.backend == LED_BACKEND_NONE) {
+                /* Nothing to drive: the simulated light simply has the saved state. */
+                if (ret_actual)
+                        *ret_actual = l->state;
+                return 0;
+        }
+        text = led_state_to_string(&want);
+        if (!text)
+                return -ENOMEM;
+        r = led_write(l, &want, &actual);
+        if (r < 0)
+                return r;
+        if (r == 0)
+                log_info("The light shows its saved state through the %s backend: %s",
+                        led_backend_to_string(l->config.backend), text);
+        else
+                log_warning("Could not restore the light's saved state (%s): device error %d; it is applied "
+                            "again on the next change",
+                        text, r);
+        /* The saved state stays what the user asked for: a restore that failed is retried by the next change,
+         * and does not overwrite it. */
+        l->state = actual;
+        if (ret_actual)
+                *ret_actual = actual;
+        return r;
+}
+
+int led_stop(Led *l)
+{
+        LedState off, actual;
+        int r;
+
+        if (!l || l->config.on_exit != LED_ON_EXIT_OFF)
+                return 0;
+
+        off = l->state;
+        off.on = false;
+        actual = l->state;
+        log_info("Switching the light off on exit (on_exit=off)");
+        r = led_write(l, &off, &actual);
+        if (r != 0)
+                log_warning("Could not switch the light off on exit: %s %d", r < 0 ? "error" : "device error",
+                        r);
+        /* Not saved: the next start shows the state the user left, not the one we stopped with. */
+        return r;
 }
 
 const LedState *led_get_state(const Led *l)
 {
         return &l->state;
+}
+
+const LedConfig *led_get_config(const Led *l)
+{
+        return &l->config;
 }

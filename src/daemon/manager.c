@@ -313,6 +313,25 @@ static void manager_apply_conf(Manager *m)
         log_set_max_level(m->conf->log_level);
 }
 
+/* (Re)creates the light from the configuration and shows its saved state. A light whose hardware is missing
+ * is not an error: it is logged, and each change tries again. */
+static int manager_setup_led(Manager *m)
+{
+        _cleanup_(led_freep) Led *l = NULL;
+        int r;
+
+        r = led_new(&l, &m->conf->led, m->conf->state_directory);
+        if (r < 0)
+                return log_error_errno(r, "Cannot set up the light: %m");
+        /* The old light lets go of its hardware before the new one takes it. */
+        led_free(m->led);
+        m->led = TAKE_PTR(l);
+        r = led_restore(m->led, NULL);
+        if (r < 0)
+                return log_error_errno(r, "Cannot restore the light's state: %m");
+        return 0;
+}
+
 int manager_start(Manager *m)
 {
         int r;
@@ -325,9 +344,9 @@ int manager_start(Manager *m)
                         m->config_path);
         manager_apply_conf(m);
 
-        r = led_new(&m->led, m->conf->led_backend, NULL);
+        r = manager_setup_led(m);
         if (r < 0)
-                return log_error_errno(r, "Cannot set up the light: %m");
+                return r;
 
         if (!m->conf->product_key || !m->conf->device_name || !m->conf->device_secret) {
                 manager_enter_unconfigured(m);
@@ -339,7 +358,7 @@ int manager_start(Manager *m)
 int manager_reload(Manager *m)
 {
         _cleanup_(conf_freep) Conf *c = NULL;
-        bool reconnect;
+        bool reconnect, relight;
         int r;
 
         uint64_t now = 0;
@@ -360,9 +379,15 @@ int manager_reload(Manager *m)
         }
 
         reconnect = !m->mqtt || conf_connection_changed(m->conf, c);
+        relight = !led_config_equal(&m->conf->led, &c->led) ||
+                  !streq_ptr(m->conf->state_directory, c->state_directory);
         conf_free(m->conf);
         m->conf = TAKE_PTR(c);
         manager_apply_conf(m);
+        if (relight) {
+                log_info("Light settings changed: setting up the light again");
+                (void) manager_setup_led(m);
+        }
 
         if (!m->conf->product_key || !m->conf->device_name || !m->conf->device_secret)
                 manager_enter_unconfigured(m);
@@ -386,6 +411,7 @@ static int on_stop_signal(sd_event_source *s, const struct signalfd_siginfo *si,
         log_info("Received %s, stopping", strsignal((int) si->ssi_signo));
         manager_set_state(m, MANAGER_STOPPING);
         (void) sd_notify(false, "STOPPING=1\nSTATUS=stopping");
+        (void) led_stop(m->led);
         mqtt_session_stop(m->mqtt);
         return sd_event_exit(m->event, 0);
 }

@@ -1,0 +1,33 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* fake-sysfs.h: a prepared directory tree shaped like sysfs, for the pwm and ledclass backends.
+ *
+ * A fake, and only because this host's kernel offers no PWM chip and no LED class device to drive (the
+ * gpio test boots a kernel of its own for the real gpio-sim). What it can check is what the backends do
+ * to the files: which ones they write, in which order (recorded with inotify: every close after a write,
+ * in the order the kernel would have seen them), and the values left in them. */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+
+/* A fresh tree under /tmp; the path is returned (malloc'ed) and removed by fake_sysfs_remove(). */
+char *fake_sysfs_new(void);
+void fake_sysfs_remove(char *root);
+
+/* root/relative: mkdir -p of its parent, then the file with content (mode 0644). */
+void fake_sysfs_file(const char *root, const char *relative, const char *content);
+void fake_sysfs_mkdir(const char *root, const char *relative);
+/* The file's content without the trailing newline (malloc'ed). */
+char *fake_sysfs_read(const char *root, const char *relative);
+/* A PWM channel as the kernel shows it right after export: period, duty_cycle, enable all 0. */
+void fake_sysfs_pwm_channel(const char *root, const char *chip, unsigned channel);
+
+/* Records writes in the given directories of root (relative paths; those missing are skipped), until
+ * fake_sysfs_writes(). */
+typedef struct FakeSysfsWatch FakeSysfsWatch;
+FakeSysfsWatch *fake_sysfs_watch(const char *root, const char *const *dirs);
+/* The writes since the watch started, oldest first, as "dir/file dir/file ..." (malloc'ed); frees w. */
+char *fake_sysfs_writes(FakeSysfsWatch *w);
+
+/* Runs fn(userdata) with stderr captured; returns fn's result, *ret_log the log (malloc'ed). */
+int capture_log(int (*fn)(void *userdata), void *userdata, char **ret_log);
