@@ -6,21 +6,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/inotify.h>
-#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "check.h"
 #include "fake-sysfs.h"
 #include "macro.h"
-
-/* test.h brings main(); this file is linked into tests that have theirs. */
-#define CHECK(expr)                                                                                           \
-        do {                                                                                                  \
-                if (!(expr)) {                                                                                \
-                        fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #expr);              \
-                        abort();                                                                              \
-                }                                                                                             \
-        } while (0)
 
 #define FAKE_SYSFS_MAX_WATCHES 16
 
@@ -185,26 +176,4 @@ char *fake_sysfs_writes(FakeSysfsWatch *w)
                 free(w->dir[i]);
         free(w);
         return out;
-}
-
-int capture_log(int (*fn)(void *userdata), void *userdata, char **ret_log)
-{
-        int fd = memfd_create("log", MFD_CLOEXEC), saved = dup(STDERR_FILENO), r;
-        off_t size;
-
-        CHECK(fd >= 0 && saved >= 0);
-        fflush(stderr);
-        CHECK(dup2(fd, STDERR_FILENO) >= 0);
-        r = fn(userdata);
-        fflush(stderr);
-        CHECK(dup2(saved, STDERR_FILENO) >= 0);
-        close(saved);
-        size = lseek(fd, 0, SEEK_END);
-        *ret_log = calloc(1, (size_t) size + 1);
-        CHECK(*ret_log);
-        CHECK(pread(fd, *ret_log, (size_t) size, 0) == size);
-        close(fd);
-        /* Shown in the test's own log, so a failure can be understood. */
-        fputs(*ret_log, stderr);
-        return r;
 }

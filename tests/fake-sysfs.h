@@ -28,6 +28,3 @@ typedef struct FakeSysfsWatch FakeSysfsWatch;
 FakeSysfsWatch *fake_sysfs_watch(const char *root, const char *const *dirs);
 /* The writes since the watch started, oldest first, as "dir/file dir/file ..." (malloc'ed); frees w. */
 char *fake_sysfs_writes(FakeSysfsWatch *w);
-
-/* Runs fn(userdata) with stderr captured; returns fn's result, *ret_log the log (malloc'ed). */
-int capture_log(int (*fn)(void *userdata), void *userdata, char **ret_log);

@@ -7,6 +7,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "capture-log.h"
 #include "fake-sysfs.h"
 #include "led.h"
 #include "string-util.h"

@@ -10,6 +10,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "capture-log.h"
 #include "fake-sysfs.h"
 #include "led-pwm.h"
 #include "led.h"

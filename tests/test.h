@@ -8,13 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define CHECK(expr)                                                                                           \
-        do {                                                                                                  \
-                if (!(expr)) {                                                                                \
-                        fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #expr);              \
-                        abort();                                                                              \
-                }                                                                                             \
-        } while (0)
+#include "check.h"
 
 #define CHECK_STREQ(a, b)                                                                                     \
         do {                                                                                                  \

@@ -1,0 +1,303 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* led-gpio-guest.c: the gpio backend on the kernel's gpio-sim, run inside the test guest.
+ *
+ * Linked statically against libalilinkd.a, so this is the daemon's own led-gpio code driving a real GPIO
+ * character device through libgpiod 2. tests/guest/init sets up one gpio-sim chip (8 lines, label
+ * "ali-linkd-sim", lines 3, 4 and 5 named LED_R, LED_G, LED_B) and passes its names in the environment:
+ * GPIO_SIM_CHIP (gpiochipN), GPIO_SIM_DEV (the platform device, gpio-sim.N), GPIO_SIM_LABEL. What the lines
+ * really do is read from gpio-sim's sysfs (sim_gpioN/value) while they are still requested: a released
+ * line goes back to its pull. */
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "capture-log.h"
+#include "led.h"
+#include "string-util.h"
+#include "test.h"
+
+#define STATE(on_, r_, g_, b_, br_) ((LedState) { .on = on_, .red = r_, .green = g_, .blue = b_, .brightness = br_ })
+
+static const char *env(const char *name)
+{
+        const char *v = getenv(name);
+
+        CHECK(v && *v);
+        return v;
+}
+
+/* The level gpio-sim shows on line offset (1 high, 0 low). */
+static int sim_value(unsigned offset)
+{
+        char *path, buf[8] = {};
+        int fd;
+
+        CHECK(asprintf(&path, "/sys/devices/platform/%s/%s/sim_gpio%u/value", env("GPIO_SIM_DEV"),
+                      env("GPIO_SIM_CHIP"), offset) >= 0);
+        fd = open(path, O_RDONLY | O_CLOEXEC);
+        CHECK(fd >= 0);
+        CHECK(read(fd, buf, sizeof(buf) - 1) > 0);
+        close(fd);
+        free(path);
+        return buf[0] == '1';
+}
+
+#define CHECK_LEVELS(a, b, c, la, lb, lc)                                                                     \
+        do {                                                                                                  \
+                CHECK_INTEQ(sim_value(a), la);                                                                \
+                CHECK_INTEQ(sim_value(b), lb);                                                                \
+                CHECK_INTEQ(sim_value(c), lc);                                                                \
+        } while (0)
+
+/* Line requests this process holds (each is one anon inode "gpio-line"). */
+static int count_line_requests(void)
+{
+        DIR *d = opendir("/proc/self/fd");
+        struct dirent *de;
+        int n = 0;
+
+        CHECK(d);
+        while ((de = readdir(d))) {
+                char *p, target[64] = {};
+                CHECK(asprintf(&p, "/proc/self/fd/%s", de->d_name) >= 0);
+                if (readlink(p, target, sizeof(target) - 1) > 0 && streq(target, "anon_inode:gpio-line"))
+                        n++;
+                free(p);
+        }
+        closedir(d);
+        return n;
+}
+
+typedef struct Light {
+        LedConfig config;
+        Led *led;
+        LedState want, actual;
+        int r;
+} Light;
+
+static void light_new(Light *l, const char *chip, const char *lines, bool active_low, const char *state_dir)
+{
+        *l = (Light) {};
+        l->config = (LedConfig) {
+                .backend = LED_BACKEND_GPIO,
+                .chip = strdup(chip),
+                .active_low = active_low,
+                .threshold = 128,
+                .on_exit = LED_ON_EXIT_OFF,
+        };
+        CHECK(l->config.chip);
+        CHECK(strv_split(lines, ",", &l->config.lines) == 0);
+        CHECK(led_new(&l->led, &l->config, state_dir) == 0);
+}
+
+static void light_free(Light *l)
+{
+        led_free(l->led);
+        led_config_done(&l->config);
+}
+
+static int do_apply(void *userdata)
+{
+        Light *l = userdata;
+        return led_apply(l->led, &l->want, &l->actual);
+}
+
+/* Applies want; returns the code, the log in *ret_log (or dropped). */
+static int apply(Light *l, LedState want, char **ret_log)
+{
+        char *log = NULL;
+
+        l->want = want;
+        l->r = capture_log(do_apply, l, &log);
+        if (ret_log)
+                *ret_log = log;
+        else
+                free(log);
+        return l->r;
+}
+
+static char *dev_path(void)
+{
+        char *p;
+
+        CHECK(asprintf(&p, "/dev/%s", env("GPIO_SIM_CHIP")) >= 0);
+        return p;
+}
+
+TEST(chip_by_name_lines_by_offset)
+{
+        Light l;
+
+        light_new(&l, env("GPIO_SIM_CHIP"), "0,1,2", false, NULL);
+        CHECK_INTEQ(count_line_requests(), 0); /* nothing is requested before the first change */
+
+        CHECK_INTEQ(apply(&l, STATE(true, 255, 0, 128, 100), NULL), 0);
+        CHECK(led_state_equal(&l.actual, &l.want));
+        CHECK_LEVELS(0, 1, 2, 1, 0, 1);
+        CHECK_INTEQ(count_line_requests(), 1); /* one request for the three lines */
+
+        /* A channel is lit from the threshold (128) up. */
+        CHECK_INTEQ(apply(&l, STATE(true, 127, 128, 255, 100), NULL), 0);
+        CHECK_LEVELS(0, 1, 2, 0, 1, 1);
+        /* Brightness does not dim a line that is only high or low. */
+        CHECK_INTEQ(apply(&l, STATE(true, 127, 128, 255, 1), NULL), 0);
+        CHECK_LEVELS(0, 1, 2, 0, 1, 1);
+        /* Switched off: all low, the colour is kept. */
+        CHECK_INTEQ(apply(&l, STATE(false, 255, 255, 255, 100), NULL), 0);
+        CHECK(led_state_equal(&l.actual, &l.want));
+        CHECK_LEVELS(0, 1, 2, 0, 0, 0);
+        CHECK_INTEQ(count_line_requests(), 1);
+
+        /* on_exit=off while the lines are still ours, then released. */
+        CHECK_INTEQ(apply(&l, STATE(true, 255, 255, 255, 100), NULL), 0);
+        CHECK_LEVELS(0, 1, 2, 1, 1, 1);
+        CHECK_INTEQ(led_stop(l.led), 0);
+        CHECK_LEVELS(0, 1, 2, 0, 0, 0);
+        light_free(&l);
+        CHECK_INTEQ(count_line_requests(), 0);
+}
+
+TEST(chip_by_path_lines_by_name_active_low)
+{
+        _cleanup_(freep) char *path = dev_path();
+        Light l;
+
+        light_new(&l, path, "LED_R,LED_G,LED_B", true, NULL);
+        CHECK_INTEQ(apply(&l, STATE(true, 255, 0, 255, 100), NULL), 0);
+        CHECK(led_state_equal(&l.actual, &l.want));
+        /* Active low: a lit channel drives its line low. */
+        CHECK_LEVELS(3, 4, 5, 0, 1, 0);
+        CHECK_INTEQ(apply(&l, STATE(false, 255, 0, 255, 100), NULL), 0);
+        CHECK_LEVELS(3, 4, 5, 1, 1, 1);
+        light_free(&l);
+}
+
+TEST(chip_by_label)
+{
+        Light l;
+
+        light_new(&l, env("GPIO_SIM_LABEL"), "6,7,0", false, NULL);
+        CHECK_INTEQ(apply(&l, STATE(true, 0, 200, 0, 100), NULL), 0);
+        CHECK_LEVELS(6, 7, 0, 0, 1, 0);
+        light_free(&l);
+}
+
+TEST(line_busy_then_free)
+{
+        _cleanup_(freep) char *log = NULL, *expect = NULL;
+        Light a, b;
+
+        light_new(&a, env("GPIO_SIM_CHIP"), "0,1,2", false, NULL);
+        light_new(&b, env("GPIO_SIM_CHIP"), "2,3,4", false, NULL);
+        CHECK_INTEQ(apply(&a, STATE(true, 255, 255, 255, 100), NULL), 0);
+
+        CHECK_INTEQ(apply(&b, STATE(true, 255, 0, 255, 100), &log), LED_CODE_UNAVAILABLE);
+        CHECK(led_state_equal(&b.actual, &LED_STATE_INIT));
+        /* The log names the line, the chip and who holds it: us, by our consumer name. */
+        CHECK(asprintf(&expect, "GPIO line 2 (red) of /dev/%s (%s, \"%s\") is busy: used by \"ali-linkd\"",
+                      env("GPIO_SIM_CHIP"), env("GPIO_SIM_CHIP"), env("GPIO_SIM_LABEL")) >= 0);
+        CHECK_CONTAINS(log, expect);
+        CHECK_LEVELS(0, 1, 2, 1, 1, 1); /* the holder's lines are untouched */
+
+        /* The holder lets go: the next change requests again and succeeds. */
+        light_free(&a);
+        CHECK_INTEQ(apply(&b, STATE(true, 255, 0, 255, 100), NULL), 0);
+        CHECK_LEVELS(2, 3, 4, 1, 0, 1);
+        light_free(&b);
+}
+
+TEST(chip_missing)
+{
+        _cleanup_(freep) char *log1 = NULL, *log2 = NULL;
+        Light l;
+
+        light_new(&l, "gpiochip99", "0,1,2", false, NULL);
+        CHECK_INTEQ(apply(&l, STATE(true, 255, 0, 255, 100), &log1), LED_CODE_UNAVAILABLE);
+        CHECK_CONTAINS(log1, "GPIO chip \"gpiochip99\" not found: no /dev/gpiochip99, and no GPIO chip has that label");
+        CHECK(led_state_equal(&l.actual, &LED_STATE_INIT));
+        /* The next change tries again (and fails again, saying so again). */
+        CHECK_INTEQ(apply(&l, STATE(true, 255, 0, 255, 100), &log2), LED_CODE_UNAVAILABLE);
+        CHECK_CONTAINS(log2, "gpiochip99");
+        light_free(&l);
+}
+
+TEST(line_missing)
+{
+        _cleanup_(freep) char *log1 = NULL, *log2 = NULL, *log3 = NULL;
+        Light l;
+
+        light_new(&l, env("GPIO_SIM_CHIP"), "LED_R,LED_G,LED_X", false, NULL);
+        CHECK_INTEQ(apply(&l, STATE(true, 255, 0, 255, 100), &log1), LED_CODE_UNAVAILABLE);
+        CHECK_CONTAINS(log1, "has no line named \"LED_X\" (blue)");
+        light_free(&l);
+
+        light_new(&l, env("GPIO_SIM_CHIP"), "0,1,8", false, NULL);
+        CHECK_INTEQ(apply(&l, STATE(true, 255, 0, 255, 100), &log2), LED_CODE_UNAVAILABLE);
+        CHECK_CONTAINS(log2, "has 8 lines: there is no line 8 (blue)");
+        light_free(&l);
+
+        light_new(&l, env("GPIO_SIM_CHIP"), "5,LED_B,1", false, NULL);
+        CHECK_INTEQ(apply(&l, STATE(true, 255, 0, 255, 100), &log3), LED_CODE_UNAVAILABLE);
+        CHECK_CONTAINS(log3, "GPIO lines for red and green are both line 5");
+        light_free(&l);
+        CHECK_INTEQ(count_line_requests(), 0);
+}
+
+/* /dev/gpiochipN is root's, mode 0600: another user is refused, told so with its uid, and succeeds on the
+ * next change once the device is opened up to it. */
+TEST(permission_denied_then_granted)
+{
+        _cleanup_(freep) char *path = dev_path();
+        int to_parent[2], to_child[2], status;
+        char c;
+        pid_t pid;
+
+        CHECK(chmod(path, 0600) == 0);
+        CHECK(pipe(to_parent) == 0 && pipe(to_child) == 0);
+        pid = fork();
+        CHECK(pid >= 0);
+        if (pid == 0) {
+                _cleanup_(freep) char *log = NULL, *expect = NULL;
+                Light l;
+
+                CHECK(setresgid(65534, 65534, 65534) == 0 && setresuid(65534, 65534, 65534) == 0);
+                light_new(&l, env("GPIO_SIM_CHIP"), "0,1,2", false, NULL);
+                CHECK_INTEQ(apply(&l, STATE(true, 0, 255, 0, 100), &log), LED_CODE_UNAVAILABLE);
+                CHECK(asprintf(&expect, "Cannot open GPIO chip %s as uid 65534: Permission denied", path) >= 0);
+                CHECK_CONTAINS(log, expect);
+                CHECK(write(to_parent[1], "1", 1) == 1);
+                CHECK(read(to_child[0], &c, 1) == 1);
+                CHECK_INTEQ(apply(&l, STATE(true, 0, 255, 0, 100), NULL), 0);
+                CHECK_LEVELS(0, 1, 2, 0, 1, 0);
+                light_free(&l);
+                _exit(0);
+        }
+        CHECK(read(to_parent[0], &c, 1) == 1);
+        CHECK(chmod(path, 0666) == 0);
+        CHECK(write(to_child[1], "1", 1) == 1);
+        CHECK(waitpid(pid, &status, 0) == pid);
+        CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+        CHECK(chmod(path, 0600) == 0);
+}
+
+TEST(state_saved_and_restored)
+{
+        Light l;
+        LedState actual;
+
+        light_new(&l, env("GPIO_SIM_CHIP"), "0,1,2", false, "/run/ali-linkd-state");
+        CHECK_INTEQ(apply(&l, STATE(true, 255, 255, 0, 100), NULL), 0);
+        light_free(&l);
+        /* Released: gpio-sim takes the lines back to their pull (down). */
+        CHECK_LEVELS(0, 1, 2, 0, 0, 0);
+
+        /* A new start: the saved state comes back onto the lines. */
+        light_new(&l, env("GPIO_SIM_CHIP"), "0,1,2", false, "/run/ali-linkd-state");
+        CHECK(led_state_equal(led_get_state(l.led), &STATE(true, 255, 255, 0, 100)));
+        CHECK_INTEQ(led_restore(l.led, &actual), 0);
+        CHECK(led_state_equal(&actual, &STATE(true, 255, 255, 0, 100)));
+        CHECK_LEVELS(0, 1, 2, 1, 1, 0);
+        light_free(&l);
+}
