@@ -310,3 +310,90 @@ __attribute__((destructor)) static void teardown(void)
                 free(cmd);
         }
 }
+
+TEST(led_defaults_and_keys)
+{
+        _cleanup_(freep) char *p1 = write_file("l1.conf", "[device]\nproduct_key=pk\ndevice_name=dn\ndevice_secret=s\n",
+                0600);
+        _cleanup_(freep) char *p2 = write_file("l2.conf",
+                "[device]\nproduct_key=pk\ndevice_name=dn\ndevice_secret=s\n"
+                "[led]\nbackend = gpio\nchip = pinctrl-bcm2711\nlines = LED_R, 5,LED_B\nactive_low = yes\n"
+                "threshold = 1\nchannels = 3,1,2\nperiod_ns = 4294967295\ngamma = 1\non_exit = off\n"
+                "leds = red:status,green:status,blue:status\nsysfs_root = /tmp/sys\n",
+                0600);
+        _cleanup_(freep) char *log = NULL;
+        Conf *c;
+
+        CHECK_INTEQ(load(p1, &c, &log), 0);
+        CHECK_INTEQ(c->led.backend, LED_BACKEND_NONE);
+        CHECK_INTEQ(c->led.on_exit, LED_ON_EXIT_KEEP);
+        CHECK(c->led.chip == NULL); /* the backend's default: gpiochip0 or pwmchip0 */
+        CHECK_STREQ(c->led.lines[0], "17");
+        CHECK_STREQ(c->led.lines[2], "22");
+        CHECK(!c->led.active_low);
+        CHECK_INTEQ(c->led.threshold, 128);
+        CHECK_INTEQ(c->led.channels[2], 2);
+        CHECK_INTEQ(c->led.period_ns, 1000000);
+        CHECK(c->led.gamma == 2.2);
+        CHECK(c->led.leds == NULL);
+        CHECK_STREQ(c->led.sysfs_root, "/sys");
+        conf_free(c);
+        free(log);
+
+        CHECK_INTEQ(load(p2, &c, &log), 0);
+        CHECK_INTEQ(c->led.backend, LED_BACKEND_GPIO);
+        CHECK_INTEQ(c->led.on_exit, LED_ON_EXIT_OFF);
+        CHECK_STREQ(c->led.chip, "pinctrl-bcm2711");
+        CHECK_STREQ(c->led.lines[0], "LED_R");
+        CHECK_STREQ(c->led.lines[1], "5");
+        CHECK_STREQ(c->led.lines[2], "LED_B");
+        CHECK(c->led.active_low);
+        CHECK_INTEQ(c->led.threshold, 1);
+        CHECK_INTEQ(c->led.channels[0], 3);
+        CHECK_INTEQ(c->led.period_ns, UINT32_MAX);
+        CHECK(c->led.gamma == 1.0);
+        CHECK_STREQ(c->led.leds[1], "green:status");
+        CHECK_STREQ(c->led.sysfs_root, "/tmp/sys");
+        conf_free(c);
+}
+
+TEST(led_problems_with_their_lines)
+{
+        _cleanup_(freep) char *p = write_file("l3.conf",
+                "[device]\nproduct_key=pk\ndevice_name=dn\ndevice_secret=s\n" /* 1-4 */
+                "[led]\n"                                                     /* 5 */
+                "lines = 17,27\n"                                             /* 6 */
+                "threshold = 0\n"                                             /* 7 */
+                "channels = 0,1,1\n"                                          /* 8 */
+                "period_ns = 0\n"                                             /* 9 */
+                "gamma = 9\n"                                                 /* 10 */
+                "on_exit = blink\n"                                           /* 11 */
+                "leds = a,b\n"                                                /* 12 */
+                "leds = ../x\n"                                               /* 13 */
+                "chip = two words\n"                                          /* 14 */
+                "sysfs_root = sys\n"                                          /* 15 */
+                "backend = ledclass\n",                                       /* 16 */
+                0600);
+        _cleanup_(freep) char *p2 = write_file("l4.conf",
+                "[device]\nproduct_key=pk\ndevice_name=dn\ndevice_secret=s\n[led]\nbackend = pwm\nchip = ../gpio\n",
+                0600);
+        _cleanup_(freep) char *log = NULL, *log2 = NULL;
+        Conf *c;
+
+        CHECK_INTEQ(load(p, &c, &log), CONF_E_INVALID);
+        CHECK_CONTAINS(log, "l3.conf:6: invalid lines \"17,27\": expected three lines for red, green and blue");
+        CHECK_CONTAINS(log, "l3.conf:7: invalid threshold \"0\": expected a whole number in 1..255");
+        CHECK_CONTAINS(log, "l3.conf:8: invalid channels \"0,1,1\": expected three different channel numbers");
+        CHECK_CONTAINS(log, "l3.conf:9: invalid period_ns \"0\": expected a whole number in 1..4294967295");
+        CHECK_CONTAINS(log, "l3.conf:10: invalid gamma \"9\": expected a number from 0.1 to 5");
+        CHECK_CONTAINS(log, "l3.conf:11: invalid on_exit \"blink\": expected keep or off");
+        CHECK_CONTAINS(log, "l3.conf:12: invalid leds \"a,b\": expected one multicolor LED, or three LEDs");
+        CHECK_CONTAINS(log, "l3.conf:13: invalid leds entry \"../x\"");
+        CHECK_CONTAINS(log, "l3.conf:14: invalid chip \"two words\"");
+        CHECK_CONTAINS(log, "l3.conf:15: sysfs_root must be an absolute path");
+        /* Checked once the file is read: ledclass without (valid) leds. */
+        CHECK_CONTAINS(log, "l3.conf: [led] backend = ledclass needs leds = NAME");
+
+        CHECK_INTEQ(load(p2, &c, &log2), CONF_E_INVALID);
+        CHECK_CONTAINS(log2, "l4.conf: [led] chip = ../gpio: a PWM chip is named as in /sys/class/pwm");
+}

@@ -23,6 +23,7 @@ struct Led {
         LedConfig config;
         LedState state;
         char *state_path; /* NULL: nothing is saved */
+        bool state_loaded; /* the state came from the state file */
 
         /* Exactly one of these, by config.backend (none of them for "none"). */
         LedGpio *gpio;
@@ -401,8 +402,11 @@ int led_new(Led **ret, const LedConfig *config, const char *state_directory)
                         log_warning_errno(r, "Ignoring the saved state of the light in %s: %s", l->state_path,
                                 r == -EBADMSG ? "it is not a state file" : "%m");
                         l->state = LED_STATE_INIT;
-                } else if ((state_text = led_state_to_string(&l->state)))
-                        log_info("Saved state of the light: %s", state_text);
+                } else {
+                        l->state_loaded = true;
+                        if ((state_text = led_state_to_string(&l->state)))
+                                log_info("Saved state of the light: %s", state_text);
+                }
         }
 
         *ret = TAKE_PTR(l);
@@ -500,12 +504,12 @@ int led_restore(Led *l, LedState *ret_actual)
         if (r < 0)
                 return r;
         if (r == 0)
-                log_info("The light shows its saved state through the %s backend: %s",
-                        led_backend_to_string(l->config.backend), text);
+                log_info("The light shows its %s state through the %s backend: %s",
+                        l->state_loaded ? "saved" : "initial", led_backend_to_string(l->config.backend), text);
         else
-                log_warning("Could not restore the light's saved state (%s): device error %d; it is applied "
-                            "again on the next change",
-                        text, r);
+                log_warning("Could not show the light's %s state (%s): device error %d; the next change tries "
+                            "again",
+                        l->state_loaded ? "saved" : "initial", text, r);
         /* The saved state stays what the user asked for: a restore that failed is retried by the next change,
          * and does not overwrite it. */
         l->state = actual;
