@@ -286,6 +286,16 @@ TOPIC_SET=/sys/$PK/$DN/thing/service/property/set
 TOPIC_SET_REPLY=/sys/$PK/$DN/thing/service/property/set_reply
 TOPIC_POST=/sys/$PK/$DN/thing/event/property/post
 
+# set_property PAYLOAD [post]: publish a property set as the cloud and collect the set_reply (and, with a
+# second argument, the property post that follows) into $T/cloud.out; reply and post print them.
+set_property() {
+	cloud --sub "$TOPIC_SET_REPLY" --sub "$TOPIC_POST" --pub "$TOPIC_SET" "$1" \
+		--expect "$TOPIC_SET_REPLY" ${2:+--expect "$TOPIC_POST"} --timeout 10 >"$T/cloud.out" 2>"$T/cloud.err" ||
+		fail "no answer to $1"
+}
+reply() { grep -F "$TOPIC_SET_REPLY " "$T/cloud.out" | tail -n 1 | cut -d' ' -f2-; }
+post() { grep -F "$TOPIC_POST " "$T/cloud.out" | tail -n 1 | cut -d' ' -f2-; }
+
 # Neither the secret nor the password derived from it may appear in any log.
 assert_no_secrets() {
 	local f

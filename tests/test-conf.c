@@ -1,10 +1,10 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* test-conf.c: the configuration parser, every error path, with the log it writes captured. */
 #include <fcntl.h>
-#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "capture-log.h"
 #include "conf.h"
 #include "log.h"
 #include "macro.h"
@@ -31,26 +31,24 @@ static char *write_file(const char *name, const char *content, mode_t mode)
         return p;
 }
 
+typedef struct LoadArgs {
+        const char *path;
+        Conf **ret;
+} LoadArgs;
+
+static int do_load(void *userdata)
+{
+        LoadArgs *a = userdata;
+        return conf_load(a->path, a->ret);
+}
+
 /* Run conf_load() with stderr captured; returns the result, *ret_log the log text. */
 static int load(const char *path, Conf **ret, char **ret_log)
 {
-        int fd = memfd_create("log", MFD_CLOEXEC), saved = dup(STDERR_FILENO), r;
-        off_t size;
+        LoadArgs a = { path, ret };
 
-        CHECK(fd >= 0 && saved >= 0);
-        fflush(stderr);
-        CHECK(dup2(fd, STDERR_FILENO) >= 0);
         *ret = NULL;
-        r = conf_load(path, ret);
-        fflush(stderr);
-        CHECK(dup2(saved, STDERR_FILENO) >= 0);
-        close(saved);
-        size = lseek(fd, 0, SEEK_END);
-        *ret_log = calloc(1, (size_t) size + 1);
-        CHECK(*ret_log);
-        CHECK(pread(fd, *ret_log, (size_t) size, 0) == size);
-        close(fd);
-        return r;
+        return capture_log(do_load, &a, ret_log);
 }
 
 TEST(minimal_valid)

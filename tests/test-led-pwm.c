@@ -85,6 +85,13 @@ static uint64_t attr(Fixture *f, unsigned channel, const char *name)
         return v;
 }
 
+static void check_duties(Fixture *f, uint64_t red, uint64_t green, uint64_t blue)
+{
+        CHECK_INTEQ(attr(f, 0, "duty_cycle"), red);
+        CHECK_INTEQ(attr(f, 1, "duty_cycle"), green);
+        CHECK_INTEQ(attr(f, 2, "duty_cycle"), blue);
+}
+
 #define STATE(on_, r_, g_, b_, br_) ((LedState) { .on = on_, .red = r_, .green = g_, .blue = b_, .brightness = br_ })
 
 TEST(duty_math)
@@ -132,9 +139,7 @@ TEST(fresh_channels_order_and_values)
                 CHECK_INTEQ(attr(&f, i, "period"), 1000000);
                 CHECK_INTEQ(attr(&f, i, "enable"), 1);
         }
-        CHECK_INTEQ(attr(&f, 0, "duty_cycle"), 1000000);
-        CHECK_INTEQ(attr(&f, 1, "duty_cycle"), 0);
-        CHECK_INTEQ(attr(&f, 2, "duty_cycle"), 501961);
+        check_duties(&f, 1000000, 0, 501961);
         fixture_done(&f);
 }
 
@@ -161,9 +166,7 @@ TEST(switch_off_and_brightness)
         /* Brightness scales every channel. */
         w2 = apply(&f, STATE(true, 255, 102, 51, 40), NULL);
         CHECK_INTEQ(f.r, 0);
-        CHECK_INTEQ(attr(&f, 0, "duty_cycle"), 400000);
-        CHECK_INTEQ(attr(&f, 1, "duty_cycle"), 160000);
-        CHECK_INTEQ(attr(&f, 2, "duty_cycle"), 80000);
+        check_duties(&f, 400000, 160000, 80000);
         fixture_done(&f);
 }
 
@@ -174,9 +177,8 @@ TEST(gamma)
         fixture_init(&f, 2.2, 1000000);
         free(apply(&f, STATE(true, 255, 128, 64, 100), NULL));
         CHECK_INTEQ(f.r, 0);
-        CHECK_INTEQ(attr(&f, 0, "duty_cycle"), 1000000);
-        CHECK_INTEQ(attr(&f, 1, "duty_cycle"), (uint64_t) llround(1e6 * pow(128 / 255.0, 2.2)));
-        CHECK_INTEQ(attr(&f, 2, "duty_cycle"), (uint64_t) llround(1e6 * pow(64 / 255.0, 2.2)));
+        check_duties(&f, 1000000, (uint64_t) llround(1e6 * pow(128 / 255.0, 2.2)),
+                (uint64_t) llround(1e6 * pow(64 / 255.0, 2.2)));
         CHECK(attr(&f, 2, "duty_cycle") < 1000000 * 64 / 255); /* dimmer than linear */
         fixture_done(&f);
 }
@@ -200,9 +202,7 @@ TEST(shrinking_period_writes_duty_first)
         CHECK_STREQ(writes, "class/pwm/pwmchip0/pwm0/duty_cycle class/pwm/pwmchip0/pwm0/period "
                             "class/pwm/pwmchip0/pwm1/duty_cycle class/pwm/pwmchip0/pwm1/period "
                             "class/pwm/pwmchip0/pwm2/duty_cycle class/pwm/pwmchip0/pwm2/period");
-        CHECK_INTEQ(attr(&f, 0, "duty_cycle"), 20000);
-        CHECK_INTEQ(attr(&f, 1, "duty_cycle"), 0);
-        CHECK_INTEQ(attr(&f, 2, "duty_cycle"), 10039); /* 10039.2 */
+        check_duties(&f, 20000, 0, 10039); /* 10039.2 */
         CHECK_INTEQ(attr(&f, 2, "period"), 20000);
 
         /* Growing it again: period first. */
@@ -315,9 +315,7 @@ TEST(read_only_duty_cycle)
         }
         CHECK(waitpid(pid, &status, 0) == pid);
         CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
-        CHECK_INTEQ(attr(&f, 0, "duty_cycle"), 1000000);
-        CHECK_INTEQ(attr(&f, 1, "duty_cycle"), 1000000);
-        CHECK_INTEQ(attr(&f, 2, "duty_cycle"), 0);
+        check_duties(&f, 1000000, 1000000, 0);
         fixture_done(&f);
 }
 

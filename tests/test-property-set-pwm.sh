@@ -54,14 +54,6 @@ wait_for "$T/posts.out" "^$TOPIC_POST .*\"LightSwitch\":0" 10 || fail "no post a
 [ "$(cat "$pwm/pwm0/period") $(cat "$pwm/pwm0/enable")" = "1000000 1" ] || fail "channel 0 not set up"
 pass "start: channels set up, state posted"
 
-set_property() {
-	cloud --sub "$TOPIC_SET_REPLY" --sub "$TOPIC_POST" --pub "$TOPIC_SET" "$1" \
-		--expect "$TOPIC_SET_REPLY" ${2:+--expect "$TOPIC_POST"} --timeout 10 >"$T/cloud.out" 2>"$T/cloud.err" ||
-		fail "no answer to $1"
-}
-reply() { grep -F "$TOPIC_SET_REPLY " "$T/cloud.out" | tail -n 1 | cut -d' ' -f2-; }
-post() { grep -F "$TOPIC_POST " "$T/cloud.out" | tail -n 1 | cut -d' ' -f2-; }
-
 # RGBColor {255,0,128} with gamma 1: duty = period * value/255.
 set_property '{"id":"101","params":{"LightSwitch":1,"RGBColor":{"Red":255,"Green":0,"Blue":128}}}' post
 [ "$(reply)" = '{"id":"101","code":200,"data":{}}' ] || fail "set_reply was $(reply)"

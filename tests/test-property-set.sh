@@ -10,16 +10,6 @@ daemon_config
 daemon_start
 daemon_wait_connected
 
-# set PAYLOAD: publish a property set as the cloud and collect the reply and the post into $T/cloud.out.
-set_property() {
-	cloud --sub "$TOPIC_SET_REPLY" --sub "$TOPIC_POST" --pub "$TOPIC_SET" "$1" \
-		--expect "$TOPIC_SET_REPLY" ${2:+--expect "$TOPIC_POST"} --timeout 10 >"$T/cloud.out" 2>"$T/cloud.err" ||
-		fail "no answer to $1"
-}
-
-reply() { grep -F "$TOPIC_SET_REPLY " "$T/cloud.out" | tail -n 1 | cut -d' ' -f2-; }
-post() { grep -F "$TOPIC_POST " "$T/cloud.out" | tail -n 1 | cut -d' ' -f2-; }
-
 set_property '{"method":"thing.service.property.set","id":"36195462","params":{"LightSwitch":1,"RGBColor":{"Red":255,"Green":0,"Blue":128}},"version":"1.0"}' post
 [ "$(reply)" = '{"id":"36195462","code":200,"data":{}}' ] || fail "set_reply was $(reply)"
 post | grep -qE '^\{"id":"[0-9]+","version":"1.0","params":\{"LightSwitch":1,"RGBColor":\{"Red":255,"Green":0,"Blue":128\}\},"sys":\{"ack":1\},"method":"thing.event.property.post"\}$' ||

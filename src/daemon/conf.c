@@ -818,18 +818,6 @@ Conf *conf_free(Conf *c)
         return NULL;
 }
 
-static bool strv_equal(char *const *a, char *const *b)
-{
-        size_t n = strv_length(a);
-
-        if (n != strv_length(b))
-                return false;
-        for (size_t i = 0; i < n; i++)
-                if (!streq(a[i], b[i]))
-                        return false;
-        return true;
-}
-
 bool conf_connection_changed(const Conf *a, const Conf *b)
 {
         return !streq_ptr(a->product_key, b->product_key) || !streq_ptr(a->device_name, b->device_name) ||

@@ -82,26 +82,6 @@ void led_config_done(LedConfig *c)
         *c = (LedConfig) {};
 }
 
-static int strv_copy(char *const *src, char ***ret)
-{
-        size_t n = strv_length(src);
-        char **l;
-
-        *ret = NULL;
-        if (!src)
-                return 0;
-        l = calloc(n + 1, sizeof(char *));
-        if (!l)
-                return -ENOMEM;
-        for (size_t i = 0; i < n; i++)
-                if (!(l[i] = strdup(src[i]))) {
-                        strv_free(l);
-                        return -ENOMEM;
-                }
-        *ret = l;
-        return 0;
-}
-
 int led_config_copy(LedConfig *dst, const LedConfig *src)
 {
         LedConfig c = *src;
@@ -117,24 +97,12 @@ int led_config_copy(LedConfig *dst, const LedConfig *src)
         return 0;
 }
 
-static bool strv_equal_ptr(char *const *a, char *const *b)
-{
-        size_t n = strv_length(a);
-
-        if (n != strv_length(b))
-                return false;
-        for (size_t i = 0; i < n; i++)
-                if (!streq(a[i], b[i]))
-                        return false;
-        return true;
-}
-
 bool led_config_equal(const LedConfig *a, const LedConfig *b)
 {
         return a->backend == b->backend && a->on_exit == b->on_exit && streq_ptr(a->chip, b->chip) &&
-               strv_equal_ptr(a->lines, b->lines) && a->active_low == b->active_low &&
+               strv_equal(a->lines, b->lines) && a->active_low == b->active_low &&
                a->threshold == b->threshold && memcmp(a->channels, b->channels, sizeof(a->channels)) == 0 &&
-               a->period_ns == b->period_ns && a->gamma == b->gamma && strv_equal_ptr(a->leds, b->leds) &&
+               a->period_ns == b->period_ns && a->gamma == b->gamma && strv_equal(a->leds, b->leds) &&
                streq_ptr(a->sysfs_root, b->sysfs_root);
 }
 

@@ -72,6 +72,39 @@ size_t strv_length(char *const *l)
         return n;
 }
 
+bool strv_equal(char *const *a, char *const *b)
+{
+        size_t n = strv_length(a);
+
+        if (n != strv_length(b))
+                return false;
+        for (size_t i = 0; i < n; i++)
+                if (!streq(a[i], b[i]))
+                        return false;
+        return true;
+}
+
+int strv_copy(char *const *l, char ***ret)
+{
+        size_t n = strv_length(l);
+        char **c;
+
+        if (!l) {
+                *ret = NULL;
+                return 0;
+        }
+        c = calloc(n + 1, sizeof(char *));
+        if (!c)
+                return -ENOMEM;
+        for (size_t i = 0; i < n; i++)
+                if (!(c[i] = strdup(l[i]))) {
+                        strv_free(c);
+                        return -ENOMEM;
+                }
+        *ret = c;
+        return 0;
+}
+
 bool strv_contains(char *const *l, const char *s)
 {
         if (l)

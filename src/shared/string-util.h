@@ -18,6 +18,10 @@ char **strv_free(char **l);
 DEFINE_TRIVIAL_CLEANUP_FUNC(char **, strv_free);
 size_t strv_length(char *const *l);
 bool strv_contains(char *const *l, const char *s);
+/* Same length, same strings in the same order; NULL equals an empty vector. */
+bool strv_equal(char *const *a, char *const *b);
+/* A deep copy; NULL copies to NULL. Returns 0 or -ENOMEM. */
+int strv_copy(char *const *l, char ***ret);
 /* Parse a non-negative decimal with no sign, no spaces, no trailing junk, within [min, max]. */
 int safe_atou64_range(const char *s, uint64_t min, uint64_t max, uint64_t *ret);
 /* "yes/no/true/false/on/off/1/0" → 1/0, else -EINVAL. */
