@@ -109,5 +109,14 @@ wait_for "$T/posts.out" "^$TOPIC_POST .*\"LightSwitch\":1,\"RGBColor\":\\{\"Red\
 [ "$(duties)" = "1000000 1000000 0" ] || fail "duties after restart: $(duties)"
 pass "saved, switched off on exit, restored and posted after restart"
 
+# A reload with another period sets the light up again on the new one.
+sed -i 's/^period_ns = 1000000$/period_ns = 2000000/' "$T/ali-linkd.conf"
+kill -HUP "$DAEMON_PID"
+wait_for "$T/daemon.log" "Light settings changed" 10 || fail "the reload did not set the light up again"
+wait_for_count "$T/daemon.log" "The light shows its saved state through the pwm backend" 2 10 || fail "no restore after reload"
+[ "$(cat "$pwm/pwm0/period") $(duties)" = "2000000 2000000 2000000 0" ] ||
+	fail "after the reload: period $(cat "$pwm/pwm0/period"), duties $(duties)"
+pass "reload with a new period_ns"
+
 [ "$(daemon_stop TERM 5)" = 0 ] || fail "exit status after SIGTERM"
 assert_no_secrets
