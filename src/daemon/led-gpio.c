@@ -145,9 +145,14 @@ static int lines_resolve(LedGpio *g, struct gpiod_chip *chip, const char *chip_d
                         g->offsets[i] = (unsigned) offset;
                 } else {
                         int o = gpiod_chip_get_line_offset_from_name(chip, line);
-                        if (o < 0) {
-                                led_log_fault(errno, "GPIO chip %s has no line named \"%s\" (%s)", chip_desc, line,
+                        if (o < 0 && errno == ENOENT) {
+                                log_warning("GPIO chip %s has no line named \"%s\" (%s)", chip_desc, line,
                                         color_names[i]);
+                                return LED_CODE_UNAVAILABLE;
+                        }
+                        if (o < 0) {
+                                led_log_fault(errno, "Cannot look up GPIO line \"%s\" (%s) of %s", line,
+                                        color_names[i], chip_desc);
                                 return LED_CODE_UNAVAILABLE;
                         }
                         g->offsets[i] = (unsigned) o;

@@ -1,14 +1,20 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* led-gpio-guest.c: the gpio backend on the kernel's gpio-sim, run inside the test guest.
+/* led-guest.c: the light's backends on real kernel interfaces, run inside the test guest.
  *
- * Linked statically against libalilinkd.a, so this is the daemon's own led-gpio code driving a real GPIO
- * character device through libgpiod 2. tests/guest/init sets up one gpio-sim chip (8 lines, label
- * "ali-linkd-sim", lines 3, 4 and 5 named LED_R, LED_G, LED_B) and passes its names in the environment:
- * GPIO_SIM_CHIP (gpiochipN), GPIO_SIM_DEV (the platform device, gpio-sim.N), GPIO_SIM_LABEL. What the lines
- * really do is read from gpio-sim's sysfs (sim_gpioN/value) while they are still requested: a released
- * line goes back to its pull. */
+ * Linked statically against libalilinkd.a, so this is the daemon's own backend code: led-gpio driving a
+ * real GPIO character device (gpio-sim) through libgpiod 2, led-pwm on a real PWM chip's sysfs, led-class on
+ * a real multicolor LED and on leds-gpio. tests/guest/init sets up two gpio-sim chips and loads the test
+ * module, and passes their names in the environment:
+ *   GPIO_SIM_CHIP   gpiochipN for the gpio backend: 8 lines, label "ali-linkd-sim", lines 3, 4 and 5 named
+ *                   LED_R, LED_G, LED_B;
+ *   GPIO_SIM_DEV    the gpio-sim platform device (gpio-sim.N), GPIO_SIM_LABEL the first chip's label;
+ *   TEST_LEDS_CHIP  the second chip, whose lines 0-2 leds-gpio drives as red:sim, green:sim, blue:sim;
+ *   TEST_PWM_CHIP   the test module's PWM chip (pwmchipN, 3 channels).
+ * What the lines really do is read from gpio-sim's sysfs (sim_gpioN/value) while they are still requested:
+ * a released line goes back to its pull. */
 #include <dirent.h>
 #include <fcntl.h>
+#include <stdarg.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -299,5 +305,162 @@ TEST(state_saved_and_restored)
         CHECK_INTEQ(led_restore(l.led, &actual), 0);
         CHECK(led_state_equal(&actual, &STATE(true, 255, 255, 0, 100)));
         CHECK_LEVELS(0, 1, 2, 1, 1, 0);
+        light_free(&l);
+}
+
+/* --- The pwm and ledclass backends on the kernel's own interfaces: tests/guest/module/ali-linkd-test.ko
+ * registers a PWM chip (TEST_PWM_CHIP), a multicolor LED rgb:test, and leds-gpio on the second gpio-sim
+ * chip (TEST_LEDS_CHIP, lines 0-2 as red:sim, green:sim, blue:sim). --- */
+
+static void light_new_sysfs(Light *l, LedBackend backend, const char *leds, uint64_t period)
+{
+        *l = (Light) {};
+        l->config = (LedConfig) {
+                .backend = backend,
+                .chip = strdup(env("TEST_PWM_CHIP")),
+                .channels = { 0, 1, 2 },
+                .period_ns = period,
+                .gamma = 1.0,
+                .sysfs_root = strdup("/sys"),
+        };
+        CHECK(l->config.chip && l->config.sysfs_root);
+        if (leds)
+                CHECK(strv_split(leds, ",", &l->config.leds) == 0);
+        CHECK(led_new(&l->led, &l->config, NULL) == 0);
+}
+
+static char *read_attr(const char *format, ...) _printf_(1, 2);
+static char *read_attr(const char *format, ...)
+{
+        char *path, *s = NULL;
+        size_t n = 0;
+        va_list ap;
+        FILE *f;
+        ssize_t len;
+
+        va_start(ap, format);
+        CHECK(vasprintf(&path, format, ap) >= 0);
+        va_end(ap);
+        f = fopen(path, "re");
+        CHECK(f);
+        len = getline(&s, &n, f);
+        CHECK(len > 0);
+        s[strcspn(s, "\n")] = 0;
+        fclose(f);
+        free(path);
+        return s;
+}
+
+#define CHECK_ATTR(want, ...)                                                                                 \
+        do {                                                                                                  \
+                char *_v_ = read_attr(__VA_ARGS__);                                                           \
+                CHECK_STREQ(_v_, want);                                                                       \
+                free(_v_);                                                                                    \
+        } while (0)
+
+TEST(pwm_on_a_real_pwm_chip)
+{
+        const char *chip = env("TEST_PWM_CHIP");
+        _cleanup_(freep) char *path = NULL;
+        Light l;
+        int fd;
+
+        light_new_sysfs(&l, LED_BACKEND_PWM, NULL, 1000000);
+        /* Fresh: the daemon exports the channels. */
+        CHECK(asprintf(&path, "/sys/class/pwm/%s/pwm0", chip) >= 0);
+        CHECK(access(path, F_OK) < 0 && errno == ENOENT);
+        CHECK_INTEQ(apply(&l, STATE(true, 255, 0, 128, 100), NULL), 0);
+        CHECK_INTEQ(access(path, F_OK), 0);
+        path = mfree(path);
+        CHECK(led_state_equal(&l.actual, &l.want));
+        CHECK_ATTR("1000000", "/sys/class/pwm/%s/pwm0/duty_cycle", chip);
+        CHECK_ATTR("0", "/sys/class/pwm/%s/pwm1/duty_cycle", chip);
+        CHECK_ATTR("501961", "/sys/class/pwm/%s/pwm2/duty_cycle", chip);
+        CHECK_ATTR("1000000", "/sys/class/pwm/%s/pwm2/period", chip);
+        CHECK_ATTR("1", "/sys/class/pwm/%s/pwm2/enable", chip);
+        light_free(&l);
+
+        /* A shorter period than the duty cycles in place: the kernel refuses a period below an enabled
+         * channel's duty cycle, so this only succeeds in the right order. */
+        light_new_sysfs(&l, LED_BACKEND_PWM, NULL, 20000);
+        CHECK_INTEQ(apply(&l, STATE(true, 255, 0, 128, 100), NULL), 0);
+        CHECK_ATTR("20000", "/sys/class/pwm/%s/pwm0/period", chip);
+        CHECK_ATTR("20000", "/sys/class/pwm/%s/pwm0/duty_cycle", chip);
+        CHECK_ATTR("10039", "/sys/class/pwm/%s/pwm2/duty_cycle", chip);
+        /* ... as it does here, written by hand in the wrong order. */
+        CHECK(asprintf(&path, "/sys/class/pwm/%s/pwm0/period", chip) >= 0);
+        fd = open(path, O_WRONLY | O_CLOEXEC);
+        CHECK(fd >= 0);
+        CHECK(write(fd, "10", 2) < 0 && errno == EINVAL);
+        close(fd);
+
+        CHECK_INTEQ(apply(&l, STATE(false, 255, 0, 128, 100), NULL), 0);
+        CHECK_ATTR("0", "/sys/class/pwm/%s/pwm0/duty_cycle", chip);
+        CHECK_ATTR("0", "/sys/class/pwm/%s/pwm2/duty_cycle", chip);
+        light_free(&l);
+}
+
+/* The channel brightness the kernel computed, as the test module logs it: "G R B" (its channel order). */
+static char *last_channel_brightness(void)
+{
+        char buf[1024], *found = NULL;
+        int fd = open("/dev/kmsg", O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+        ssize_t n;
+
+        CHECK(fd >= 0);
+        while ((n = read(fd, buf, sizeof(buf) - 1)) > 0 || (n < 0 && errno == EPIPE)) {
+                const char *m;
+                if (n <= 0)
+                        continue;
+                buf[n] = 0;
+                m = strstr(buf, "rgb:test: channel brightness ");
+                if (m) {
+                        free(found);
+                        found = strndup(m + strlen("rgb:test: channel brightness "),
+                                strcspn(m + strlen("rgb:test: channel brightness "), "\n"));
+                }
+        }
+        close(fd);
+        CHECK(found);
+        return found;
+}
+
+TEST(ledclass_on_a_real_multicolor_led)
+{
+        _cleanup_(freep) char *channels = NULL;
+        Light l;
+
+        CHECK_ATTR("green red blue", "/sys/class/leds/rgb:test/multi_index");
+        light_new_sysfs(&l, LED_BACKEND_LEDCLASS, "rgb:test", 0);
+        CHECK_INTEQ(apply(&l, STATE(true, 255, 0, 128, 50), NULL), 0);
+        CHECK(led_state_equal(&l.actual, &l.want));
+        CHECK_ATTR("0 255 128", "/sys/class/leds/rgb:test/multi_intensity");
+        CHECK_ATTR("128", "/sys/class/leds/rgb:test/brightness");
+        /* The kernel's own arithmetic: brightness * intensity / max_brightness per channel. */
+        channels = last_channel_brightness();
+        CHECK_STREQ(channels, "0 128 64");
+
+        CHECK_INTEQ(apply(&l, STATE(false, 255, 0, 128, 50), NULL), 0);
+        CHECK_ATTR("0", "/sys/class/leds/rgb:test/brightness");
+        free(channels);
+        channels = last_channel_brightness();
+        CHECK_STREQ(channels, "0 0 0");
+        light_free(&l);
+}
+
+TEST(ledclass_on_leds_gpio)
+{
+        Light l;
+
+        light_new_sysfs(&l, LED_BACKEND_LEDCLASS, "red:sim,green:sim,blue:sim", 0);
+        CHECK_INTEQ(apply(&l, STATE(true, 255, 0, 200, 100), NULL), 0);
+        CHECK(led_state_equal(&l.actual, &l.want));
+        /* leds-gpio drives the lines of the second gpio-sim chip. */
+        CHECK_ATTR("1", "/sys/devices/platform/%s/%s/sim_gpio0/value", env("GPIO_SIM_DEV"), env("TEST_LEDS_CHIP"));
+        CHECK_ATTR("0", "/sys/devices/platform/%s/%s/sim_gpio1/value", env("GPIO_SIM_DEV"), env("TEST_LEDS_CHIP"));
+        CHECK_ATTR("1", "/sys/devices/platform/%s/%s/sim_gpio2/value", env("GPIO_SIM_DEV"), env("TEST_LEDS_CHIP"));
+        CHECK_INTEQ(apply(&l, STATE(false, 255, 0, 200, 100), NULL), 0);
+        CHECK_ATTR("0", "/sys/devices/platform/%s/%s/sim_gpio0/value", env("GPIO_SIM_DEV"), env("TEST_LEDS_CHIP"));
+        CHECK_ATTR("0", "/sys/devices/platform/%s/%s/sim_gpio2/value", env("GPIO_SIM_DEV"), env("TEST_LEDS_CHIP"));
         light_free(&l);
 }
