@@ -15,6 +15,7 @@ set -eu
 : "${top_builddir:=$top_srcdir/build}"
 TESTS_BUILD="$top_builddir/tests"
 DAEMON="$top_builddir/ali-linkd"
+CTL="$top_builddir/aliLinkctl"
 
 # The device of the RT-Thread sample (a published demo secret, ALINK-PROTOCOL.md §7).
 PK=a1HETlEuvri
@@ -36,7 +37,7 @@ _dump() {
 	for f in "$T"/daemon.log "$T"/broker.log "$T"/cloud*.out "$T"/cloud*.err; do
 		[ -s "$f" ] || continue
 		log "----- ${f##*/} (last 40 lines) -----"
-		tail -n 40 "$f" >&2
+		tail -n 40 "$f" | cut -c1-300 >&2
 	done
 }
 
@@ -143,7 +144,7 @@ _cert() { # name cn san ca
 		-keyout "$T/pki/$name.key" -out "$T/pki/$name.csr" 2>/dev/null
 	printf 'subjectAltName=%s\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n' "$san" >"$T/pki/$name.ext"
 	openssl x509 -req -in "$T/pki/$name.csr" -CA "$T/pki/$ca.crt" -CAkey "$T/pki/$ca.key" -CAcreateserial \
-		-days "${5:-30}" -extfile "$T/pki/$name.ext" -out "$T/pki/$name.crt" 2>/dev/null
+		-days "${5:-365}" -extfile "$T/pki/$name.ext" -out "$T/pki/$name.crt" 2>/dev/null
 }
 
 _ca() {
@@ -204,6 +205,29 @@ broker_stop() {
 	BROKER_PID=
 }
 
+# --- a private system bus ---
+# bus_start: a dbus-daemon of our own, with Debian's system-bus default policy (deny by default) and the
+# project's policy file included, listening in $T. Sets TEST_BUS_ADDRESS and DBUS_SYSTEM_BUS_ADDRESS.
+bus_start() {
+	need dbus-daemon
+	[ -f /usr/share/dbus-1/system.conf ] || skip "/usr/share/dbus-1/system.conf is missing"
+	# The real system bus configuration, minus what only the host's bus needs: its socket, its user, its
+	# pid file, the host's other policies and service activation.
+	sed -e "s|<listen>.*</listen>|<listen>unix:path=$T/system_bus_socket</listen>|" \
+		-e '/<user>/d' -e '/<pidfile>/d' -e '/<includedir>/d' -e '/<servicedir>/d' \
+		-e '/<standard_system_servicedirs/d' -e '/<include .*system-local.conf/d' \
+		-e "s|</busconfig>|<include>$top_srcdir/etc/dbus-1/org.alilinkd1.conf</include></busconfig>|" \
+		/usr/share/dbus-1/system.conf >"$T/system-bus.conf"
+	dbus-daemon --config-file="$T/system-bus.conf" --nofork --print-address=1 >"$T/bus.address" 2>"$T/bus.log" &
+	_BG_PIDS+=($!)
+	wait_for "$T/bus.address" "^unix:" 10 || fail "dbus-daemon did not start: $(cat "$T/bus.log")"
+	TEST_BUS_ADDRESS="unix:path=$T/system_bus_socket"
+	export DBUS_SYSTEM_BUS_ADDRESS=$TEST_BUS_ADDRESS
+}
+
+# ctl ARGS...: aliLinkctl on the test's bus.
+ctl() { DBUS_SYSTEM_BUS_ADDRESS=${TEST_BUS_ADDRESS:-unix:path=$T/no-system-bus} "$CTL" "$@"; }
+
 # --- the daemon ---
 # daemon_config [SECRET] [CA_FILE]: write $T/ali-linkd.conf for the test broker.
 daemon_config() {
@@ -237,6 +261,8 @@ daemon_start() {
 	[ -f "$T/ali-linkd.conf" ] || daemon_config
 	rm -f "$T/daemon.exit"
 	: >>"$T/daemon.log"
+	# Never the host's system bus: a private one when the test started it, else none at all.
+	export DBUS_SYSTEM_BUS_ADDRESS=${TEST_BUS_ADDRESS:-unix:path=$T/no-system-bus}
 	(
 		"$DAEMON" --config "$T/ali-linkd.conf" 2>>"$T/daemon.log" &
 		echo $! >"$T/daemon.pid"

@@ -257,6 +257,7 @@ static const ConfItem conf_items[] = {
         { "mqtt", "user_topics", parse_user_topics, C(user_topics), 0, 0 },
         { "daemon", "log_level", parse_log_level, C(log_level), 0, 0 },
         { "daemon", "state_directory", parse_path, C(state_directory), 0, 0 },
+        { "bus", "forward_topics", parse_user_topics, C(bus_forward_topics), 0, 0 },
         { "led", "backend", parse_led_backend, C(led_backend), 0, 0 },
         { "led", "switch_property", parse_property_id, C(led_model.switch_property), 0, 0 },
         { "led", "color_property", parse_property_id, C(led_model.color_property), 0, 0 },
@@ -538,6 +539,8 @@ static int conf_fill_defaults(Conf *c)
                 return -ENOMEM;
         if (!c->user_topics && strv_split("", " ", &c->user_topics) < 0)
                 return -ENOMEM;
+        if (!c->bus_forward_topics && strv_split("", " ", &c->bus_forward_topics) < 0)
+                return -ENOMEM;
 
         if (!c->host && c->product_key) {
                 int r;
@@ -623,6 +626,7 @@ Conf *conf_free(Conf *c)
         free(c->ca_file);
         free(c->ca_path);
         strv_free(c->user_topics);
+        strv_free(c->bus_forward_topics);
         free(c->state_directory);
         free(c->led_model.switch_property);
         free(c->led_model.color_property);
