@@ -64,9 +64,22 @@ need() {
 	done
 }
 
+# Sanitizer builds (configure --enable-sanitizers): any report in a log of ours fails the test.
+_sanitizer_reports() {
+	grep -lE "ERROR: (AddressSanitizer|LeakSanitizer)|runtime error: |SUMMARY: UndefinedBehaviorSanitizer" \
+		"$T"/daemon*.log "$T"/*.err "$T"/out 2>/dev/null || true
+}
+
 _cleanup() {
 	local rc=$?
-	local p
+	local p f
+	if [ $rc = 0 ] || [ $rc = 77 ]; then
+		for f in $(_sanitizer_reports); do
+			log "FAIL: sanitizer report in ${f##*/}:"
+			grep -E -A30 "ERROR: |runtime error: " "$f" | head -60 >&2
+			rc=1
+		done
+	fi
 	[ -n "$DAEMON_PID" ] && kill -KILL "$DAEMON_PID" 2>/dev/null || true
 	[ -n "$BROKER_PID" ] && kill -KILL "$BROKER_PID" 2>/dev/null || true
 	for p in "${_BG_PIDS[@]}"; do kill -KILL "$p" 2>/dev/null || true; done
@@ -81,9 +94,15 @@ _cleanup() {
 trap _cleanup EXIT
 trap 'exit 130' INT TERM
 
+# Timeouts are upper bounds for events that normally take milliseconds; on a loaded machine or in a
+# sanitizer build everything is slower, so they are multiplied by TEST_TIMEOUT_SCALE (set by make check).
+# A wait that is meant to time out (a measurement window) sets TEST_TIMEOUT_SCALE=1 for itself.
+scaled() { echo $(($1 * ${TEST_TIMEOUT_SCALE:-1})); }
+
 # wait_for FILE REGEX [TIMEOUT]: until a line of FILE (present or future) matches the extended REGEX.
 wait_for() {
-	local file=$1 re=$2 timeout=${3:-10} fd pid line left end
+	local file=$1 re=$2 timeout fd pid line left end
+	timeout=$(scaled "${3:-10}")
 	touch "$file"
 	end=$(($(date +%s%N) / 1000000 + timeout * 1000))
 	exec {fd}< <(exec tail -n +1 -F "$file" 2>/dev/null)
@@ -109,7 +128,8 @@ wait_for() {
 
 # wait_for_count FILE REGEX N [TIMEOUT]: until N lines of FILE match.
 wait_for_count() {
-	local file=$1 re=$2 n=$3 timeout=${4:-10} fd pid line left end seen=0
+	local file=$1 re=$2 n=$3 timeout fd pid line left end seen=0
+	timeout=$(scaled "${4:-10}")
 	touch "$file"
 	end=$(($(date +%s%N) / 1000000 + timeout * 1000))
 	exec {fd}< <(exec tail -n +1 -F "$file" 2>/dev/null)
@@ -264,7 +284,8 @@ daemon_start() {
 	# Never the host's system bus: a private one when the test started it, else none at all.
 	export DBUS_SYSTEM_BUS_ADDRESS=${TEST_BUS_ADDRESS:-unix:path=$T/no-system-bus}
 	(
-		"$DAEMON" --config "$T/ali-linkd.conf" 2>>"$T/daemon.log" &
+		# shellcheck disable=SC2086
+		${DAEMON_WRAPPER:-} "$DAEMON" --config "$T/ali-linkd.conf" 2>>"$T/daemon.log" &
 		echo $! >"$T/daemon.pid"
 		wait $! && rc=0 || rc=$?
 		echo "exit $rc" >"$T/daemon.exit"
@@ -294,6 +315,14 @@ daemon_alive() {
 # --- the cloud ---
 # cloud ARGS...: run the cloud client against the test broker (stdout/stderr in $T/cloud.out/.err too).
 cloud() {
+	local args=() a next=
+	# Scale the client's own --timeout like every other wait.
+	for a in "$@"; do
+		if [ "$next" = timeout ]; then a=$(scaled "$a"); next=; fi
+		[ "$a" = --timeout ] && next=timeout
+		args+=("$a")
+	done
+	set -- "${args[@]}"
 	"$TESTS_BUILD/cloud-client" --port "$BROKER_PORT" --cafile "$T/pki/ca.crt" \
 		--user "$CLOUD_USER" --pass "$CLOUD_PASS" "$@"
 }
