@@ -502,8 +502,8 @@ int outbox_append(Outbox *o, OutboxClass c, const char *topic, const char *paylo
                         }
         if (older) {
                 r = o->merge(o->userdata, older->payload, older->timed, older->time_ms, payload, now_ms, &merged);
-                if (r < 0)
-                        older = NULL; /* cannot merge (bad JSON?): queue it as it is */
+                if (r != 0)
+                        older = NULL; /* cannot merge (not a property post?): queue it as it is */
                 else {
                         payload = merged;
                         len = strlen(merged);
