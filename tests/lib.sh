@@ -172,6 +172,34 @@ _ca() {
 		-subj "/CN=ali-linkd test $1" -keyout "$T/pki/$1.key" -out "$T/pki/$1.crt" 2>/dev/null
 }
 
+# _expired_cert NAME SAN: a server certificate from our CA that expired in 2021.
+_expired_cert() {
+	local name=$1 san=$2
+	mkdir -p "$T/pki/newcerts"
+	: >"$T/pki/index.txt"
+	echo 1000 >"$T/pki/serial"
+	cat >"$T/pki/ca.cnf" <<-EOF
+		[ca]
+		default_ca = ca_default
+		[ca_default]
+		database = $T/pki/index.txt
+		new_certs_dir = $T/pki/newcerts
+		serial = $T/pki/serial
+		default_md = sha256
+		policy = policy_any
+		unique_subject = no
+		[policy_any]
+		commonName = supplied
+	EOF
+	openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -subj "/CN=$name" \
+		-keyout "$T/pki/$name.key" -out "$T/pki/$name.csr" 2>/dev/null
+	printf 'subjectAltName=%s\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n' "$san" >"$T/pki/$name.ext"
+	openssl ca -batch -config "$T/pki/ca.cnf" -cert "$T/pki/ca.crt" -keyfile "$T/pki/ca.key" -in "$T/pki/$name.csr" \
+		-out "$T/pki/$name.crt" -startdate 20200101000000Z -enddate 20210101000000Z -extfile "$T/pki/$name.ext" \
+		-notext 2>"$T/pki/$name.log" || fail "cannot make an expired certificate: $(cat "$T/pki/$name.log")"
+	chmod 0644 "$T/pki/$name.key"
+}
+
 pki_create() {
 	need openssl
 	mkdir -p "$T/pki"
@@ -179,6 +207,7 @@ pki_create() {
 	_ca other-ca
 	_cert server localhost "DNS:localhost,IP:127.0.0.1" ca
 	_cert wrong-name wrong.example.invalid "DNS:wrong.example.invalid" ca
+	_expired_cert expired "DNS:localhost,IP:127.0.0.1"
 	chmod 0644 "$T"/pki/*.key
 }
 
@@ -200,10 +229,8 @@ broker_start() {
 		connection_messages true
 		log_timestamp true
 		set_tcp_nodelay true
-		listener $BROKER_PORT 127.0.0.1
-		cafile $T/pki/ca.crt
-		certfile $T/pki/$cert.crt
-		keyfile $T/pki/$cert.key
+		listener $BROKER_PORT ${BROKER_ADDR:-127.0.0.1}
+		$([ "${BROKER_PLAIN:-}" = 1 ] || printf 'cafile %s\ncertfile %s\nkeyfile %s' "$T/pki/ca.crt" "$T/pki/$cert.crt" "$T/pki/$cert.key")
 		plugin $TESTS_BUILD/alink-auth-plugin.so
 		plugin_opt_devices $T/devices
 		plugin_opt_cloud_username $CLOUD_USER
@@ -218,7 +245,8 @@ broker_start() {
 	# As root mosquitto would drop to the mosquitto user; stay in this test's identity instead.
 	[ "$(id -u)" -eq 0 ] && echo "user root" >>"$T/mosquitto.conf"
 	: >>"$T/broker.log"
-	mosquitto -c "$T/mosquitto.conf" >>"$T/broker.stderr" 2>&1 &
+	# BROKER_NETNS: run it inside that network namespace (ip netns exec replaces itself with mosquitto).
+	${BROKER_NETNS:+ip netns exec "$BROKER_NETNS"} mosquitto -c "$T/mosquitto.conf" >>"$T/broker.stderr" 2>&1 &
 	BROKER_PID=$!
 	wait_for "$T/broker.log" "Opening ipv4 listen socket on port $BROKER_PORT" 10 ||
 		fail "mosquitto did not start: $(cat "$T/broker.stderr" 2>/dev/null)"
@@ -305,7 +333,8 @@ daemon_start() {
 }
 
 daemon_wait_connected() {
-	wait_for "$T/daemon.log" "Connected to 127.0.0.1:$BROKER_PORT" "${1:-15}" || fail "daemon did not connect"
+	local host=${DAEMON_HOST:-127.0.0.1}
+	wait_for "$T/daemon.log" "Connected to ${host//./\\.}:$BROKER_PORT" "${1:-15}" || fail "daemon did not connect"
 }
 
 # daemon_stop [SIGNAL] [TIMEOUT]: signal it and wait for it to exit; prints its exit status.
@@ -332,7 +361,7 @@ cloud() {
 		args+=("$a")
 	done
 	set -- "${args[@]}"
-	"$TESTS_BUILD/cloud-client" --port "$BROKER_PORT" --cafile "$T/pki/ca.crt" \
+	${BROKER_NETNS:+ip netns exec "$BROKER_NETNS"} "$TESTS_BUILD/cloud-client" --host "${BROKER_ADDR:-127.0.0.1}" --port "$BROKER_PORT" --cafile "$T/pki/ca.crt" \
 		--user "$CLOUD_USER" --pass "$CLOUD_PASS" "$@"
 }
 
