@@ -23,6 +23,7 @@ static const char *host = "127.0.0.1", *cafile, *user = "cloud", *pass = "cloud-
 static int port = 8883, qos = 1, count = -1;
 static double timeout_s = 10;
 static const char *subs[MAX_ITEMS], *expects[MAX_ITEMS], *pubs[MAX_ITEMS][2];
+static size_t pub_lens[MAX_ITEMS];
 static int n_subs, n_expects, n_pubs, n_received, subacks;
 static bool seen[MAX_ITEMS], subscribed, connected_ok, failed, keep_session, print_time;
 
@@ -60,7 +61,7 @@ static void on_publish(struct mosquitto *m, void *u, int mid)
 static void publish_all(struct mosquitto *m)
 {
         for (int i = 0; i < n_pubs; i++) {
-                int rc = mosquitto_publish(m, NULL, pubs[i][0], (int) strlen(pubs[i][1]), pubs[i][1], qos, false);
+                int rc = mosquitto_publish(m, NULL, pubs[i][0], (int) pub_lens[i], pubs[i][1], qos, false);
                 if (rc != MOSQ_ERR_SUCCESS) {
                         fprintf(stderr, "cloud-client: publish to %s failed: %s\n", pubs[i][0], mosquitto_strerror(rc));
                         failed = true;
@@ -123,7 +124,7 @@ static void on_message(struct mosquitto *m, void *u, const struct mosquitto_mess
 static void usage(void)
 {
         fprintf(stderr, "usage: cloud-client --port N --cafile F [--host H] [--user U --pass P] [--id ID]\n"
-                        "  [--sub FILTER]... [--pub TOPIC PAYLOAD]... [--qos 0|1] [--expect FILTER]...\n"
+                        "  [--sub FILTER]... [--pub TOPIC PAYLOAD]... [--pub-file TOPIC FILE]... [--qos 0|1] [--expect FILTER]...\n"
                         "  [--count N] [--timeout SECONDS] [--keep-session] [--time]\n");
         exit(2);
 }
@@ -135,6 +136,7 @@ int main(int argc, char *argv[])
                 { "cafile", required_argument, NULL, 'c' }, { "user", required_argument, NULL, 'u' },
                 { "pass", required_argument, NULL, 'P' },   { "id", required_argument, NULL, 'i' },
                 { "sub", required_argument, NULL, 's' },    { "pub", required_argument, NULL, 'b' },
+                { "pub-file", required_argument, NULL, 'f' },
                 { "qos", required_argument, NULL, 'q' },    { "expect", required_argument, NULL, 'e' },
                 { "count", required_argument, NULL, 'n' },  { "timeout", required_argument, NULL, 't' },
                 { "keep-session", no_argument, NULL, 'k' }, { "time", no_argument, NULL, 'T' },
@@ -157,8 +159,39 @@ int main(int argc, char *argv[])
                         if (optind >= argc || n_pubs >= MAX_ITEMS)
                                 usage();
                         pubs[n_pubs][0] = optarg;
+                        pub_lens[n_pubs] = strlen(argv[optind]);
                         pubs[n_pubs++][1] = argv[optind++];
                         break;
+                case 'f': { /* --pub-file TOPIC FILE: any bytes, any size */
+                        FILE *f;
+                        char *buf = NULL;
+                        size_t size = 0;
+
+                        if (optind >= argc || n_pubs >= MAX_ITEMS)
+                                usage();
+                        f = fopen(argv[optind], "re");
+                        if (!f) {
+                                perror(argv[optind]);
+                                return 2;
+                        }
+                        for (;;) {
+                                char *t = realloc(buf, size + 65536);
+                                size_t k;
+                                if (!t)
+                                        return 2;
+                                buf = t;
+                                k = fread(buf + size, 1, 65536, f);
+                                size += k;
+                                if (k == 0)
+                                        break;
+                        }
+                        fclose(f);
+                        pubs[n_pubs][0] = optarg;
+                        pub_lens[n_pubs] = size;
+                        pubs[n_pubs++][1] = buf;
+                        optind++;
+                        break;
+                }
                 case 'q': qos = atoi(optarg); break;
                 case 'e': if (n_expects < MAX_ITEMS) expects[n_expects++] = optarg; break;
                 case 'n': count = atoi(optarg); break;

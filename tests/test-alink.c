@@ -122,6 +122,8 @@ TEST(property_set_invalid)
         expect_invalid(&model, "{\"params\":{\"LightSwitch\":1}}", "missing id", NULL);
         expect_invalid(&model, "{\"id\":-5,\"params\":{}}", "invalid id", NULL);
         expect_invalid(&model, "{\"id\":{},\"params\":{}}", "invalid id", NULL);
+        expect_invalid(&model, "{\"id\":99999999999999999999999999,\"params\":{}}", "at most 15 digits", NULL);
+        expect_invalid(&model, "{\"id\":1234567890123456,\"params\":{}}", "at most 15 digits", NULL);
         expect_invalid(&model, "{\"id\":\"\",\"params\":{}}", "invalid id", NULL);
         expect_invalid(&model, "{\"id\":\"9\"}", "missing params", "9");
         expect_invalid(&model, "{\"id\":\"9\",\"params\":[]}", "params must be an object", "9");

@@ -224,6 +224,11 @@ static int read_id(json_object *o, char **ret, char **ret_error)
 
                 if (!s || s[0] == '-')
                         return set_error(ret_error, "invalid id: expected a string or a whole number >= 0");
+                /* json-c saturates what does not fit in 64 bits, and the reply must echo the id exactly:
+                 * numeric ids are epoch-millisecond sized in practice (§3.3), so anything with more than 15
+                 * digits is refused rather than echoed wrong. */
+                if (strlen(s) > 15)
+                        return set_error(ret_error, "invalid id: numeric ids have at most 15 digits");
                 *ret = strdup(s);
                 break;
         }
