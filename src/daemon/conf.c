@@ -240,6 +240,48 @@ static int parse_led_backend(ConfParser *p, const ConfItem *item, const char *va
         return 0;
 }
 
+/* A byte count, with an optional K, M or G suffix (powers of 1024). */
+static int parse_bytes(ConfParser *p, const ConfItem *item, const char *value, void *data)
+{
+        static const struct {
+                char suffix;
+                uint64_t factor;
+        } units[] = { { 'K', 1ULL << 10 }, { 'M', 1ULL << 20 }, { 'G', 1ULL << 30 } };
+        _cleanup_(freep) char *digits = strdup(strempty(value));
+        uint64_t v, factor = 1;
+        size_t l;
+
+        if (!digits) {
+                p->oom = true;
+                return -ENOMEM;
+        }
+        l = strlen(digits);
+        for (size_t i = 0; l > 1 && i < ELEMENTSOF(units); i++)
+                if (digits[l - 1] == units[i].suffix || digits[l - 1] == units[i].suffix + 'a' - 'A') {
+                        factor = units[i].factor;
+                        digits[--l] = 0;
+                }
+        if (safe_atou64_range(digits, 0, UINT64_MAX / factor, &v) < 0 || v * factor < item->min ||
+            v * factor > item->max) {
+                conf_error(p, "invalid %s \"%s\": expected a size in bytes (K, M, G suffixes allowed) in %" PRIu64
+                              "..%" PRIu64,
+                        item->key, value, item->min, item->max);
+                return 0;
+        }
+        *(uint64_t *) data = v * factor;
+        return 0;
+}
+
+/* An absolute program path, optionally followed by arguments; no shell is involved. */
+static int parse_command(ConfParser *p, const ConfItem *item, const char *value, void *data)
+{
+        if (!isempty(value) && value[0] != '/') {
+                conf_error(p, "%s must start with an absolute path, got \"%s\"", item->key, value);
+                return 0;
+        }
+        return store_string(p, data, value);
+}
+
 #define C(field) offsetof(Conf, field)
 static const ConfItem conf_items[] = {
         { "device", "product_key", parse_identifier, C(product_key), 1, 64 },
@@ -261,6 +303,16 @@ static const ConfItem conf_items[] = {
         { "led", "switch_property", parse_property_id, C(led_model.switch_property), 0, 0 },
         { "led", "color_property", parse_property_id, C(led_model.color_property), 0, 0 },
         { "led", "brightness_property", parse_property_id, C(led_model.brightness_property), 0, 0 },
+        { "ota", "version_file", parse_path, C(ota.version_file), 0, 0 },
+        { "ota", "version_command", parse_command, C(ota.version_command), 0, 0 },
+        { "ota", "installer", parse_path, C(ota.installer), 0, 0 },
+        { "ota", "installer_timeout", parse_unsigned, C(ota.installer_timeout), 1, 7 * 24 * 3600 },
+        { "ota", "download_dir", parse_path, C(ota.download_dir), 0, 0 },
+        { "ota", "ca_file", parse_path, C(ota.ca_file), 0, 0 },
+        { "ota", "allow_http", parse_bool, C(ota.allow_http), 0, 0 },
+        { "ota", "max_size", parse_bytes, C(ota.max_size), 1, 1ULL << 40 },
+        { "ota", "connect_timeout", parse_unsigned, C(ota.connect_timeout), 1, 3600 },
+        { "ota", "stall_timeout", parse_unsigned, C(ota.stall_timeout), 1, 3600 },
 };
 #undef C
 
@@ -506,6 +558,10 @@ static int conf_new(Conf **ret, const char *path)
         c->clean_session = true;
         c->log_level = LOG_INFO;
         c->led_backend = LED_BACKEND_NONE;
+        c->ota.installer_timeout = 600;
+        c->ota.max_size = 1ULL << 30;
+        c->ota.connect_timeout = 30;
+        c->ota.stall_timeout = 60;
         c->path = strdup(path);
         if (!c->path) {
                 free(c);
@@ -537,6 +593,11 @@ static int conf_fill_defaults(Conf *c)
         if (!c->led_model.color_property && !(c->led_model.color_property = strdup("RGBColor")))
                 return -ENOMEM;
         if (!c->user_topics && strv_split("", " ", &c->user_topics) < 0)
+                return -ENOMEM;
+        if (!c->ota.version_file && !c->ota.version_command &&
+            !(c->ota.version_file = strdup(CONF_DEFAULT_OTA_VERSION_FILE)))
+                return -ENOMEM;
+        if (!c->ota.download_dir && !(c->ota.download_dir = strdup(c->state_directory)))
                 return -ENOMEM;
 
         if (!c->host && c->product_key) {
@@ -591,6 +652,10 @@ int conf_load(const char *path, Conf **ret)
                                 c->path);
                 unconfigured = true;
         }
+        if (c->ota.version_file && c->ota.version_command) {
+                log_error("%s: [ota] set only one of version_file and version_command", c->path);
+                n_errors++;
+        }
         if (c->ca_file && c->ca_path)
                 log_debug("%s: both ca_file and ca_path are set; both are trusted", c->path);
 
@@ -627,6 +692,11 @@ Conf *conf_free(Conf *c)
         free(c->led_model.switch_property);
         free(c->led_model.color_property);
         free(c->led_model.brightness_property);
+        free(c->ota.version_file);
+        free(c->ota.version_command);
+        free(c->ota.installer);
+        free(c->ota.download_dir);
+        free(c->ota.ca_file);
         free(c);
         return NULL;
 }

@@ -31,7 +31,7 @@ static void manager_set_state(Manager *m, ManagerState state)
         m->state = state;
 }
 
-static char *manager_new_message_id(Manager *m)
+char *manager_new_message_id(Manager *m)
 {
         char *id;
 
@@ -44,7 +44,7 @@ static char *manager_new_message_id(Manager *m)
         return id;
 }
 
-static int manager_publish(Manager *m, const char *topic, const char *payload, int qos)
+int manager_publish(Manager *m, const char *topic, const char *payload, int qos)
 {
         int r;
 
@@ -208,6 +208,12 @@ static void on_mqtt_message(MqttSession *s, const char *topic, const void *paylo
         case ALINK_TOPIC_USER:
                 log_info("Message on user topic %s: %zu bytes", name, len);
                 break;
+        case ALINK_TOPIC_OTA_UPGRADE:
+                ota_handle_upgrade(m->ota, payload, len, /* reply= */ false);
+                break;
+        case ALINK_TOPIC_OTA_FIRMWARE_GET_REPLY:
+                ota_handle_upgrade(m->ota, payload, len, /* reply= */ true);
+                break;
         default:
                 log_debug("Ignoring a message on %s", topic);
         }
@@ -229,6 +235,7 @@ static void on_mqtt_state(MqttSession *s, MqttState state, const char *why, uint
                 (void) sd_notifyf(false, "STATUS=connected to %s:%u", c->host, c->port);
                 /* The cloud keeps the last posted values: tell it what the light shows now. */
                 (void) manager_post_state(m, led_get_state(m->led));
+                ota_on_connected(m->ota);
                 break;
         case MQTT_STATE_BACKOFF:
                 manager_set_state(m, MANAGER_BACKOFF);
@@ -261,11 +268,12 @@ static int manager_create_session(Manager *m)
                     ALINK_SIGN_TIMESTAMP, &password) < 0)
                 return log_oom();
 
-        subs = calloc(3 + n_user + 1, sizeof(char *));
+        subs = calloc(5 + n_user + 1, sizeof(char *));
         if (!subs)
                 return log_oom();
         if (!(subs[n++] = strdup(m->topics.property_set)) || !(subs[n++] = strdup(m->topics.event_post_reply)) ||
-            !(subs[n++] = strdup(m->topics.service)))
+            !(subs[n++] = strdup(m->topics.service)) || !(subs[n++] = strdup(m->topics.ota_upgrade)) ||
+            !(subs[n++] = strdup(m->topics.ota_firmware_get_reply)))
                 return log_oom();
         for (size_t i = 0; i < n_user; i++)
                 if (alink_topic_user(&m->topics, c->user_topics[i], &subs[n++]) < 0)
@@ -328,6 +336,10 @@ int manager_start(Manager *m)
         r = led_new(&m->led, m->conf->led_backend, NULL);
         if (r < 0)
                 return log_error_errno(r, "Cannot set up the light: %m");
+
+        r = ota_new(&m->ota, m);
+        if (r < 0)
+                return log_error_errno(r, "Cannot set up firmware updates: %m");
 
         if (!m->conf->product_key || !m->conf->device_name || !m->conf->device_secret) {
                 manager_enter_unconfigured(m);
@@ -443,6 +455,7 @@ Manager *manager_free(Manager *m)
 {
         if (!m)
                 return NULL;
+        ota_free(m->ota);
         mqtt_session_free(m->mqtt);
         mqtt_library_cleanup();
         alink_topics_done(&m->topics);

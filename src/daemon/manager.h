@@ -16,6 +16,7 @@
 #include "led.h"
 #include "macro.h"
 #include "mqtt-session.h"
+#include "ota.h"
 
 typedef enum ManagerState {
         MANAGER_STARTING,
@@ -43,6 +44,9 @@ typedef struct Manager {
         /* The light. */
         Led *led;
 
+        /* Firmware updates. */
+        Ota *ota;
+
         /* Signals. */
         sd_event_source *sigterm_source, *sigint_source, *sighup_source;
 } Manager;
@@ -60,6 +64,11 @@ int manager_reload(Manager *m);
 int manager_run(Manager *m);
 
 const char *manager_state_to_string(ManagerState s);
+
+/* Publish on the session; -ENOTCONN when there is none. Failures are logged here. */
+int manager_publish(Manager *m, const char *topic, const char *payload, int qos);
+/* A fresh Alink message id (decimal string); NULL when out of memory. Caller frees. */
+char *manager_new_message_id(Manager *m);
 
 /* The one path for every change of the light (cloud property set, D-Bus, CLI): apply, read back, answer
  * the request when reply_id is given (set_reply with 200 or the device error code), then post the state
