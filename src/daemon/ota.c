@@ -980,23 +980,25 @@ static char *version_from_text(const char *text, size_t len, const char *source)
 static void ota_reboot_check(Ota *o)
 {
         _cleanup_(freep) char *boot_id = NULL;
+        const AlinkOtaFirmware *t = &o->reboot_target;
 
-        if (!o->reboot_target.version)
+        if (!t->version)
                 return;
-        boot_id = read_boot_id();
-        if (o->reboot_boot_id && boot_id && streq(o->reboot_boot_id, boot_id)) {
-                log_info("Firmware %s waits for a reboot", o->reboot_target.version);
-                return;
-        }
-        if (!o->reboot_target.module && o->running_version && streq(o->running_version, o->reboot_target.version))
-                log_struct(LOG_INFO, ALI_MESSAGE_OTA, "Firmware %s is running after the reboot", o->running_version);
-        else if (!o->reboot_target.module)
+        if (t->module)
+                log_info("Module %s was updated to %s before the restart", t->module, t->version);
+        else if (o->running_version && streq(o->running_version, t->version))
+                log_struct(LOG_INFO, ALI_MESSAGE_OTA, "Firmware %s is running: the update succeeded", t->version);
+        else {
+                boot_id = read_boot_id();
+                if (o->reboot_boot_id && boot_id && streq(o->reboot_boot_id, boot_id)) {
+                        /* Only the daemon restarted: the reboot is still to come. */
+                        log_info("Firmware %s is installed and waits for a reboot", t->version);
+                        return;
+                }
                 /* Once: the job file goes now, so the next start does not report it again. */
                 ota_fail(o, -4, NULL, "after the reboot the running version is %s, not %s", strna(o->running_version),
-                        o->reboot_target.version);
-        else
-                log_info("Module %s was updated to %s before the reboot", o->reboot_target.module,
-                        o->reboot_target.version);
+                        t->version);
+        }
         ota_remove_job_file(o);
         alink_ota_firmware_done(&o->reboot_target);
         o->reboot_boot_id = mfree(o->reboot_boot_id);
