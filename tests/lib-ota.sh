@@ -123,9 +123,34 @@ ota_listen() {
 	cloud_listen ota --sub "$OTA_PROGRESS_TOPIC" --sub "$OTA_INFORM_TOPIC" --sub "$OTA_GET_TOPIC"
 }
 
+# ota_mark: from now on, wait_step and wait_log only look at what comes after this point.
+MARK_OTA=0
+MARK_LOG=0
+ota_mark() {
+	MARK_OTA=$(wc -l <"$T/ota.out")
+	MARK_LOG=$(wc -l <"$T/daemon.log")
+}
+
+# _wait_after FILE MARK REGEX TIMEOUT: a line matching REGEX after the first MARK lines of FILE.
+_wait_after() {
+	local n
+	n=$(head -n "$2" "$1" | grep -cE -- "$3" || true)
+	wait_for_count "$1" "$3" $((n + 1)) "$4"
+}
+
 # wait_step REGEX_OF_STEP [TIMEOUT]: a progress message whose step matches, e.g. '-3' or '(1[0-9]|[2-9][0-9])'.
 wait_step() {
-	wait_for "$T/ota.out" "^$OTA_PROGRESS_TOPIC \\{\"id\":\"[0-9]+\",\"params\":\\{\"step\":\"$1\"" "${2:-20}"
+	_wait_after "$T/ota.out" "$MARK_OTA" "^$OTA_PROGRESS_TOPIC \\{\"id\":\"[0-9]+\",\"params\":\\{\"step\":\"$1\"" "${2:-20}"
+}
+
+# wait_log REGEX [TIMEOUT]: a daemon log line after the mark.
+wait_log() {
+	_wait_after "$T/daemon.log" "$MARK_LOG" "$1" "${2:-20}"
+}
+
+# log_since_mark: the daemon's log after the mark.
+log_since_mark() {
+	tail -n +$((MARK_LOG + 1)) "$T/daemon.log"
 }
 
 # wait_inform VERSION [N]: the N-th (default 1st) inform of VERSION.

@@ -24,6 +24,7 @@ SIZE=$((6 * 1024 * 1024))
 
 # --- the server cuts the connection mid-body ---
 make_image cut.bin $SIZE
+ota_mark
 ota_push "$URL_BASE/cut.bin?rate=2m" $SIZE 2.0.0 Md5 "$(md5_of cut.bin)"
 wait_step '(1[0-9]|[2-9][0-9])' 30 || fail "the download did not pass 10%"
 worker=$(nginx_worker_pid)
@@ -41,10 +42,11 @@ pass "server cut at byte $at: resumed with Range: bytes=$at-, 206, digest matche
 
 # --- the daemon is killed mid-download and restarted ---
 make_image kill.bin $SIZE
+ota_mark
 ota_push "$URL_BASE/kill.bin?rate=2m" $SIZE 3.0.0 Md5 "$(md5_of kill.bin)"
-wait_for "$T/daemon.log" "OTA checkpoint: [0-9]+ of $SIZE bytes on disk" 30 || fail "no checkpoint"
+wait_log "OTA checkpoint: [0-9]+ of $SIZE bytes on disk" 30 || fail "no checkpoint"
 wait_step '(2[0-9]|[3-9][0-9])' 30 || fail "the download did not pass 20%"
-checkpoint=$(sed -nE "s/^OTA checkpoint: ([0-9]+) of $SIZE bytes on disk/\1/p" "$T/daemon.log" | tail -n 1)
+checkpoint=$(log_since_mark | sed -nE "s/^OTA checkpoint: ([0-9]+) of $SIZE bytes on disk/\1/p" | tail -n 1)
 [ "$(daemon_stop KILL 5)" = 137 ] || fail "the daemon was not killed"
 mv "$T/daemon.log" "$T/daemon-1.log"
 daemon_start
@@ -61,6 +63,7 @@ pass "daemon killed at checkpoint $checkpoint: resumed with Range: bytes=$at- af
 # --- the URL expires: 403 → firmware/get → new URL → resume ---
 make_image exp.bin $SIZE
 gets=$(grep -c "^$OTA_GET_TOPIC " "$T/ota.out")
+ota_mark
 ota_push "$URL_BASE/exp.bin?rate=2m&Expires=100" $SIZE 4.0.0 Md5 "$(md5_of exp.bin)"
 wait_step '(1[0-9]|[2-9][0-9])' 30 || fail "the download did not pass 10%"
 touch "$T/www/expired-100"

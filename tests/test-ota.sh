@@ -134,7 +134,7 @@ pass "hook exit 1: -4"
 echo hang >"$T/hook-mode"
 n4=$(grep -cF '"step":"-4"' "$T/ota.out")
 ota_push "$URL_BASE/e.bin" 100000 9.0.0 Md5 "$(md5sum <"$T/www/e.bin" | cut -d' ' -f1)"
-wait_for "$T/daemon.log" "test-hook: .*(9.0.0), mode hang" 10 || fail "the hook did not start"
+wait_for "$T/daemon.log" "test-hook: .*\(9\.0\.0\), mode hang" 10 || fail "the hook did not start"
 start=$(date +%s%N)
 wait_for_count "$T/ota.out" '"step":"-4"' $((n4 + 1)) 10 || fail "no -4 for a hanging hook"
 elapsed=$((($(date +%s%N) - start) / 1000000))

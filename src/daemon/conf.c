@@ -527,6 +527,11 @@ static int resolve_secret(Conf *c, unsigned *n_errors)
         return 0;
 }
 
+static int path_compare(const void *a, const void *b)
+{
+        return strcmp(*(char *const *) a, *(char *const *) b);
+}
+
 static int dropins_load(Conf *c, unsigned *n_errors)
 {
         _cleanup_(freep) char *pattern = NULL;
@@ -540,7 +545,7 @@ static int dropins_load(Conf *c, unsigned *n_errors)
                 return 0;
         }
         /* Sorted, so later names override earlier ones predictably. */
-        qsort(g.gl_pathv, g.gl_pathc, sizeof(char *), (int (*)(const void *, const void *)) strcmp);
+        qsort(g.gl_pathv, g.gl_pathc, sizeof(char *), path_compare);
         for (size_t i = 0; i < g.gl_pathc && r >= 0; i++)
                 r = parse_one_file(c, g.gl_pathv[i], /* required= */ true, n_errors);
         globfree(&g);
