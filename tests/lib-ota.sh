@@ -168,3 +168,16 @@ step_desc() {
 steps() {
 	grep -F "$OTA_PROGRESS_TOPIC " "$T/ota.out" | sed -E 's/.*"step":"(-?[0-9]+)".*/\1/'
 }
+
+# ota_setup [EXTRA_OTA_LINES]: broker, nginx, hook, config, listener, the daemon connected and its first
+# inform of ${VERSION:-1.0.0} seen.
+ota_setup() {
+	broker_start
+	nginx_start
+	hook_install
+	ota_config "${1:-}"
+	ota_listen
+	daemon_start
+	daemon_wait_connected
+	wait_inform "${VERSION:-1.0.0}" || fail "no version inform on connect"
+}

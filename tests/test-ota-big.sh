@@ -6,14 +6,7 @@
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/lib-ota.sh"
 
-broker_start
-nginx_start
-hook_install
-ota_config
-ota_listen
-daemon_start
-daemon_wait_connected
-wait_inform 1.0.0 || fail "no inform"
+ota_setup
 
 SIZE=$((256 * 1024 * 1024))
 # Sparse: no disk for the server's copy, and nginx reads it fast.

@@ -10,14 +10,7 @@
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/lib-ota.sh"
 
-broker_start
-nginx_start
-hook_install
-ota_config
-ota_listen
-daemon_start
-daemon_wait_connected
-wait_inform 1.0.0 || fail "no inform"
+ota_setup
 
 md5_of() { md5sum <"$T/www/$1" | cut -d' ' -f1; }
 SIZE=$((6 * 1024 * 1024))

@@ -12,14 +12,7 @@ mkdir -p "$T/small"
 mount -t tmpfs -o size=1m,mode=0700 ali-linkd-test "$T/small" || skip "cannot mount a tmpfs here"
 trap 'rc=$?; umount "$T/small" 2>/dev/null || umount -l "$T/small" 2>/dev/null; (exit $rc); _cleanup' EXIT
 
-broker_start
-nginx_start
-hook_install
-ota_config "download_dir = $T/small"
-ota_listen
-daemon_start
-daemon_wait_connected
-wait_inform 1.0.0 || fail "no inform"
+ota_setup "download_dir = $T/small"
 
 make_image big.bin $((4 * 1024 * 1024))
 ota_push "$URL_BASE/big.bin" $((4 * 1024 * 1024)) 2.0.0 Md5 "$(md5sum <"$T/www/big.bin" | cut -d' ' -f1)"

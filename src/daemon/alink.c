@@ -545,15 +545,6 @@ static int get_size(json_object *o, const char *key, uint64_t min, uint64_t *ret
         return 0;
 }
 
-static bool chars_in_set(const char *s, const char *extra)
-{
-        for (; *s; s++)
-                if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || (*s >= '0' && *s <= '9') ||
-                            strchr(extra, *s)))
-                        return false;
-        return true;
-}
-
 static bool is_hex(const char *s)
 {
         for (; *s; s++)
@@ -573,7 +564,7 @@ static int parse_firmware(json_object *data, AlinkOtaFirmware *f, char **ret_err
         r = get_text(data, "module", ALINK_OTA_MAX_MODULE, 0x21, false, &f->module, ret_error);
         if (r != 0)
                 return r;
-        if (f->module && !chars_in_set(f->module, "-_."))
+        if (f->module && !alnum_or_chars(f->module, "-_."))
                 return set_error(ret_error, "module may only contain A-Z a-z 0-9 - _ .");
         if (f->module && streq(f->module, "default"))
                 f->module = mfree(f->module);

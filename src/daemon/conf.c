@@ -85,22 +85,13 @@ static int store_string(ConfParser *p, char **dst, const char *value)
         return 0;
 }
 
-static bool chars_in(const char *s, const char *allowed_extra)
-{
-        for (; *s; s++)
-                if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || (*s >= '0' && *s <= '9') ||
-                            strchr(allowed_extra, *s)))
-                        return false;
-        return true;
-}
-
 /* Product keys, device names, instance ids and regions end up inside MQTT topics and host names: no
  * '/', '+', '#', spaces or control characters can be allowed in them. */
 static int parse_identifier(ConfParser *p, const ConfItem *item, const char *value, void *data)
 {
         const char *extra = streq(item->key, "device_name") ? "-_.:@" : "-_";
 
-        if (!isempty(value) && (strlen(value) > item->max || !chars_in(value, extra))) {
+        if (!isempty(value) && (strlen(value) > item->max || !alnum_or_chars(value, extra))) {
                 conf_error(p, "invalid %s \"%s\": use 1..%" PRIu64 " characters from A-Z a-z 0-9 %s", item->key,
                         value, item->max, extra);
                 return 0;
@@ -111,7 +102,7 @@ static int parse_identifier(ConfParser *p, const ConfItem *item, const char *val
 static int parse_property_id(ConfParser *p, const ConfItem *item, const char *value, void *data)
 {
         /* Thing-model identifiers: letters, digits, underscore; "module:identifier" for custom modules. */
-        if (!isempty(value) && (strlen(value) > 50 || !chars_in(value, "_:"))) {
+        if (!isempty(value) && (strlen(value) > 50 || !alnum_or_chars(value, "_:"))) {
                 conf_error(p, "invalid %s \"%s\": a thing-model identifier has 1..50 characters from "
                               "A-Z a-z 0-9 _ :",
                         item->key, value);
@@ -131,7 +122,7 @@ static int parse_path(ConfParser *p, const ConfItem *item, const char *value, vo
 
 static int parse_host(ConfParser *p, const ConfItem *item, const char *value, void *data)
 {
-        if (!isempty(value) && (strlen(value) > 253 || !chars_in(value, "-.:[]"))) {
+        if (!isempty(value) && (strlen(value) > 253 || !alnum_or_chars(value, "-.:[]"))) {
                 conf_error(p, "invalid %s \"%s\": expected a host name or IP address", item->key, value);
                 return 0;
         }
@@ -214,7 +205,7 @@ static int parse_user_topics(ConfParser *p, const ConfItem *item, const char *va
                 for (const char *c = *t; *c; c++)
                         slashes += *c == '/';
                 /* Below /${pk}/${dn}/user/: the whole topic has at most 7 slashes (ALINK-PROTOCOL.md §5). */
-                if ((*t)[0] == '/' || !chars_in(*t, "-_/+#") || strstr(*t, "//") || slashes > 3 ||
+                if ((*t)[0] == '/' || !alnum_or_chars(*t, "-_/+#") || strstr(*t, "//") || slashes > 3 ||
                     (*t)[strlen(*t) - 1] == '/') {
                         conf_error(p, "invalid %s entry \"%s\": give a name below /${product_key}/${device_name}/user/, "
                                       "such as \"data\"",
