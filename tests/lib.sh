@@ -15,6 +15,7 @@ set -eu
 : "${top_builddir:=$top_srcdir/build}"
 TESTS_BUILD="$top_builddir/tests"
 DAEMON="$top_builddir/ali-linkd"
+CTL="$top_builddir/aliLinkctl"
 
 # The device of the RT-Thread sample (a published demo secret, ALINK-PROTOCOL.md §7).
 PK=a1HETlEuvri
@@ -36,7 +37,7 @@ _dump() {
 	for f in "$T"/daemon.log "$T"/broker.log "$T"/cloud*.out "$T"/cloud*.err; do
 		[ -s "$f" ] || continue
 		log "----- ${f##*/} (last 40 lines) -----"
-		tail -n 40 "$f" >&2
+		tail -n 40 "$f" | cut -c1-300 >&2
 	done
 }
 
@@ -63,9 +64,22 @@ need() {
 	done
 }
 
+# Sanitizer builds (configure --enable-sanitizers): any report in a log of ours fails the test.
+_sanitizer_reports() {
+	grep -lE "ERROR: (AddressSanitizer|LeakSanitizer)|runtime error: |SUMMARY: UndefinedBehaviorSanitizer" \
+		"$T"/daemon*.log "$T"/*.err "$T"/out 2>/dev/null || true
+}
+
 _cleanup() {
 	local rc=$?
-	local p
+	local p f
+	if [ $rc = 0 ] || [ $rc = 77 ]; then
+		for f in $(_sanitizer_reports); do
+			log "FAIL: sanitizer report in ${f##*/}:"
+			grep -E -A30 "ERROR: |runtime error: " "$f" | head -60 >&2
+			rc=1
+		done
+	fi
 	[ -n "$DAEMON_PID" ] && kill -KILL "$DAEMON_PID" 2>/dev/null || true
 	[ -n "$BROKER_PID" ] && kill -KILL "$BROKER_PID" 2>/dev/null || true
 	for p in "${_BG_PIDS[@]}"; do kill -KILL "$p" 2>/dev/null || true; done
@@ -97,9 +111,15 @@ _read_line() {
 	IFS= read -r -t "$((left / 1000)).$frac" -u "$1" line
 }
 
+# Timeouts are upper bounds for events that normally take milliseconds; on a loaded machine or in a
+# sanitizer build everything is slower, so they are multiplied by TEST_TIMEOUT_SCALE (set by make check).
+# A wait that is meant to time out (a measurement window) sets TEST_TIMEOUT_SCALE=1 for itself.
+scaled() { echo $(($1 * ${TEST_TIMEOUT_SCALE:-1})); }
+
 # wait_for FILE REGEX [TIMEOUT]: until a line of FILE (present or future) matches the extended REGEX.
 wait_for() {
-	local file=$1 re=$2 timeout=${3:-10} fd pid line end
+	local file=$1 re=$2 timeout fd pid line end
+	timeout=$(scaled "${3:-10}")
 	touch "$file"
 	_now_ms
 	end=$((_NOW_MS + timeout * 1000))
@@ -119,7 +139,8 @@ wait_for() {
 
 # wait_for_count FILE REGEX N [TIMEOUT]: until N lines of FILE match.
 wait_for_count() {
-	local file=$1 re=$2 n=$3 timeout=${4:-10} fd pid line end seen=0
+	local file=$1 re=$2 n=$3 timeout fd pid line end seen=0
+	timeout=$(scaled "${4:-10}")
 	touch "$file"
 	_now_ms
 	end=$((_NOW_MS + timeout * 1000))
@@ -149,7 +170,7 @@ _cert() { # name cn san ca
 		-keyout "$T/pki/$name.key" -out "$T/pki/$name.csr" 2>/dev/null
 	printf 'subjectAltName=%s\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n' "$san" >"$T/pki/$name.ext"
 	openssl x509 -req -in "$T/pki/$name.csr" -CA "$T/pki/$ca.crt" -CAkey "$T/pki/$ca.key" -CAcreateserial \
-		-days "${5:-30}" -extfile "$T/pki/$name.ext" -out "$T/pki/$name.crt" 2>/dev/null
+		-days "${5:-365}" -extfile "$T/pki/$name.ext" -out "$T/pki/$name.crt" 2>/dev/null
 }
 
 _ca() {
@@ -210,6 +231,29 @@ broker_stop() {
 	BROKER_PID=
 }
 
+# --- a private system bus ---
+# bus_start: a dbus-daemon of our own, with Debian's system-bus default policy (deny by default) and the
+# project's policy file included, listening in $T. Sets TEST_BUS_ADDRESS and DBUS_SYSTEM_BUS_ADDRESS.
+bus_start() {
+	need dbus-daemon
+	[ -f /usr/share/dbus-1/system.conf ] || skip "/usr/share/dbus-1/system.conf is missing"
+	# The real system bus configuration, minus what only the host's bus needs: its socket, its user, its
+	# pid file, the host's other policies and service activation.
+	sed -e "s|<listen>.*</listen>|<listen>unix:path=$T/system_bus_socket</listen>|" \
+		-e '/<user>/d' -e '/<pidfile>/d' -e '/<includedir>/d' -e '/<servicedir>/d' \
+		-e '/<standard_system_servicedirs/d' -e '/<include .*system-local.conf/d' \
+		-e "s|</busconfig>|<include>$top_srcdir/etc/dbus-1/org.alilinkd1.conf</include></busconfig>|" \
+		/usr/share/dbus-1/system.conf >"$T/system-bus.conf"
+	dbus-daemon --config-file="$T/system-bus.conf" --nofork --print-address=1 >"$T/bus.address" 2>"$T/bus.log" &
+	_BG_PIDS+=($!)
+	wait_for "$T/bus.address" "^unix:" 10 || fail "dbus-daemon did not start: $(cat "$T/bus.log")"
+	TEST_BUS_ADDRESS="unix:path=$T/system_bus_socket"
+	export DBUS_SYSTEM_BUS_ADDRESS=$TEST_BUS_ADDRESS
+}
+
+# ctl ARGS...: aliLinkctl on the test's bus.
+ctl() { DBUS_SYSTEM_BUS_ADDRESS=${TEST_BUS_ADDRESS:-unix:path=$T/no-system-bus} "$CTL" "$@"; }
+
 # --- the daemon ---
 # daemon_config [SECRET] [CA_FILE]: write $T/ali-linkd.conf for the test broker.
 daemon_config() {
@@ -243,8 +287,11 @@ daemon_start() {
 	[ -f "$T/ali-linkd.conf" ] || daemon_config
 	rm -f "$T/daemon.exit"
 	: >>"$T/daemon.log"
+	# Never the host's system bus: a private one when the test started it, else none at all.
+	export DBUS_SYSTEM_BUS_ADDRESS=${TEST_BUS_ADDRESS:-unix:path=$T/no-system-bus}
 	(
-		"$DAEMON" --config "$T/ali-linkd.conf" 2>>"$T/daemon.log" &
+		# shellcheck disable=SC2086
+		${DAEMON_WRAPPER:-} "$DAEMON" --config "$T/ali-linkd.conf" 2>>"$T/daemon.log" &
 		echo $! >"$T/daemon.pid"
 		wait $! && rc=0 || rc=$?
 		echo "exit $rc" >"$T/daemon.exit"
@@ -274,6 +321,14 @@ daemon_alive() {
 # --- the cloud ---
 # cloud ARGS...: run the cloud client against the test broker (stdout/stderr in $T/cloud.out/.err too).
 cloud() {
+	local args=() a next=
+	# Scale the client's own --timeout like every other wait.
+	for a in "$@"; do
+		if [ "$next" = timeout ]; then a=$(scaled "$a"); next=; fi
+		[ "$a" = --timeout ] && next=timeout
+		args+=("$a")
+	done
+	set -- "${args[@]}"
 	"$TESTS_BUILD/cloud-client" --port "$BROKER_PORT" --cafile "$T/pki/ca.crt" \
 		--user "$CLOUD_USER" --pass "$CLOUD_PASS" "$@"
 }

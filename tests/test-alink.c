@@ -193,12 +193,44 @@ TEST(reply_and_post)
         free(s);
 
         CHECK(alink_build_property_post("5", &model, &st, &s) == 0);
-        CHECK_STREQ(s, "{\"id\":\"5\",\"version\":\"1.0\",\"params\":{\"LightSwitch\":1,\"RGBColor\":{\"Red\":255,"
-                       "\"Green\":0,\"Blue\":128}},\"sys\":{\"ack\":1},\"method\":\"thing.event.property.post\"}");
+        CHECK_STREQ(s, "{\"id\":\"5\",\"version\":\"1.0\",\"sys\":{\"ack\":1},\"method\":\"thing.event.property.post\","
+                       "\"params\":{\"LightSwitch\":1,\"RGBColor\":{\"Red\":255,\"Green\":0,\"Blue\":128}}}");
         free(s);
         CHECK(alink_build_property_post("6", &model_b, &st, &s) == 0);
         CHECK_CONTAINS(s, "\"Brightness\":100");
         free(s);
+}
+
+TEST(post_params_and_publish_topics)
+{
+        AlinkTopics t = ALINK_TOPICS_NULL;
+        char *s = NULL, *error = NULL;
+
+        CHECK(alink_build_property_post_params("9", "{\"Temperature\":21.5}", &s, &error) == 0);
+        CHECK_STREQ(s, "{\"id\":\"9\",\"version\":\"1.0\",\"sys\":{\"ack\":1},\"method\":\"thing.event.property.post\","
+                       "\"params\":{\"Temperature\":21.5}}");
+        free(s);
+        CHECK(alink_build_property_post_params("9", "{}", &s, &error) == ALINK_E_INVALID);
+        CHECK_CONTAINS(error, "empty");
+        free(error);
+        CHECK(alink_build_property_post_params("9", "[1]", &s, &error) == ALINK_E_INVALID);
+        free(error);
+        CHECK(alink_build_property_post_params("9", "{\"a\":", &s, &error) == ALINK_E_INVALID);
+        free(error);
+
+        CHECK(alink_topics_init(&t, "pk", "dn") == 0);
+        CHECK(alink_topic_publish_allowed(&t, "/pk/dn/user/data"));
+        CHECK(alink_topic_publish_allowed(&t, "/pk/dn/user/a/b"));
+        CHECK(alink_topic_publish_allowed(&t, "/sys/pk/dn/thing/event/alarm/post"));
+        CHECK(!alink_topic_publish_allowed(&t, "/pk/dn/user/"));
+        CHECK(!alink_topic_publish_allowed(&t, "/pk/other/user/data"));
+        CHECK(!alink_topic_publish_allowed(&t, "/sys/pk/dn/thing/service/property/set_reply"));
+        CHECK(!alink_topic_publish_allowed(&t, "/sys/pk/dn/thing/event/"));
+        CHECK(!alink_topic_publish_allowed(&t, "/pk/dn/user/+"));
+        CHECK(!alink_topic_publish_allowed(&t, "/pk/dn/user//x"));
+        CHECK(!alink_topic_publish_allowed(&t, "/ota/device/inform/pk/dn"));
+        CHECK(!alink_topic_publish_allowed(&t, NULL));
+        alink_topics_done(&t);
 }
 
 TEST(parse_reply)

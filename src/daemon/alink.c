@@ -141,6 +141,20 @@ AlinkTopicKind alink_topic_classify(const AlinkTopics *t, const char *topic, con
         return ALINK_TOPIC_UNKNOWN;
 }
 
+bool alink_topic_publish_allowed(const AlinkTopics *t, const char *topic)
+{
+        const char *rest;
+
+        if (!topic || !t->user_prefix || strpbrk(topic, "+#") || strstr(topic, "//"))
+                return false;
+        rest = startswith(topic, t->user_prefix);
+        if (!rest) {
+                rest = startswith(topic, t->sys_prefix);
+                rest = rest ? startswith(rest, "thing/event/") : NULL;
+        }
+        return rest && *rest && rest[strlen(rest) - 1] != '/';
+}
+
 /* Parse untrusted bytes into a JSON object: bounded size and depth, strict syntax, valid UTF-8, the whole
  * input consumed, and an object at the top. */
 static int parse_object(const void *payload, size_t len, json_object **ret, char **ret_error)
@@ -370,12 +384,14 @@ int alink_parse_property_set(const void *payload, size_t len, const LedModel *mo
         }
 
         s->change = c;
-        return 0;
+        s->params_json = strdup(json_object_to_json_string_ext(params, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+        return s->params_json ? 0 : -ENOMEM;
 }
 
 void alink_property_set_done(AlinkPropertySet *s)
 {
         free(s->id);
+        free(s->params_json);
         *s = (AlinkPropertySet) {};
 }
 
@@ -462,23 +478,53 @@ int alink_build_reply(const char *id, int64_t code, const char *message, char **
         return to_string(o, ret);
 }
 
+static json_object *post_envelope(const char *id)
+{
+        json_object *o = json_object_new_object(), *sys;
+
+        if (!o)
+                return NULL;
+        sys = json_object_new_object();
+        if (add(o, "id", json_object_new_string(id)) < 0 || add(o, "version", json_object_new_string("1.0")) < 0 ||
+            add(o, "sys", sys) < 0 || add(sys, "ack", json_object_new_int(1)) < 0 ||
+            add(o, "method", json_object_new_string("thing.event.property.post")) < 0) {
+                json_object_put(o);
+                return NULL;
+        }
+        return o;
+}
+
+int alink_build_property_post_params(const char *id, const char *params_json, char **ret, char **ret_error)
+{
+        _cleanup_(json_object_putp) json_object *o = NULL, *params = NULL;
+        int r;
+
+        r = parse_object(params_json, params_json ? strlen(params_json) : 0, &params, ret_error);
+        if (r != 0)
+                return r;
+        if (json_object_object_length(params) == 0)
+                return set_error(ret_error, "no properties to post: the object is empty");
+        o = post_envelope(id);
+        if (!o)
+                return -ENOMEM;
+        if (add(o, "params", TAKE_PTR(params)) < 0)
+                return -ENOMEM;
+        return to_string(o, ret);
+}
+
 int alink_build_property_post(const char *id, const LedModel *model, const LedState *state, char **ret)
 {
-        _cleanup_(json_object_putp) json_object *o = json_object_new_object();
-        json_object *params, *color, *sys;
+        _cleanup_(json_object_putp) json_object *o = NULL;
+        json_object *params, *color;
 
-        if (!o || !id)
+        if (!id)
+                return -EINVAL;
+        o = post_envelope(id);
+        if (!o)
                 return -ENOMEM;
         params = json_object_new_object();
-        if (add(o, "id", json_object_new_string(id)) < 0 || add(o, "version", json_object_new_string("1.0")) < 0 ||
-            add(o, "params", params) < 0)
+        if (add(o, "params", params) < 0)
                 return -ENOMEM;
-        sys = json_object_new_object();
-        if (add(o, "sys", sys) < 0 || add(sys, "ack", json_object_new_int(1)) < 0)
-                return -ENOMEM;
-        if (add(o, "method", json_object_new_string("thing.event.property.post")) < 0)
-                return -ENOMEM;
-
         color = json_object_new_object();
         if (add(params, model->switch_property, json_object_new_int(state->on)) < 0 ||
             add(params, model->color_property, color) < 0 || add(color, "Red", json_object_new_int(state->red)) < 0 ||

@@ -76,10 +76,15 @@ int alink_topic_user(const AlinkTopics *t, const char *name, char **ret);
 AlinkTopicKind alink_topic_classify(const AlinkTopics *t, const char *topic, const char **ret_name,
                 size_t *ret_name_len);
 
+/* True when a local client may publish to topic: this device's own /pk/dn/user/... and
+ * /sys/pk/dn/thing/event/... topics, nothing else (D-Bus Publish). */
+bool alink_topic_publish_allowed(const AlinkTopics *t, const char *topic);
+
 /* A parsed thing.service.property.set. */
 typedef struct AlinkPropertySet {
         char *id; /* as sent (numbers in decimal); NULL when it was missing or unreadable */
         LedChange change;
+        char *params_json; /* the params object, re-serialised (for the D-Bus PropertySet signal) */
 } AlinkPropertySet;
 
 void alink_property_set_done(AlinkPropertySet *s);
@@ -101,6 +106,9 @@ int alink_parse_request_id(const void *payload, size_t len, char **ret_id);
 
 /* {"id":"<id>","code":<code>,"data":{}} plus "message" when given; id NULL leaves it out. */
 int alink_build_reply(const char *id, int64_t code, const char *message, char **ret);
+/* thing.event.property.post carrying the given params (a JSON object from a local client): 0, or
+ * ALINK_E_INVALID with *ret_error when it is not a non-empty JSON object. */
+int alink_build_property_post_params(const char *id, const char *params_json, char **ret, char **ret_error);
 /* thing.event.property.post carrying every property of the model. */
 int alink_build_property_post(const char *id, const LedModel *model, const LedState *state, char **ret);
 

@@ -290,6 +290,7 @@ static const ConfItem conf_items[] = {
         { "mqtt", "user_topics", parse_user_topics, C(user_topics), 0, 0 },
         { "daemon", "log_level", parse_log_level, C(log_level), 0, 0 },
         { "daemon", "state_directory", parse_path, C(state_directory), 0, 0 },
+        { "bus", "forward_topics", parse_user_topics, C(bus_forward_topics), 0, 0 },
         { "led", "backend", parse_led_backend, C(led_backend), 0, 0 },
         { "led", "switch_property", parse_property_id, C(led_model.switch_property), 0, 0 },
         { "led", "color_property", parse_property_id, C(led_model.color_property), 0, 0 },
@@ -518,7 +519,7 @@ static int resolve_secret(Conf *c, unsigned *n_errors)
         return 0;
 }
 
-static int path_compare(const void *a, const void *b)
+static int compare_paths(const void *a, const void *b)
 {
         return strcmp(*(char *const *) a, *(char *const *) b);
 }
@@ -536,7 +537,7 @@ static int dropins_load(Conf *c, unsigned *n_errors)
                 return 0;
         }
         /* Sorted, so later names override earlier ones predictably. */
-        qsort(g.gl_pathv, g.gl_pathc, sizeof(char *), path_compare);
+        qsort(g.gl_pathv, g.gl_pathc, sizeof(char *), compare_paths);
         for (size_t i = 0; i < g.gl_pathc && r >= 0; i++)
                 r = parse_one_file(c, g.gl_pathv[i], /* required= */ true, n_errors);
         globfree(&g);
@@ -594,6 +595,8 @@ static int conf_fill_defaults(Conf *c)
             !(c->ota.version_file = strdup(CONF_DEFAULT_OTA_VERSION_FILE)))
                 return -ENOMEM;
         if (!c->ota.download_dir && !(c->ota.download_dir = strdup(c->state_directory)))
+                return -ENOMEM;
+        if (!c->bus_forward_topics && strv_split("", " ", &c->bus_forward_topics) < 0)
                 return -ENOMEM;
 
         if (!c->host && c->product_key) {
@@ -684,6 +687,7 @@ Conf *conf_free(Conf *c)
         free(c->ca_file);
         free(c->ca_path);
         strv_free(c->user_topics);
+        strv_free(c->bus_forward_topics);
         free(c->state_directory);
         free(c->led_model.switch_property);
         free(c->led_model.color_property);

@@ -60,6 +60,9 @@ typedef struct Conf {
         int log_level;
         char *state_directory;
 
+        /* [bus] */
+        char **bus_forward_topics; /* user topic names whose messages become D-Bus Message signals */
+
         /* [led] */
         LedModel led_model;
         LedBackend led_backend;

@@ -115,5 +115,8 @@ static int run(int argc, char *argv[])
 
 int main(int argc, char *argv[])
 {
-        return run(argc, argv) < 0 ? EXIT_FAILURE : EXIT_SUCCESS;
+        int r = run(argc, argv);
+
+        log_flush();
+        return r < 0 ? EXIT_FAILURE : EXIT_SUCCESS;
 }

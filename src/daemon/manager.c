@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "alink-sign.h"
+#include "bus.h"
 #include "log.h"
 #include "manager.h"
 #include "string-util.h"
@@ -28,7 +29,16 @@ const char *manager_state_to_string(ManagerState s)
 
 static void manager_set_state(Manager *m, ManagerState state)
 {
+        if (m->state == state)
+                return;
         m->state = state;
+        /* Everything that describes the connection moves with the state. */
+        bus_property_changed(m->bus, BUS_PROPERTY_STATE);
+        bus_property_changed(m->bus, BUS_PROPERTY_CONNECTED);
+        bus_property_changed(m->bus, BUS_PROPERTY_LAST_ERROR);
+        bus_property_changed(m->bus, BUS_PROPERTY_CONNECTED_SINCE);
+        bus_property_changed(m->bus, BUS_PROPERTY_RECONNECTS);
+        bus_property_changed(m->bus, BUS_PROPERTY_SERVER_CERTIFICATE_EXPIRY);
 }
 
 char *manager_new_message_id(Manager *m)
@@ -113,6 +123,7 @@ int manager_change_led(Manager *m, const LedChange *change, const char *reply_id
                 actual = *led_get_state(m->led);
         }
         code = r == 0 ? ALINK_CODE_SUCCESS : r;
+        bus_property_changed(m->bus, BUS_PROPERTY_LED);
         if (code != ALINK_CODE_SUCCESS)
                 log_warning("The light did not take the requested state: device error %d", code);
 
@@ -146,7 +157,40 @@ static void manager_handle_property_set(Manager *m, const void *payload, size_t 
         }
 
         log_info("Property set %s from the cloud", ps.id);
+        bus_emit_property_set(m->bus, ps.params_json);
         (void) manager_change_led(m, &ps.change, ps.id, NULL);
+}
+
+int manager_post_properties(Manager *m, const char *params_json, char **ret_error)
+{
+        _cleanup_(freep) char *id = NULL, *payload = NULL;
+        int r;
+
+        id = manager_new_message_id(m);
+        if (!id)
+                return log_oom();
+        r = alink_build_property_post_params(id, params_json, &payload, ret_error);
+        if (r != 0)
+                return r;
+        r = manager_publish(m, m->topics.property_post, payload, /* qos= */ 1);
+        if (r >= 0)
+                log_info("Posted properties for a local client as message %s", id);
+        return r;
+}
+
+int manager_request_firmware(Manager *m)
+{
+        return ota_request_firmware(m->ota);
+}
+
+void manager_get_ota_status(Manager *m, OtaStatus *ret)
+{
+        ota_get_status(m->ota, ret);
+}
+
+size_t manager_get_outbox_depth(Manager *m)
+{
+        return m->mqtt ? mqtt_session_get_stats(m->mqtt)->inflight : 0;
 }
 
 static void manager_handle_post_reply(Manager *m, const char *event, size_t event_len, const void *payload,
@@ -207,6 +251,8 @@ static void on_mqtt_message(MqttSession *s, const char *topic, const void *paylo
                 break;
         case ALINK_TOPIC_USER:
                 log_info("Message on user topic %s: %zu bytes", name, len);
+                if (strv_contains(m->conf->bus_forward_topics, name))
+                        bus_emit_message(m->bus, topic, payload, len);
                 break;
         case ALINK_TOPIC_OTA_UPGRADE:
                 ota_handle_upgrade(m->ota, payload, len, /* reply= */ false);
@@ -321,6 +367,23 @@ static void manager_apply_conf(Manager *m)
         log_set_max_level(m->conf->log_level);
 }
 
+void manager_bus_ready(Manager *m, int error)
+{
+        if (error < 0) {
+                (void) sd_event_exit(m->event, error);
+                return;
+        }
+        manager_notify_ready(m);
+}
+
+void manager_notify_ready(Manager *m)
+{
+        if (m->ready_sent)
+                return;
+        m->ready_sent = true;
+        (void) sd_notify(false, "READY=1");
+}
+
 int manager_start(Manager *m)
 {
         int r;
@@ -340,6 +403,12 @@ int manager_start(Manager *m)
         r = ota_new(&m->ota, m);
         if (r < 0)
                 return log_error_errno(r, "Cannot set up firmware updates: %m");
+
+        /* Local control. READY=1 waits for the bus name, so a client that starts after the unit is up
+         * finds the daemon; without a bus it is sent as soon as the loop runs. */
+        r = bus_new(&m->bus, m);
+        if (r < 0)
+                return r;
 
         if (!m->conf->product_key || !m->conf->device_name || !m->conf->device_secret) {
                 manager_enter_unconfigured(m);
@@ -368,13 +437,16 @@ int manager_reload(Manager *m)
                 log_error("Keeping the running configuration: %s has problems (listed above)", m->config_path);
                 (void) sd_notify(false, "READY=1");
                 on_mqtt_state(m->mqtt, m->mqtt ? mqtt_session_get_state(m->mqtt) : MQTT_STATE_IDLE, NULL, 0, m);
-                return 0;
+                return r < 0 ? r : CONF_E_INVALID;
         }
 
         reconnect = !m->mqtt || conf_connection_changed(m->conf, c);
         conf_free(m->conf);
         m->conf = TAKE_PTR(c);
         manager_apply_conf(m);
+        bus_property_changed(m->bus, BUS_PROPERTY_ENDPOINT);
+        bus_property_changed(m->bus, BUS_PROPERTY_PRODUCT_KEY);
+        bus_property_changed(m->bus, BUS_PROPERTY_DEVICE_NAME);
 
         if (!m->conf->product_key || !m->conf->device_name || !m->conf->device_secret)
                 manager_enter_unconfigured(m);
@@ -456,6 +528,7 @@ Manager *manager_free(Manager *m)
         if (!m)
                 return NULL;
         ota_free(m->ota);
+        bus_free(m->bus);
         mqtt_session_free(m->mqtt);
         mqtt_library_cleanup();
         alink_topics_done(&m->topics);
@@ -474,7 +547,8 @@ int manager_run(Manager *m)
 {
         int r;
 
-        (void) sd_notify(false, "READY=1");
+        if (!m->bus)
+                manager_notify_ready(m);
         r = sd_event_loop(m->event);
         if (r < 0)
                 return log_error_errno(r, "Event loop failed: %m");

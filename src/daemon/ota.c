@@ -1298,3 +1298,34 @@ void ota_on_connected(Ota *o)
         } else if (o->job && o->job->phase == OTA_WAITING_URL)
                 ota_firmware_get(o);
 }
+
+int ota_request_firmware(Ota *o)
+{
+        if (!o)
+                return -EOPNOTSUPP;
+        if (!ota_connected(o))
+                return -ENOTCONN;
+        ota_firmware_get(o);
+        return 0;
+}
+
+void ota_get_status(Ota *o, OtaStatus *ret)
+{
+        static const char *const names[] = {
+                [OTA_HASHING] = "verifying",         [OTA_DOWNLOADING] = "downloading", [OTA_RETRY_WAIT] = "retrying",
+                [OTA_WAITING_URL] = "waiting-for-url", [OTA_INSTALLING] = "installing",
+        };
+
+        *ret = (OtaStatus) { .state = "idle" };
+        if (!o)
+                return;
+        ret->firmware_version = o->running_version;
+        if (o->job) {
+                ret->state = names[o->job->phase];
+                ret->progress = o->job->phase == OTA_INSTALLING ? 99 : download_step(o->job);
+        } else if (o->reboot_target.version) {
+                ret->state = "reboot-pending";
+                ret->progress = 99;
+        } else if (o->last_step != -100)
+                ret->progress = o->last_step;
+}

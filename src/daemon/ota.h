@@ -34,6 +34,7 @@
 
 typedef struct Manager Manager;
 typedef struct Ota Ota;
+typedef struct OtaStatus OtaStatus;
 
 /* Reads the running version and resumes a persisted job. The Manager's conf must be loaded. */
 int ota_new(Ota **ret, Manager *m);
@@ -46,3 +47,8 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(Ota *, ota_free);
 void ota_on_connected(Ota *o);
 /* A message on /ota/device/upgrade (reply = false) or thing/ota/firmware/get_reply (reply = true). */
 void ota_handle_upgrade(Ota *o, const void *payload, size_t len, bool reply);
+/* Ask the cloud for pending firmware now (D-Bus RequestFirmware, aliLinkctl ota request). -ENOTCONN offline. */
+int ota_request_firmware(Ota *o);
+/* The running version, the state ("idle", "verifying", "downloading", "retrying", "waiting-for-url",
+ * "installing", "reboot-pending") and the last progress step. Strings stay valid until the next loop turn. */
+void ota_get_status(Ota *o, OtaStatus *ret);
