@@ -143,6 +143,30 @@ kill -0 "$(cat "$T/hook-pid")" 2>/dev/null && fail "the hook still runs"
 grep -q "test-hook: not killed" "$T/daemon.log" && fail "the hook's sleep was not killed"
 pass "hanging hook killed at the timeout (-4 after ${elapsed} ms)"
 
+# --- version_command: run without blocking; a push arriving before it answered waits for it ---
+[ "$(daemon_stop TERM 5)" = 0 ] || fail "exit status"
+mkfifo "$T/version-go"
+cat >"$T/print-version" <<EOV
+#!/bin/bash
+read -r _ <"$T/version-go"
+printf '  7.7.7\nsecond line ignored\n'
+EOV
+chmod 0755 "$T/print-version"
+sed -i "s|^version_file = .*|version_command = $T/print-version --flag|" "$T/ali-linkd.conf"
+echo "exit 0" >"$T/hook-mode"
+mv "$T/daemon.log" "$T/daemon-1.log"
+daemon_start
+daemon_wait_connected
+wait_for "$T/daemon.log" "Running \[ota\] version_command" 5 || fail "version_command not started"
+ota_push "$URL_BASE/e.bin" 100000 8.0.0 Md5 "$(md5sum <"$T/www/e.bin" | cut -d' ' -f1)"
+wait_for "$T/daemon.log" "Holding a firmware push until the running version is known" 10 || fail "push not held"
+echo go >"$T/version-go"
+wait_inform 7.7.7 || fail "no inform of the version_command's version"
+wait_inform 8.0.0 || fail "the held push was not installed"
+[ "$(grep -nF '"version":"7.7.7"' "$T/ota.out" | cut -d: -f1)" -lt "$(grep -nF '"version":"8.0.0"' "$T/ota.out" | cut -d: -f1)" ] ||
+	fail "the push was handled before the version was known"
+pass "version_command read on the loop; a push held until it answered"
+
 daemon_alive || fail "daemon died"
 [ "$(daemon_stop TERM 5)" = 0 ] || fail "exit status"
 assert_no_secrets
