@@ -5,7 +5,9 @@
  * publishes what it was given, and prints each message it receives as one line "TOPIC PAYLOAD" on stdout
  * (flushed at once, so a test can wait on the file). It exits 0 once every --expect topic has been seen
  * (or after --count messages), and 1 with a message on stderr when --timeout passes first. With --sub
- * but neither --expect nor --count it listens until the timeout and exits 0. A test tool,
+ * but neither --expect nor --count it listens until the timeout and exits 0. --keep-session (with --id) asks
+ * the broker to keep the session and queue messages while the client is gone; --time prefixes each line
+ * with the receive time in epoch milliseconds. A test tool,
  * not part of the daemon: it may block in mosquitto_loop() with a timeout. */
 #include <getopt.h>
 #include <mosquitto.h>
@@ -22,7 +24,7 @@ static int port = 8883, qos = 1, count = -1;
 static double timeout_s = 10;
 static const char *subs[MAX_ITEMS], *expects[MAX_ITEMS], *pubs[MAX_ITEMS][2];
 static int n_subs, n_expects, n_pubs, n_received, subacks;
-static bool seen[MAX_ITEMS], subscribed, connected_ok, failed;
+static bool seen[MAX_ITEMS], subscribed, connected_ok, failed, keep_session, print_time;
 
 static double now(void)
 {
@@ -103,6 +105,11 @@ static void on_message(struct mosquitto *m, void *u, const struct mosquitto_mess
 {
         (void) m;
         (void) u;
+        if (print_time) {
+                struct timespec ts;
+                clock_gettime(CLOCK_REALTIME, &ts);
+                printf("%lld ", (long long) ts.tv_sec * 1000 + ts.tv_nsec / 1000000);
+        }
         printf("%s %.*s\n", msg->topic, msg->payloadlen, (const char *) msg->payload);
         fflush(stdout);
         n_received++;
@@ -117,7 +124,7 @@ static void usage(void)
 {
         fprintf(stderr, "usage: cloud-client --port N --cafile F [--host H] [--user U --pass P] [--id ID]\n"
                         "  [--sub FILTER]... [--pub TOPIC PAYLOAD]... [--qos 0|1] [--expect FILTER]...\n"
-                        "  [--count N] [--timeout SECONDS]\n");
+                        "  [--count N] [--timeout SECONDS] [--keep-session] [--time]\n");
         exit(2);
 }
 
@@ -130,6 +137,7 @@ int main(int argc, char *argv[])
                 { "sub", required_argument, NULL, 's' },    { "pub", required_argument, NULL, 'b' },
                 { "qos", required_argument, NULL, 'q' },    { "expect", required_argument, NULL, 'e' },
                 { "count", required_argument, NULL, 'n' },  { "timeout", required_argument, NULL, 't' },
+                { "keep-session", no_argument, NULL, 'k' }, { "time", no_argument, NULL, 'T' },
                 {},
         };
         struct mosquitto *m;
@@ -155,13 +163,18 @@ int main(int argc, char *argv[])
                 case 'e': if (n_expects < MAX_ITEMS) expects[n_expects++] = optarg; break;
                 case 'n': count = atoi(optarg); break;
                 case 't': timeout_s = atof(optarg); break;
+                case 'k': keep_session = true; break;
+                case 'T': print_time = true; break;
                 default: usage();
                 }
         if (!cafile)
                 usage();
 
         mosquitto_lib_init();
-        m = mosquitto_new(id, true, NULL);
+        /* --keep-session: the broker keeps the subscriptions and queues QoS 1 messages while we are away. */
+        if (keep_session && !id)
+                usage();
+        m = mosquitto_new(id, !keep_session, NULL);
         if (!m)
                 return 1;
         mosquitto_int_option(m, MOSQ_OPT_PROTOCOL_VERSION, MQTT_PROTOCOL_V311);

@@ -200,7 +200,7 @@ broker_start() {
 	cat >"$T/mosquitto.conf" <<-EOF
 		per_listener_settings false
 		allow_anonymous false
-		persistence false
+		persistence $([ "${BROKER_PERSIST:-}" = 1 ] && echo true || echo false)
 		log_dest file $T/broker.log
 		log_type all
 		connection_messages true
@@ -214,7 +214,13 @@ broker_start() {
 		plugin_opt_devices $T/devices
 		plugin_opt_cloud_username $CLOUD_USER
 		plugin_opt_cloud_password $CLOUD_PASS
+		max_queued_messages 100000
+		max_inflight_messages 100
 	EOF
+	# BROKER_PERSIST=1: keep sessions (and the messages queued for them) across a clean broker restart.
+	if [ "${BROKER_PERSIST:-}" = 1 ]; then
+		printf 'persistence_location %s/\n' "$T" >>"$T/mosquitto.conf"
+	fi
 	# As root mosquitto would drop to the mosquitto user; stay in this test's identity instead.
 	[ "$(id -u)" -eq 0 ] && echo "user root" >>"$T/mosquitto.conf"
 	: >>"$T/broker.log"
@@ -277,6 +283,9 @@ daemon_config() {
 		[daemon]
 		log_level = debug
 		state_directory = $T/state
+
+		[outbox]
+		max_rate = ${OUTBOX_RATE:-10}
 	EOF
 }
 

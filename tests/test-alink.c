@@ -233,6 +233,28 @@ TEST(post_params_and_publish_topics)
         alink_topics_done(&t);
 }
 
+TEST(merge_property_posts)
+{
+        char *s = NULL;
+
+        CHECK(alink_merge_property_posts("{\"id\":\"1\",\"params\":{\"A\":1,\"B\":{\"x\":1}}}", false, 1000,
+                      "{\"id\":\"2\",\"version\":\"1.0\",\"params\":{\"A\":2}}", 2000, &s) == 0);
+        CHECK_STREQ(s, "{\"id\":\"2\",\"version\":\"1.0\",\"params\":{\"A\":{\"value\":2,\"time\":2000},"
+                       "\"B\":{\"value\":{\"x\":1},\"time\":1000}}}");
+        /* An already merged (timed) older post keeps its times. */
+        {
+                char *t = NULL;
+                CHECK(alink_merge_property_posts(s, true, 5, "{\"id\":\"3\",\"params\":{\"C\":true}}", 3000, &t) == 0);
+                CHECK_STREQ(t, "{\"id\":\"3\",\"params\":{\"A\":{\"value\":2,\"time\":2000},\"B\":{\"value\":{\"x\":1},"
+                               "\"time\":1000},\"C\":{\"value\":true,\"time\":3000}}}");
+                free(t);
+        }
+        free(s);
+        CHECK(alink_merge_property_posts("{\"id\":\"1\"}", false, 1, "{\"id\":\"2\",\"params\":{}}", 2, &s) ==
+                ALINK_E_INVALID);
+        CHECK(alink_merge_property_posts("nope", false, 1, "{}", 2, &s) == ALINK_E_INVALID);
+}
+
 TEST(parse_reply)
 {
         AlinkReply r;

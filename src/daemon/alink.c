@@ -512,6 +512,61 @@ int alink_build_property_post_params(const char *id, const char *params_json, ch
         return to_string(o, ret);
 }
 
+/* Add every param of from to params as {"value":v,"time":ms}, or as it is when already timed. */
+static int merge_params(json_object *params, json_object *from, bool timed, uint64_t ms)
+{
+        json_object_object_foreach(from, key, v)
+        {
+                json_object *entry;
+
+                if (timed)
+                        entry = json_object_get(v);
+                else {
+                        entry = json_object_new_object();
+                        if (add(entry, "value", json_object_get(v)) < 0 ||
+                            add(entry, "time", json_object_new_int64((int64_t) ms)) < 0) {
+                                json_object_put(entry);
+                                return -ENOMEM;
+                        }
+                }
+                if (add(params, key, entry) < 0)
+                        return -ENOMEM;
+        }
+        return 0;
+}
+
+int alink_merge_property_posts(const char *older, bool older_timed, uint64_t older_ms, const char *newer,
+                uint64_t newer_ms, char **ret)
+{
+        _cleanup_(json_object_putp) json_object *a = NULL, *b = NULL, *params = NULL;
+        json_object *pa, *pb;
+        int r;
+
+        if (!older || !newer)
+                return -EINVAL;
+        r = parse_object(older, strlen(older), &a, NULL);
+        if (r == 0)
+                r = parse_object(newer, strlen(newer), &b, NULL);
+        if (r != 0)
+                return r;
+        if (!json_object_object_get_ex(a, "params", &pa) || !json_object_is_type(pa, json_type_object) ||
+            !json_object_object_get_ex(b, "params", &pb) || !json_object_is_type(pb, json_type_object))
+                return ALINK_E_INVALID;
+
+        params = json_object_new_object();
+        if (!params)
+                return -ENOMEM;
+        r = merge_params(params, pa, older_timed, older_ms);
+        if (r == 0)
+                r = merge_params(params, pb, false, newer_ms);
+        if (r < 0)
+                return r;
+        /* Newer's envelope (its id) with the merged params. */
+        if (json_object_object_add(b, "params", TAKE_PTR(params)) < 0)
+                return -ENOMEM;
+        return to_string(b, ret);
+}
+
 int alink_build_property_post(const char *id, const LedModel *model, const LedState *state, char **ret)
 {
         _cleanup_(json_object_putp) json_object *o = NULL;

@@ -109,6 +109,12 @@ int alink_build_reply(const char *id, int64_t code, const char *message, char **
 /* thing.event.property.post carrying the given params (a JSON object from a local client): 0, or
  * ALINK_E_INVALID with *ret_error when it is not a non-empty JSON object. */
 int alink_build_property_post_params(const char *id, const char *params_json, char **ret, char **ret_error);
+/* Fold two thing.event.property.post payloads into one (the outbox coalescing posts that wait): the
+ * result is newer's envelope with every property of both, newer's values winning, each value in the
+ * timed form {"value":...,"time":<epoch ms>} (ALINK-PROTOCOL.md §2.3). older_timed says older's values
+ * already are in that form. ALINK_E_INVALID when either is not a property post. */
+int alink_merge_property_posts(const char *older, bool older_timed, uint64_t older_ms, const char *newer,
+                uint64_t newer_ms, char **ret);
 /* thing.event.property.post carrying every property of the model. */
 int alink_build_property_post(const char *id, const LedModel *model, const LedState *state, char **ret);
 

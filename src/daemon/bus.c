@@ -35,6 +35,7 @@ static const char *const property_names[_BUS_PROPERTY_MAX] = {
         [BUS_PROPERTY_OTA_PROGRESS] = "OtaProgress",
         [BUS_PROPERTY_LED] = "Led",
         [BUS_PROPERTY_OUTBOX_DEPTH] = "OutboxDepth",
+        [BUS_PROPERTY_OUTBOX_DROPPED] = "OutboxDropped",
         [BUS_PROPERTY_SERVER_CERTIFICATE_EXPIRY] = "ServerCertificateExpiry",
 };
 
@@ -136,10 +137,13 @@ static int get_led(sd_bus *bus, const char *path, const char *interface, const c
         return sd_bus_message_append(reply, "(byyy)", s.on, s.red, s.green, s.blue);
 }
 
-static int get_outbox_depth(sd_bus *bus, const char *path, const char *interface, const char *property,
+static int get_outbox(sd_bus *bus, const char *path, const char *interface, const char *property,
                 sd_bus_message *reply, void *userdata, sd_bus_error *error)
 {
         Manager *m = userdata;
+
+        if (streq(property, "OutboxDropped"))
+                return sd_bus_message_append(reply, "t", manager_get_outbox_dropped(m));
         return sd_bus_message_append(reply, "u", (uint32_t) manager_get_outbox_depth(m));
 }
 
@@ -185,7 +189,11 @@ static int method_publish(sd_bus_message *msg, void *userdata, sd_bus_error *err
         r = manager_publish(m, topic, payload, (int) qos);
         if (r < 0)
                 return map_publish_error(r, error);
-        log_info("Published %zu bytes to %s for a local client", strlen(payload), topic);
+        /* QoS 1 counts as accepted once it is on disk: the outbox keeps it until the cloud acknowledges it. */
+        if (qos == 1 && (r > 0 || outbox_sync(m->outbox) < 0))
+                return sd_bus_error_set(error, ALI_BUS_ERROR_STORAGE_FAILED,
+                        "The message could not be stored on disk; it is kept in memory and sent while the daemon runs");
+        log_info("%s %zu bytes to %s for a local client", qos == 1 ? "Accepted" : "Published", strlen(payload), topic);
         return sd_bus_reply_method_return(msg, NULL);
 }
 
@@ -289,7 +297,8 @@ static const sd_bus_vtable manager_vtable[] = {
         SD_BUS_PROPERTY("OtaState", "s", get_ota, 0, CHANGE),
         SD_BUS_PROPERTY("OtaProgress", "i", get_ota, 0, CHANGE),
         SD_BUS_PROPERTY("Led", "(byyy)", get_led, 0, CHANGE),
-        SD_BUS_PROPERTY("OutboxDepth", "u", get_outbox_depth, 0, CHANGE),
+        SD_BUS_PROPERTY("OutboxDepth", "u", get_outbox, 0, CHANGE),
+        SD_BUS_PROPERTY("OutboxDropped", "t", get_outbox, 0, CHANGE),
         /* When the certificate of the server we last connected to expires (µs since the epoch). */
         SD_BUS_PROPERTY("ServerCertificateExpiry", "t", get_stat, 0, CHANGE),
 

@@ -290,6 +290,9 @@ static const ConfItem conf_items[] = {
         { "mqtt", "user_topics", parse_user_topics, C(user_topics), 0, 0 },
         { "daemon", "log_level", parse_log_level, C(log_level), 0, 0 },
         { "daemon", "state_directory", parse_path, C(state_directory), 0, 0 },
+        { "outbox", "max_messages", parse_unsigned, C(outbox_max_messages), 1, 1000000 },
+        { "outbox", "max_bytes", parse_unsigned, C(outbox_max_bytes), 4096, 1024u * 1024 * 1024 },
+        { "outbox", "max_rate", parse_unsigned, C(outbox_max_rate), 1, 1000 },
         { "bus", "forward_topics", parse_user_topics, C(bus_forward_topics), 0, 0 },
         { "led", "backend", parse_led_backend, C(led_backend), 0, 0 },
         { "led", "switch_property", parse_property_id, C(led_model.switch_property), 0, 0 },
@@ -559,6 +562,9 @@ static int conf_new(Conf **ret, const char *path)
         c->ota.max_size = 1ULL << 30;
         c->ota.connect_timeout = 30;
         c->ota.stall_timeout = 60;
+        c->outbox_max_messages = 10000;
+        c->outbox_max_bytes = 8 * 1024 * 1024;
+        c->outbox_max_rate = 10;
         c->path = strdup(path);
         if (!c->path) {
                 free(c);

@@ -60,6 +60,11 @@ typedef struct Conf {
         int log_level;
         char *state_directory;
 
+        /* [outbox] */
+        unsigned outbox_max_messages;
+        unsigned outbox_max_bytes;
+        unsigned outbox_max_rate;
+
         /* [bus] */
         char **bus_forward_topics; /* user topic names whose messages become D-Bus Message signals */
 

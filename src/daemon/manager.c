@@ -2,6 +2,7 @@
 /* manager.c: the daemon's state, its event sources, and the Alink message flow. */
 #include <inttypes.h>
 #include <signal.h>
+#include <sys/stat.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -58,13 +59,60 @@ int manager_publish(Manager *m, const char *topic, const char *payload, int qos)
 {
         int r;
 
+        if (qos == 1) {
+                r = outbox_append(m->outbox, OUTBOX_ORDERED, topic, payload, strlen(payload));
+                bus_property_changed(m->bus, BUS_PROPERTY_OUTBOX_DEPTH);
+                bus_property_changed(m->bus, BUS_PROPERTY_OUTBOX_DROPPED);
+                if (r < 0)
+                        return log_warning_errno(r, "Cannot queue a message to %s: %m", topic);
+                log_debug("Queued for %s: %s", topic, payload);
+                return r;
+        }
         if (!m->mqtt)
                 return -ENOTCONN;
         r = mqtt_session_publish(m->mqtt, topic, payload, strlen(payload), qos, NULL);
         if (r < 0)
-                return log_warning_errno(r, "Cannot publish to %s, dropping the message: %m", topic);
+                return log_debug_errno(r, "Cannot publish to %s now: %m", topic);
         log_debug("Published to %s: %s", topic, payload);
         return 0;
+}
+
+/* Property posts wait in the outbox like everything else, but fold into one while they wait. */
+static int manager_queue_post(Manager *m, const char *payload)
+{
+        int r = outbox_append(m->outbox, OUTBOX_PROPERTIES, m->topics.property_post, payload, strlen(payload));
+
+        bus_property_changed(m->bus, BUS_PROPERTY_OUTBOX_DEPTH);
+        bus_property_changed(m->bus, BUS_PROPERTY_OUTBOX_DROPPED);
+        if (r < 0)
+                return log_warning_errno(r, "Cannot queue a property post: %m");
+        log_debug("Queued property post: %s", payload);
+        return r;
+}
+
+static int outbox_send(void *userdata, const char *topic, const void *payload, size_t len, int *ret_mid)
+{
+        Manager *m = userdata;
+
+        if (!m->mqtt)
+                return -ENOTCONN;
+        return mqtt_session_publish(m->mqtt, topic, payload, len, /* qos= */ 1, ret_mid);
+}
+
+static int outbox_merge(void *userdata, const char *older, bool older_timed, uint64_t older_ms, const char *newer,
+                uint64_t newer_ms, char **ret)
+{
+        (void) userdata;
+        return alink_merge_property_posts(older, older_timed, older_ms, newer, newer_ms, ret);
+}
+
+static void on_mqtt_published(MqttSession *s, int mid, void *userdata)
+{
+        Manager *m = userdata;
+
+        (void) s;
+        outbox_acked(m->outbox, mid);
+        bus_property_changed(m->bus, BUS_PROPERTY_OUTBOX_DEPTH);
 }
 
 static int manager_post_state(Manager *m, const LedState *state)
@@ -78,9 +126,9 @@ static int manager_post_state(Manager *m, const LedState *state)
         r = alink_build_property_post(id, &m->conf->led_model, state, &payload);
         if (r < 0)
                 return log_oom();
-        r = manager_publish(m, m->topics.property_post, payload, /* qos= */ 1);
+        r = manager_queue_post(m, payload);
         if (r >= 0)
-                log_info("Posted the light's state (%s) as message %s", state->on ? "on" : "off", id);
+                log_info("Posting the light's state (%s) as message %s", state->on ? "on" : "off", id);
         return r;
 }
 
@@ -172,9 +220,9 @@ int manager_post_properties(Manager *m, const char *params_json, char **ret_erro
         r = alink_build_property_post_params(id, params_json, &payload, ret_error);
         if (r != 0)
                 return r;
-        r = manager_publish(m, m->topics.property_post, payload, /* qos= */ 1);
+        r = manager_queue_post(m, payload);
         if (r >= 0)
-                log_info("Posted properties for a local client as message %s", id);
+                log_info("Posting properties for a local client as message %s", id);
         return r;
 }
 
@@ -190,7 +238,12 @@ void manager_get_ota_status(Manager *m, OtaStatus *ret)
 
 size_t manager_get_outbox_depth(Manager *m)
 {
-        return m->mqtt ? mqtt_session_get_stats(m->mqtt)->inflight : 0;
+        return outbox_depth(m->outbox);
+}
+
+uint64_t manager_get_outbox_dropped(Manager *m)
+{
+        return outbox_dropped(m->outbox);
 }
 
 static void manager_handle_post_reply(Manager *m, const char *event, size_t event_len, const void *payload,
@@ -279,17 +332,21 @@ static void on_mqtt_state(MqttSession *s, MqttState state, const char *why, uint
         case MQTT_STATE_CONNECTED:
                 manager_set_state(m, MANAGER_CONNECTED);
                 (void) sd_notifyf(false, "STATUS=connected to %s:%u", c->host, c->port);
-                /* The cloud keeps the last posted values: tell it what the light shows now. */
+                /* What waited goes out first; then tell the cloud what the light shows now (the cloud
+                 * keeps the last posted values). */
+                outbox_set_online(m->outbox, true);
                 (void) manager_post_state(m, led_get_state(m->led));
                 ota_on_connected(m->ota);
                 break;
         case MQTT_STATE_BACKOFF:
+                outbox_set_online(m->outbox, false);
                 manager_set_state(m, MANAGER_BACKOFF);
                 (void) sd_notifyf(false, "STATUS=reconnecting in %llu s: %s",
                         (unsigned long long) ((retry_usec + USEC_PER_SEC / 2) / USEC_PER_SEC), strna(why));
                 break;
         case MQTT_STATE_IDLE:
         default:
+                outbox_set_online(m->outbox, false);
                 break;
         }
 }
@@ -340,8 +397,10 @@ static int manager_create_session(Manager *m)
         MqttSessionHandlers handlers = {
                 .state_changed = on_mqtt_state,
                 .message = on_mqtt_message,
+                .published = on_mqtt_published,
         };
 
+        outbox_set_online(m->outbox, false);
         m->mqtt = mqtt_session_free(m->mqtt);
         r = mqtt_session_new(&m->mqtt, m->event, &sc, &handlers, m);
         if (r < 0)
@@ -353,6 +412,7 @@ static int manager_create_session(Manager *m)
 
 static void manager_enter_unconfigured(Manager *m)
 {
+        outbox_set_online(m->outbox, false);
         m->mqtt = mqtt_session_free(m->mqtt);
         manager_set_state(m, MANAGER_UNCONFIGURED);
         log_warning("Not configured: set product_key, device_name and device_secret in %s, then reload "
@@ -365,6 +425,25 @@ static void manager_enter_unconfigured(Manager *m)
 static void manager_apply_conf(Manager *m)
 {
         log_set_max_level(m->conf->log_level);
+}
+
+/* The outbox lives in the state directory (created here when systemd did not); its limits are read once,
+ * at start. */
+static int manager_open_outbox(Manager *m)
+{
+        _cleanup_(freep) char *path = NULL;
+        OutboxLimits limits = {
+                .max_messages = m->conf->outbox_max_messages,
+                .max_bytes = m->conf->outbox_max_bytes,
+                .max_rate = m->conf->outbox_max_rate,
+                .max_inflight = OUTBOX_LIMITS_DEFAULT.max_inflight,
+        };
+
+        if (mkdir(m->conf->state_directory, 0700) < 0 && errno != EEXIST)
+                log_error_errno(errno, "Cannot create the state directory %s: %m", m->conf->state_directory);
+        if (asprintf(&path, "%s/outbox", m->conf->state_directory) < 0)
+                return log_oom();
+        return outbox_new(&m->outbox, m->event, path, &limits, outbox_send, outbox_merge, m);
 }
 
 void manager_bus_ready(Manager *m, int error)
@@ -399,6 +478,10 @@ int manager_start(Manager *m)
         r = led_new(&m->led, m->conf->led_backend, NULL);
         if (r < 0)
                 return log_error_errno(r, "Cannot set up the light: %m");
+
+        r = manager_open_outbox(m);
+        if (r < 0)
+                return r;
 
         r = ota_new(&m->ota, m);
         if (r < 0)
@@ -530,6 +613,7 @@ Manager *manager_free(Manager *m)
         ota_free(m->ota);
         bus_free(m->bus);
         mqtt_session_free(m->mqtt);
+        outbox_free(m->outbox);
         mqtt_library_cleanup();
         alink_topics_done(&m->topics);
         led_free(m->led);

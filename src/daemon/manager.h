@@ -17,6 +17,7 @@
 #include "macro.h"
 #include "mqtt-session.h"
 #include "ota.h"
+#include "outbox.h"
 
 typedef enum ManagerState {
         MANAGER_STARTING,
@@ -49,6 +50,7 @@ typedef struct Manager {
         AlinkTopics topics;
         uint32_t next_message_id;
         ManagerState state;
+        Outbox *outbox; /* every QoS 1 message to the cloud, from acceptance to PUBACK */
 
         /* The light. */
         Led *led;
@@ -78,15 +80,19 @@ int manager_run(Manager *m);
 
 const char *manager_state_to_string(ManagerState s);
 
-/* Publish to the cloud; negative errno (-ENOTCONN, -EMSGSIZE, -EINVAL) when it cannot be sent. */
+/* Publish to the cloud. QoS 1 goes through the outbox (kept until acknowledged, across reconnects and
+ * restarts): 0 when stored, 1 when it could only be kept in memory. QoS 0 goes out now or not at all:
+ * -ENOTCONN when offline. -EMSGSIZE, -EINVAL for bad input. */
 int manager_publish(Manager *m, const char *topic, const char *payload, int qos);
 /* Post properties given as a JSON object by a local client; ALINK_E_INVALID with *ret_error for bad JSON. */
 int manager_post_properties(Manager *m, const char *params_json, char **ret_error);
 /* Ask the cloud for pending firmware (thing/ota/firmware/get). */
 int manager_request_firmware(Manager *m);
 void manager_get_ota_status(Manager *m, OtaStatus *ret);
-/* Messages accepted for the cloud and not yet acknowledged by it. */
+/* Messages accepted for the cloud and not yet acknowledged by it; messages dropped because the outbox
+ * was full. */
 size_t manager_get_outbox_depth(Manager *m);
+uint64_t manager_get_outbox_dropped(Manager *m);
 /* The bus answered the name request (error < 0: stop); READY=1 goes out once, after this or at loop
  * start when there is no bus. */
 void manager_bus_ready(Manager *m, int error);

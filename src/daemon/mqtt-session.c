@@ -67,8 +67,6 @@ struct MqttSession {
         sd_event_source *io;
         uint32_t io_events;
         SubscribeBatch *batches;
-        int *inflight;          /* message ids of QoS 1 publishes waiting for PUBACK */
-        size_t n_inflight, n_inflight_allocated;
         size_t n_batches, pending_subacks;
         int connack_rc;     /* -1 until CONNACK */
         bool subscribed;    /* every SUBACK arrived: report CONNECTED after the loop call */
@@ -236,12 +234,6 @@ static void on_mosq_publish(struct mosquitto *mosq, void *userdata, int mid)
         MqttSession *s = userdata;
 
         (void) mosq;
-        for (size_t i = 0; i < s->n_inflight; i++)
-                if (s->inflight[i] == mid) {
-                        s->inflight[i] = s->inflight[--s->n_inflight];
-                        s->stats.inflight = s->n_inflight;
-                        break;
-                }
         if (s->handlers.published)
                 s->handlers.published(s, mid, s->userdata);
 }
@@ -273,8 +265,6 @@ static void connection_free(MqttSession *s)
         s->io_events = 0;
         s->batches = mfree(s->batches);
         s->n_batches = s->pending_subacks = 0;
-        s->n_inflight = 0;
-        s->stats.inflight = 0;
         s->subscribed = false;
         s->connack_rc = -1;
         s->lib_error = mfree(s->lib_error);
@@ -808,7 +798,6 @@ MqttSession *mqtt_session_free(MqttSession *s)
         free(s->username);
         erase_and_free(s->password);
         strv_free(s->subscriptions);
-        free(s->inflight);
         free(s->last_error);
         free(s->logged_error);
         free(s);
@@ -849,19 +838,6 @@ int mqtt_session_publish(MqttSession *s, const char *topic, const void *payload,
                 return errno_from_mosq(rc, errno);
         s->stats.messages_sent++;
         s->stats.bytes_sent += len;
-        if (qos > 0) {
-                if (s->n_inflight == s->n_inflight_allocated) {
-                        size_t n = MAX((size_t) 16, s->n_inflight_allocated * 2);
-                        int *t = reallocarray(s->inflight, n, sizeof(int));
-                        if (t) {
-                                s->inflight = t;
-                                s->n_inflight_allocated = n;
-                        }
-                }
-                if (s->n_inflight < s->n_inflight_allocated)
-                        s->inflight[s->n_inflight++] = mid;
-                s->stats.inflight = s->n_inflight;
-        }
         s->last_out_usec = now_usec(CLOCK_MONOTONIC);
         if (ret_mid)
                 *ret_mid = mid;

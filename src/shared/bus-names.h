@@ -16,6 +16,7 @@
 #define ALI_BUS_ERROR_INVALID_CONFIG "org.alilinkd1.Error.InvalidConfig"
 #define ALI_BUS_ERROR_LED_FAILED "org.alilinkd1.Error.LedFailed"
 #define ALI_BUS_ERROR_NOT_SUPPORTED "org.alilinkd1.Error.NotSupported"
+#define ALI_BUS_ERROR_STORAGE_FAILED "org.alilinkd1.Error.StorageFailed"
 
 /* The platform's message size limit (ALINK-PROTOCOL.md §5), enforced on Publish and PostProperties. */
 #define ALI_BUS_MAX_PAYLOAD (256u * 1024u)
