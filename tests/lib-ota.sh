@@ -55,10 +55,26 @@ nginx_start() {
 	: >>"$T/nginx-error.log"
 	nginx -p "$T/nginx" -c "$T/nginx.conf" -e "$T/nginx-error.log" >>"$T/nginx.stderr" 2>&1 &
 	NGINX_PID=$!
-	_BG_PIDS+=("$NGINX_PID")
 	wait_for "$T/nginx-error.log" "start worker process" 10 || fail "nginx did not start: $(cat "$T/nginx.stderr")"
 	URL_BASE="https://localhost:$NGINX_PORT"
 }
+
+# nginx_stop: a fast shutdown; the master exits only after its workers did. (SIGKILL to the master, as
+# lib.sh's cleanup does with background processes, would leave the workers running.)
+nginx_stop() {
+	[ -n "$NGINX_PID" ] || return 0
+	kill -TERM "$NGINX_PID" 2>/dev/null || true
+	wait "$NGINX_PID" 2>/dev/null || true
+	NGINX_PID=
+}
+
+_ota_cleanup() {
+	local rc=$?
+	nginx_stop
+	(exit $rc)
+	_cleanup
+}
+trap _ota_cleanup EXIT
 
 # The pid of nginx's (single) worker: the child of the master.
 nginx_worker_pid() {

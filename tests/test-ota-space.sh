@@ -10,7 +10,7 @@
 need mount umount
 mkdir -p "$T/small"
 mount -t tmpfs -o size=1m,mode=0700 ali-linkd-test "$T/small" || skip "cannot mount a tmpfs here"
-trap 'rc=$?; umount "$T/small" 2>/dev/null || umount -l "$T/small" 2>/dev/null; (exit $rc); _cleanup' EXIT
+trap 'rc=$?; nginx_stop; umount "$T/small" 2>/dev/null || umount -l "$T/small" 2>/dev/null; (exit $rc); _cleanup' EXIT
 
 ota_setup "download_dir = $T/small"
 
