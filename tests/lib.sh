@@ -94,6 +94,23 @@ _cleanup() {
 trap _cleanup EXIT
 trap 'exit 130' INT TERM
 
+# The monotonic-enough wall clock in ms, into _NOW_MS, without forking (the wait loops below run once per
+# line of a log, and a fork per line makes a long log slow to scan on a busy machine).
+_now_ms() {
+	local t=${EPOCHREALTIME/[.,]/}
+	_NOW_MS=$((10#$t / 1000))
+}
+
+# _read_line FD DEADLINE_MS: read one line into $line before the deadline; non-zero on timeout or EOF.
+_read_line() {
+	local left frac
+	_now_ms
+	left=$(($2 - _NOW_MS))
+	[ "$left" -gt 0 ] || return 1
+	printf -v frac '%03d' $((left % 1000))
+	IFS= read -r -t "$((left / 1000)).$frac" -u "$1" line
+}
+
 # Timeouts are upper bounds for events that normally take milliseconds; on a loaded machine or in a
 # sanitizer build everything is slower, so they are multiplied by TEST_TIMEOUT_SCALE (set by make check).
 # A wait that is meant to time out (a measurement window) sets TEST_TIMEOUT_SCALE=1 for itself.
@@ -101,24 +118,18 @@ scaled() { echo $(($1 * ${TEST_TIMEOUT_SCALE:-1})); }
 
 # wait_for FILE REGEX [TIMEOUT]: until a line of FILE (present or future) matches the extended REGEX.
 wait_for() {
-	local file=$1 re=$2 timeout fd pid line left end
+	local file=$1 re=$2 timeout fd pid line end
 	timeout=$(scaled "${3:-10}")
 	touch "$file"
-	end=$(($(date +%s%N) / 1000000 + timeout * 1000))
+	_now_ms
+	end=$((_NOW_MS + timeout * 1000))
 	exec {fd}< <(exec tail -n +1 -F "$file" 2>/dev/null)
 	pid=$!
-	while :; do
-		left=$((end - $(date +%s%N) / 1000000))
-		[ "$left" -gt 0 ] || break
-		if IFS= read -r -t "$((left / 1000)).$(printf '%03d' $((left % 1000)))" -u "$fd" line; then
-			if [[ $line =~ $re ]]; then
-				kill "$pid" 2>/dev/null || true
-				exec {fd}<&-
-				return 0
-			fi
-		else
-			# Timed out, or the stream ended.
-			break
+	while _read_line "$fd" "$end"; do
+		if [[ $line =~ $re ]]; then
+			kill "$pid" 2>/dev/null || true
+			exec {fd}<&-
+			return 0
 		fi
 	done
 	kill "$pid" 2>/dev/null || true
@@ -128,26 +139,21 @@ wait_for() {
 
 # wait_for_count FILE REGEX N [TIMEOUT]: until N lines of FILE match.
 wait_for_count() {
-	local file=$1 re=$2 n=$3 timeout fd pid line left end seen=0
+	local file=$1 re=$2 n=$3 timeout fd pid line end seen=0
 	timeout=$(scaled "${4:-10}")
 	touch "$file"
-	end=$(($(date +%s%N) / 1000000 + timeout * 1000))
+	_now_ms
+	end=$((_NOW_MS + timeout * 1000))
 	exec {fd}< <(exec tail -n +1 -F "$file" 2>/dev/null)
 	pid=$!
-	while :; do
-		left=$((end - $(date +%s%N) / 1000000))
-		[ "$left" -gt 0 ] || break
-		if IFS= read -r -t "$((left / 1000)).$(printf '%03d' $((left % 1000)))" -u "$fd" line; then
-			if [[ $line =~ $re ]]; then
-				seen=$((seen + 1))
-				if [ $seen -ge "$n" ]; then
-					kill "$pid" 2>/dev/null || true
-					exec {fd}<&-
-					return 0
-				fi
+	while _read_line "$fd" "$end"; do
+		if [[ $line =~ $re ]]; then
+			seen=$((seen + 1))
+			if [ $seen -ge "$n" ]; then
+				kill "$pid" 2>/dev/null || true
+				exec {fd}<&-
+				return 0
 			fi
-		else
-			break
 		fi
 	done
 	kill "$pid" 2>/dev/null || true

@@ -92,8 +92,10 @@ static int run(int argc, char *argv[])
         if (arg_check_config)
                 return check_config();
 
-        /* Signals arrive through sd-event (signalfd): block them first. */
+        /* Signals arrive through sd-event (signalfd): block them first. SIGCHLD too: the OTA installer hook and
+         * version command are watched with sd_event_add_child(). */
         sigemptyset(&mask);
+        sigaddset(&mask, SIGCHLD);
         sigaddset(&mask, SIGTERM);
         sigaddset(&mask, SIGINT);
         sigaddset(&mask, SIGHUP);

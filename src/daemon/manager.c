@@ -42,7 +42,7 @@ static void manager_set_state(Manager *m, ManagerState state)
         bus_property_changed(m->bus, BUS_PROPERTY_SERVER_CERTIFICATE_EXPIRY);
 }
 
-static char *manager_new_message_id(Manager *m)
+char *manager_new_message_id(Manager *m)
 {
         char *id;
 
@@ -228,14 +228,12 @@ int manager_post_properties(Manager *m, const char *params_json, char **ret_erro
 
 int manager_request_firmware(Manager *m)
 {
-        (void) m;
-        return -EOPNOTSUPP;
+        return ota_request_firmware(m->ota);
 }
 
 void manager_get_ota_status(Manager *m, OtaStatus *ret)
 {
-        (void) m;
-        *ret = (OtaStatus) { .firmware_version = NULL, .state = "idle", .progress = 0 };
+        ota_get_status(m->ota, ret);
 }
 
 size_t manager_get_outbox_depth(Manager *m)
@@ -309,6 +307,12 @@ static void on_mqtt_message(MqttSession *s, const char *topic, const void *paylo
                 if (strv_contains(m->conf->bus_forward_topics, name))
                         bus_emit_message(m->bus, topic, payload, len);
                 break;
+        case ALINK_TOPIC_OTA_UPGRADE:
+                ota_handle_upgrade(m->ota, payload, len, /* reply= */ false);
+                break;
+        case ALINK_TOPIC_OTA_FIRMWARE_GET_REPLY:
+                ota_handle_upgrade(m->ota, payload, len, /* reply= */ true);
+                break;
         default:
                 log_debug("Ignoring a message on %s", topic);
         }
@@ -332,6 +336,7 @@ static void on_mqtt_state(MqttSession *s, MqttState state, const char *why, uint
                  * keeps the last posted values). */
                 outbox_set_online(m->outbox, true);
                 (void) manager_post_state(m, led_get_state(m->led));
+                ota_on_connected(m->ota);
                 break;
         case MQTT_STATE_BACKOFF:
                 outbox_set_online(m->outbox, false);
@@ -366,11 +371,12 @@ static int manager_create_session(Manager *m)
                     ALINK_SIGN_TIMESTAMP, &password) < 0)
                 return log_oom();
 
-        subs = calloc(3 + n_user + 1, sizeof(char *));
+        subs = calloc(5 + n_user + 1, sizeof(char *));
         if (!subs)
                 return log_oom();
         if (!(subs[n++] = strdup(m->topics.property_set)) || !(subs[n++] = strdup(m->topics.event_post_reply)) ||
-            !(subs[n++] = strdup(m->topics.service)))
+            !(subs[n++] = strdup(m->topics.service)) || !(subs[n++] = strdup(m->topics.ota_upgrade)) ||
+            !(subs[n++] = strdup(m->topics.ota_firmware_get_reply)))
                 return log_oom();
         for (size_t i = 0; i < n_user; i++)
                 if (alink_topic_user(&m->topics, c->user_topics[i], &subs[n++]) < 0)
@@ -476,6 +482,10 @@ int manager_start(Manager *m)
         r = manager_open_outbox(m);
         if (r < 0)
                 return r;
+
+        r = ota_new(&m->ota, m);
+        if (r < 0)
+                return log_error_errno(r, "Cannot set up firmware updates: %m");
 
         /* Local control. READY=1 waits for the bus name, so a client that starts after the unit is up
          * finds the daemon; without a bus it is sent as soon as the loop runs. */
@@ -600,6 +610,7 @@ Manager *manager_free(Manager *m)
 {
         if (!m)
                 return NULL;
+        ota_free(m->ota);
         bus_free(m->bus);
         mqtt_session_free(m->mqtt);
         outbox_free(m->outbox);

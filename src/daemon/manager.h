@@ -16,6 +16,7 @@
 #include "led.h"
 #include "macro.h"
 #include "mqtt-session.h"
+#include "ota.h"
 #include "outbox.h"
 
 typedef enum ManagerState {
@@ -53,6 +54,9 @@ typedef struct Manager {
 
         /* The light. */
         Led *led;
+
+        /* Firmware updates. */
+        Ota *ota;
 
         /* Local control. */
         Bus *bus;
@@ -93,6 +97,8 @@ uint64_t manager_get_outbox_dropped(Manager *m);
  * start when there is no bus. */
 void manager_bus_ready(Manager *m, int error);
 void manager_notify_ready(Manager *m);
+/* A fresh Alink message id (decimal string); NULL when out of memory. Caller frees. */
+char *manager_new_message_id(Manager *m);
 
 /* The one path for every change of the light (cloud property set, D-Bus, CLI): apply, read back, answer
  * the request when reply_id is given (set_reply with 200 or the device error code), then post the state
