@@ -483,6 +483,12 @@ int manager_start(Manager *m)
         if (r < 0)
                 return r;
 
+        /* The device's topics, for everything that queues messages from now on (OTA results found at
+         * start, say); formatted again whenever the identity changes. */
+        if (m->conf->product_key && m->conf->device_name && alink_topics_init(&m->topics, m->conf->product_key,
+                                                                        m->conf->device_name) < 0)
+                return log_oom();
+
         r = ota_new(&m->ota, m);
         if (r < 0)
                 return log_error_errno(r, "Cannot set up firmware updates: %m");

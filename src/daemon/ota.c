@@ -84,7 +84,6 @@ struct Ota {
 
         /* Cloud bookkeeping. */
         bool firmware_get_sent;
-        char *unsent_result; /* a final progress message that could not be published yet */
         void *deferred_push; /* a push that arrived before the version was known */
         size_t deferred_push_len;
         bool deferred_reply;
@@ -167,8 +166,8 @@ static void ota_firmware_get(Ota *o)
                 log_info("Asked the cloud for pending firmware (message %s)", id);
 }
 
-/* Progress "0".."100" (final = false, QoS 0), or a final step (100 or a failure; QoS 1, kept for the next
- * connect when it cannot be sent now). */
+/* Progress "0".."100" or a failure step. Every step goes through the outbox (QoS 1), so a result reached
+ * while offline, or before a restart, is still reported; intermediate steps are throttled by the caller. */
 static void ota_progress(Ota *o, int step, const char *desc, const char *module, bool final)
 {
         _cleanup_(freep) char *id = NULL, *payload = NULL;
@@ -178,16 +177,10 @@ static void ota_progress(Ota *o, int step, const char *desc, const char *module,
                 return (void) log_oom();
         o->last_step = step;
         o->last_step_usec = now_usec(o);
-        if (ota_connected(o) &&
-            manager_publish(o->manager, o->manager->topics.ota_progress, payload, final ? 1 : 0) >= 0) {
+        if (manager_publish(o->manager, o->manager->topics.ota_progress, payload, /* qos= */ 1) < 0)
+                log_warning("Cannot queue the OTA %s (step %d)", final ? "result" : "progress", step);
+        else
                 log_debug("OTA progress %d%s%s", step, desc ? ": " : "", strempty(desc));
-                return;
-        }
-        if (final) {
-                log_info("Offline: the OTA result (step %d) will be reported on the next connect", step);
-                free(o->unsent_result);
-                o->unsent_result = TAKE_PTR(payload);
-        }
 }
 
 static void ota_fail(Ota *o, int step, const char *module, const char *format, ...) _printf_(4, 5);
@@ -1272,7 +1265,6 @@ Ota *ota_free(Ota *o)
         downloader_free(o->downloader);
         sd_event_unref(o->event);
         free(o->running_version);
-        free(o->unsent_result);
         free(o->deferred_push);
         alink_ota_firmware_done(&o->reboot_target);
         free(o->reboot_boot_id);
@@ -1287,11 +1279,6 @@ void ota_on_connected(Ota *o)
                 return;
         if (o->version_read)
                 ota_inform(o, o->running_version, NULL);
-        if (o->unsent_result &&
-            manager_publish(o->manager, o->manager->topics.ota_progress, o->unsent_result, /* qos= */ 1) >= 0) {
-                log_info("Reported the OTA result held while offline");
-                o->unsent_result = mfree(o->unsent_result);
-        }
         if (!o->firmware_get_sent) {
                 o->firmware_get_sent = true;
                 ota_firmware_get(o);
