@@ -117,25 +117,7 @@ _read_line() {
 scaled() { echo $(($1 * ${TEST_TIMEOUT_SCALE:-1})); }
 
 # wait_for FILE REGEX [TIMEOUT]: until a line of FILE (present or future) matches the extended REGEX.
-wait_for() {
-	local file=$1 re=$2 timeout fd pid line end
-	timeout=$(scaled "${3:-10}")
-	touch "$file"
-	_now_ms
-	end=$((_NOW_MS + timeout * 1000))
-	exec {fd}< <(exec tail -n +1 -F "$file" 2>/dev/null)
-	pid=$!
-	while _read_line "$fd" "$end"; do
-		if [[ $line =~ $re ]]; then
-			kill "$pid" 2>/dev/null || true
-			exec {fd}<&-
-			return 0
-		fi
-	done
-	kill "$pid" 2>/dev/null || true
-	exec {fd}<&-
-	return 1
-}
+wait_for() { wait_for_count "$1" "$2" 1 "${3:-10}"; }
 
 # wait_for_count FILE REGEX N [TIMEOUT]: until N lines of FILE match.
 wait_for_count() {
