@@ -867,19 +867,25 @@ static void doctor_led(Doctor *d, const Conf *c)
 
 static void doctor_space(Doctor *d, const Conf *c)
 {
+        const char *dir = c->ota.download_dir ?: c->state_directory;
         struct statvfs sv;
         uint64_t avail;
 
-        if (statvfs(c->state_directory, &sv) < 0) {
+        if (statvfs(dir, &sv) < 0) {
                 doctor_report(d, errno == ENOENT ? CHECK_WARN : CHECK_FAIL, "space",
                         errno == ENOENT ? "it is created when the daemon starts under systemd (StateDirectory=)" : NULL,
-                        "cannot check %s: %s", c->state_directory, strerror(errno));
+                        "cannot check %s: %s", dir, strerror(errno));
                 return;
         }
+        /* Firmware images are downloaded here: compare with the largest one the daemon accepts. */
         avail = (uint64_t) sv.f_bavail * sv.f_frsize;
-        doctor_report(d, avail < 64 * 1024 * 1024 ? CHECK_WARN : CHECK_OK, "space",
-                avail < 64 * 1024 * 1024 ? "firmware images need room: free some space" : NULL,
-                "%.1f MiB free in %s", (double) avail / (1024 * 1024), c->state_directory);
+        if (avail < c->ota.max_size)
+                doctor_report(d, CHECK_WARN, "space", "free some space, or lower [ota] max_size to what the device needs",
+                        "%.1f MiB free in %s, less than [ota] max_size (%.1f MiB): a large image would not fit",
+                        (double) avail / (1024 * 1024), dir, (double) c->ota.max_size / (1024 * 1024));
+        else
+                doctor_report(d, CHECK_OK, "space", NULL, "%.1f MiB free in %s for firmware images (up to %.1f MiB)",
+                        (double) avail / (1024 * 1024), dir, (double) c->ota.max_size / (1024 * 1024));
 }
 
 static int verb_doctor(sd_bus *bus, int argc, char *argv[])
