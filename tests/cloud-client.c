@@ -5,7 +5,9 @@
  * publishes what it was given, and prints each message it receives as one line "TOPIC PAYLOAD" on stdout
  * (flushed at once, so a test can wait on the file). It exits 0 once every --expect topic has been seen
  * (or after --count messages), and 1 with a message on stderr when --timeout passes first. With --sub
- * but neither --expect nor --count it listens until the timeout and exits 0. A test tool,
+ * but neither --expect nor --count it listens until the timeout and exits 0. --keep-session (with --id) asks
+ * the broker to keep the session and queue messages while the client is gone; --time prefixes each line
+ * with the receive time in epoch milliseconds. A test tool,
  * not part of the daemon: it may block in mosquitto_loop() with a timeout. */
 #include <getopt.h>
 #include <mosquitto.h>
@@ -21,8 +23,9 @@ static const char *host = "127.0.0.1", *cafile, *user = "cloud", *pass = "cloud-
 static int port = 8883, qos = 1, count = -1;
 static double timeout_s = 10;
 static const char *subs[MAX_ITEMS], *expects[MAX_ITEMS], *pubs[MAX_ITEMS][2];
+static size_t pub_lens[MAX_ITEMS];
 static int n_subs, n_expects, n_pubs, n_received, subacks;
-static bool seen[MAX_ITEMS], subscribed, connected_ok, failed;
+static bool seen[MAX_ITEMS], subscribed, connected_ok, failed, keep_session, print_time;
 
 static double now(void)
 {
@@ -58,7 +61,7 @@ static void on_publish(struct mosquitto *m, void *u, int mid)
 static void publish_all(struct mosquitto *m)
 {
         for (int i = 0; i < n_pubs; i++) {
-                int rc = mosquitto_publish(m, NULL, pubs[i][0], (int) strlen(pubs[i][1]), pubs[i][1], qos, false);
+                int rc = mosquitto_publish(m, NULL, pubs[i][0], (int) pub_lens[i], pubs[i][1], qos, false);
                 if (rc != MOSQ_ERR_SUCCESS) {
                         fprintf(stderr, "cloud-client: publish to %s failed: %s\n", pubs[i][0], mosquitto_strerror(rc));
                         failed = true;
@@ -103,6 +106,11 @@ static void on_message(struct mosquitto *m, void *u, const struct mosquitto_mess
 {
         (void) m;
         (void) u;
+        if (print_time) {
+                struct timespec ts;
+                clock_gettime(CLOCK_REALTIME, &ts);
+                printf("%lld ", (long long) ts.tv_sec * 1000 + ts.tv_nsec / 1000000);
+        }
         printf("%s %.*s\n", msg->topic, msg->payloadlen, (const char *) msg->payload);
         fflush(stdout);
         n_received++;
@@ -116,8 +124,8 @@ static void on_message(struct mosquitto *m, void *u, const struct mosquitto_mess
 static void usage(void)
 {
         fprintf(stderr, "usage: cloud-client --port N --cafile F [--host H] [--user U --pass P] [--id ID]\n"
-                        "  [--sub FILTER]... [--pub TOPIC PAYLOAD]... [--qos 0|1] [--expect FILTER]...\n"
-                        "  [--count N] [--timeout SECONDS]\n");
+                        "  [--sub FILTER]... [--pub TOPIC PAYLOAD]... [--pub-file TOPIC FILE]... [--qos 0|1] [--expect FILTER]...\n"
+                        "  [--count N] [--timeout SECONDS] [--keep-session] [--time]\n");
         exit(2);
 }
 
@@ -128,8 +136,10 @@ int main(int argc, char *argv[])
                 { "cafile", required_argument, NULL, 'c' }, { "user", required_argument, NULL, 'u' },
                 { "pass", required_argument, NULL, 'P' },   { "id", required_argument, NULL, 'i' },
                 { "sub", required_argument, NULL, 's' },    { "pub", required_argument, NULL, 'b' },
+                { "pub-file", required_argument, NULL, 'f' },
                 { "qos", required_argument, NULL, 'q' },    { "expect", required_argument, NULL, 'e' },
                 { "count", required_argument, NULL, 'n' },  { "timeout", required_argument, NULL, 't' },
+                { "keep-session", no_argument, NULL, 'k' }, { "time", no_argument, NULL, 'T' },
                 {},
         };
         struct mosquitto *m;
@@ -149,19 +159,55 @@ int main(int argc, char *argv[])
                         if (optind >= argc || n_pubs >= MAX_ITEMS)
                                 usage();
                         pubs[n_pubs][0] = optarg;
+                        pub_lens[n_pubs] = strlen(argv[optind]);
                         pubs[n_pubs++][1] = argv[optind++];
                         break;
+                case 'f': { /* --pub-file TOPIC FILE: any bytes, any size */
+                        FILE *f;
+                        char *buf = NULL;
+                        size_t size = 0;
+
+                        if (optind >= argc || n_pubs >= MAX_ITEMS)
+                                usage();
+                        f = fopen(argv[optind], "re");
+                        if (!f) {
+                                perror(argv[optind]);
+                                return 2;
+                        }
+                        for (;;) {
+                                char *t = realloc(buf, size + 65536);
+                                size_t k;
+                                if (!t)
+                                        return 2;
+                                buf = t;
+                                k = fread(buf + size, 1, 65536, f);
+                                size += k;
+                                if (k == 0)
+                                        break;
+                        }
+                        fclose(f);
+                        pubs[n_pubs][0] = optarg;
+                        pub_lens[n_pubs] = size;
+                        pubs[n_pubs++][1] = buf;
+                        optind++;
+                        break;
+                }
                 case 'q': qos = atoi(optarg); break;
                 case 'e': if (n_expects < MAX_ITEMS) expects[n_expects++] = optarg; break;
                 case 'n': count = atoi(optarg); break;
                 case 't': timeout_s = atof(optarg); break;
+                case 'k': keep_session = true; break;
+                case 'T': print_time = true; break;
                 default: usage();
                 }
         if (!cafile)
                 usage();
 
         mosquitto_lib_init();
-        m = mosquitto_new(id, true, NULL);
+        /* --keep-session: the broker keeps the subscriptions and queues QoS 1 messages while we are away. */
+        if (keep_session && !id)
+                usage();
+        m = mosquitto_new(id, !keep_session, NULL);
         if (!m)
                 return 1;
         mosquitto_int_option(m, MOSQ_OPT_PROTOCOL_VERSION, MQTT_PROTOCOL_V311);

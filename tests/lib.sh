@@ -15,6 +15,7 @@ set -eu
 : "${top_builddir:=$top_srcdir/build}"
 TESTS_BUILD="$top_builddir/tests"
 DAEMON="$top_builddir/ali-linkd"
+CTL="$top_builddir/aliLinkctl"
 
 # The device of the RT-Thread sample (a published demo secret, ALINK-PROTOCOL.md §7).
 PK=a1HETlEuvri
@@ -36,7 +37,7 @@ _dump() {
 	for f in "$T"/daemon.log "$T"/broker.log "$T"/cloud*.out "$T"/cloud*.err; do
 		[ -s "$f" ] || continue
 		log "----- ${f##*/} (last 40 lines) -----"
-		tail -n 40 "$f" >&2
+		tail -n 40 "$f" | cut -c1-300 >&2
 	done
 }
 
@@ -63,9 +64,22 @@ need() {
 	done
 }
 
+# Sanitizer builds (configure --enable-sanitizers): any report in a log of ours fails the test.
+_sanitizer_reports() {
+	grep -lE "ERROR: (AddressSanitizer|LeakSanitizer)|runtime error: |SUMMARY: UndefinedBehaviorSanitizer" \
+		"$T"/daemon*.log "$T"/*.err "$T"/out 2>/dev/null || true
+}
+
 _cleanup() {
 	local rc=$?
-	local p
+	local p f
+	if [ $rc = 0 ] || [ $rc = 77 ]; then
+		for f in $(_sanitizer_reports); do
+			log "FAIL: sanitizer report in ${f##*/}:"
+			grep -E -A30 "ERROR: |runtime error: " "$f" | head -60 >&2
+			rc=1
+		done
+	fi
 	[ -n "$DAEMON_PID" ] && kill -KILL "$DAEMON_PID" 2>/dev/null || true
 	[ -n "$BROKER_PID" ] && kill -KILL "$BROKER_PID" 2>/dev/null || true
 	for p in "${_BG_PIDS[@]}"; do kill -KILL "$p" 2>/dev/null || true; done
@@ -80,53 +94,48 @@ _cleanup() {
 trap _cleanup EXIT
 trap 'exit 130' INT TERM
 
+# The monotonic-enough wall clock in ms, into _NOW_MS, without forking (the wait loops below run once per
+# line of a log, and a fork per line makes a long log slow to scan on a busy machine).
+_now_ms() {
+	local t=${EPOCHREALTIME/[.,]/}
+	_NOW_MS=$((10#$t / 1000))
+}
+
+# _read_line FD DEADLINE_MS: read one line into $line before the deadline; non-zero on timeout or EOF.
+_read_line() {
+	local left frac
+	_now_ms
+	left=$(($2 - _NOW_MS))
+	[ "$left" -gt 0 ] || return 1
+	printf -v frac '%03d' $((left % 1000))
+	IFS= read -r -t "$((left / 1000)).$frac" -u "$1" line
+}
+
+# Timeouts are upper bounds for events that normally take milliseconds; on a loaded machine or in a
+# sanitizer build everything is slower, so they are multiplied by TEST_TIMEOUT_SCALE (set by make check).
+# A wait that is meant to time out (a measurement window) sets TEST_TIMEOUT_SCALE=1 for itself.
+scaled() { echo $(($1 * ${TEST_TIMEOUT_SCALE:-1})); }
+
 # wait_for FILE REGEX [TIMEOUT]: until a line of FILE (present or future) matches the extended REGEX.
-wait_for() {
-	local file=$1 re=$2 timeout=${3:-10} fd pid line left end
+wait_for() { wait_for_count "$1" "$2" 1 "${3:-10}"; }
+
+# wait_for_count FILE REGEX N [TIMEOUT]: until N lines of FILE match.
+wait_for_count() {
+	local file=$1 re=$2 n=$3 timeout fd pid line end seen=0
+	timeout=$(scaled "${4:-10}")
 	touch "$file"
-	end=$(($(date +%s%N) / 1000000 + timeout * 1000))
+	_now_ms
+	end=$((_NOW_MS + timeout * 1000))
 	exec {fd}< <(exec tail -n +1 -F "$file" 2>/dev/null)
 	pid=$!
-	while :; do
-		left=$((end - $(date +%s%N) / 1000000))
-		[ "$left" -gt 0 ] || break
-		if IFS= read -r -t "$((left / 1000)).$(printf '%03d' $((left % 1000)))" -u "$fd" line; then
-			if [[ $line =~ $re ]]; then
+	while _read_line "$fd" "$end"; do
+		if [[ $line =~ $re ]]; then
+			seen=$((seen + 1))
+			if [ $seen -ge "$n" ]; then
 				kill "$pid" 2>/dev/null || true
 				exec {fd}<&-
 				return 0
 			fi
-		else
-			# Timed out, or the stream ended.
-			break
-		fi
-	done
-	kill "$pid" 2>/dev/null || true
-	exec {fd}<&-
-	return 1
-}
-
-# wait_for_count FILE REGEX N [TIMEOUT]: until N lines of FILE match.
-wait_for_count() {
-	local file=$1 re=$2 n=$3 timeout=${4:-10} fd pid line left end seen=0
-	touch "$file"
-	end=$(($(date +%s%N) / 1000000 + timeout * 1000))
-	exec {fd}< <(exec tail -n +1 -F "$file" 2>/dev/null)
-	pid=$!
-	while :; do
-		left=$((end - $(date +%s%N) / 1000000))
-		[ "$left" -gt 0 ] || break
-		if IFS= read -r -t "$((left / 1000)).$(printf '%03d' $((left % 1000)))" -u "$fd" line; then
-			if [[ $line =~ $re ]]; then
-				seen=$((seen + 1))
-				if [ $seen -ge "$n" ]; then
-					kill "$pid" 2>/dev/null || true
-					exec {fd}<&-
-					return 0
-				fi
-			fi
-		else
-			break
 		fi
 	done
 	kill "$pid" 2>/dev/null || true
@@ -143,12 +152,40 @@ _cert() { # name cn san ca
 		-keyout "$T/pki/$name.key" -out "$T/pki/$name.csr" 2>/dev/null
 	printf 'subjectAltName=%s\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n' "$san" >"$T/pki/$name.ext"
 	openssl x509 -req -in "$T/pki/$name.csr" -CA "$T/pki/$ca.crt" -CAkey "$T/pki/$ca.key" -CAcreateserial \
-		-days "${5:-30}" -extfile "$T/pki/$name.ext" -out "$T/pki/$name.crt" 2>/dev/null
+		-days "${5:-365}" -extfile "$T/pki/$name.ext" -out "$T/pki/$name.crt" 2>/dev/null
 }
 
 _ca() {
 	openssl req -x509 -new -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 30 \
 		-subj "/CN=ali-linkd test $1" -keyout "$T/pki/$1.key" -out "$T/pki/$1.crt" 2>/dev/null
+}
+
+# _expired_cert NAME SAN: a server certificate from our CA that expired in 2021.
+_expired_cert() {
+	local name=$1 san=$2
+	mkdir -p "$T/pki/newcerts"
+	: >"$T/pki/index.txt"
+	echo 1000 >"$T/pki/serial"
+	cat >"$T/pki/ca.cnf" <<-EOF
+		[ca]
+		default_ca = ca_default
+		[ca_default]
+		database = $T/pki/index.txt
+		new_certs_dir = $T/pki/newcerts
+		serial = $T/pki/serial
+		default_md = sha256
+		policy = policy_any
+		unique_subject = no
+		[policy_any]
+		commonName = supplied
+	EOF
+	openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -subj "/CN=$name" \
+		-keyout "$T/pki/$name.key" -out "$T/pki/$name.csr" 2>/dev/null
+	printf 'subjectAltName=%s\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n' "$san" >"$T/pki/$name.ext"
+	openssl ca -batch -config "$T/pki/ca.cnf" -cert "$T/pki/ca.crt" -keyfile "$T/pki/ca.key" -in "$T/pki/$name.csr" \
+		-out "$T/pki/$name.crt" -startdate 20200101000000Z -enddate 20210101000000Z -extfile "$T/pki/$name.ext" \
+		-notext 2>"$T/pki/$name.log" || fail "cannot make an expired certificate: $(cat "$T/pki/$name.log")"
+	chmod 0644 "$T/pki/$name.key"
 }
 
 pki_create() {
@@ -158,6 +195,7 @@ pki_create() {
 	_ca other-ca
 	_cert server localhost "DNS:localhost,IP:127.0.0.1" ca
 	_cert wrong-name wrong.example.invalid "DNS:wrong.example.invalid" ca
+	_expired_cert expired "DNS:localhost,IP:127.0.0.1"
 	chmod 0644 "$T"/pki/*.key
 }
 
@@ -173,25 +211,30 @@ broker_start() {
 	cat >"$T/mosquitto.conf" <<-EOF
 		per_listener_settings false
 		allow_anonymous false
-		persistence false
+		persistence $([ "${BROKER_PERSIST:-}" = 1 ] && echo true || echo false)
 		log_dest file $T/broker.log
 		log_type all
 		connection_messages true
 		log_timestamp true
 		set_tcp_nodelay true
-		listener $BROKER_PORT 127.0.0.1
-		cafile $T/pki/ca.crt
-		certfile $T/pki/$cert.crt
-		keyfile $T/pki/$cert.key
+		listener $BROKER_PORT ${BROKER_ADDR:-127.0.0.1}
+		$([ "${BROKER_PLAIN:-}" = 1 ] || printf 'cafile %s\ncertfile %s\nkeyfile %s' "$T/pki/ca.crt" "$T/pki/$cert.crt" "$T/pki/$cert.key")
 		plugin $TESTS_BUILD/alink-auth-plugin.so
 		plugin_opt_devices $T/devices
 		plugin_opt_cloud_username $CLOUD_USER
 		plugin_opt_cloud_password $CLOUD_PASS
+		max_queued_messages 100000
+		max_inflight_messages 100
 	EOF
+	# BROKER_PERSIST=1: keep sessions (and the messages queued for them) across a clean broker restart.
+	if [ "${BROKER_PERSIST:-}" = 1 ]; then
+		printf 'persistence_location %s/\n' "$T" >>"$T/mosquitto.conf"
+	fi
 	# As root mosquitto would drop to the mosquitto user; stay in this test's identity instead.
 	[ "$(id -u)" -eq 0 ] && echo "user root" >>"$T/mosquitto.conf"
 	: >>"$T/broker.log"
-	mosquitto -c "$T/mosquitto.conf" >>"$T/broker.stderr" 2>&1 &
+	# BROKER_NETNS: run it inside that network namespace (ip netns exec replaces itself with mosquitto).
+	${BROKER_NETNS:+ip netns exec "$BROKER_NETNS"} mosquitto -c "$T/mosquitto.conf" >>"$T/broker.stderr" 2>&1 &
 	BROKER_PID=$!
 	wait_for "$T/broker.log" "Opening ipv4 listen socket on port $BROKER_PORT" 10 ||
 		fail "mosquitto did not start: $(cat "$T/broker.stderr" 2>/dev/null)"
@@ -203,6 +246,29 @@ broker_stop() {
 	wait "$BROKER_PID" 2>/dev/null || true
 	BROKER_PID=
 }
+
+# --- a private system bus ---
+# bus_start: a dbus-daemon of our own, with Debian's system-bus default policy (deny by default) and the
+# project's policy file included, listening in $T. Sets TEST_BUS_ADDRESS and DBUS_SYSTEM_BUS_ADDRESS.
+bus_start() {
+	need dbus-daemon
+	[ -f /usr/share/dbus-1/system.conf ] || skip "/usr/share/dbus-1/system.conf is missing"
+	# The real system bus configuration, minus what only the host's bus needs: its socket, its user, its
+	# pid file, the host's other policies and service activation.
+	sed -e "s|<listen>.*</listen>|<listen>unix:path=$T/system_bus_socket</listen>|" \
+		-e '/<user>/d' -e '/<pidfile>/d' -e '/<includedir>/d' -e '/<servicedir>/d' \
+		-e '/<standard_system_servicedirs/d' -e '/<include .*system-local.conf/d' \
+		-e "s|</busconfig>|<include>$top_srcdir/etc/dbus-1/org.alilinkd1.conf</include></busconfig>|" \
+		/usr/share/dbus-1/system.conf >"$T/system-bus.conf"
+	dbus-daemon --config-file="$T/system-bus.conf" --nofork --print-address=1 >"$T/bus.address" 2>"$T/bus.log" &
+	_BG_PIDS+=($!)
+	wait_for "$T/bus.address" "^unix:" 10 || fail "dbus-daemon did not start: $(cat "$T/bus.log")"
+	TEST_BUS_ADDRESS="unix:path=$T/system_bus_socket"
+	export DBUS_SYSTEM_BUS_ADDRESS=$TEST_BUS_ADDRESS
+}
+
+# ctl ARGS...: aliLinkctl on the test's bus.
+ctl() { DBUS_SYSTEM_BUS_ADDRESS=${TEST_BUS_ADDRESS:-unix:path=$T/no-system-bus} "$CTL" "$@"; }
 
 # --- the daemon ---
 # daemon_config [SECRET] [CA_FILE]: write $T/ali-linkd.conf for the test broker.
@@ -227,6 +293,9 @@ daemon_config() {
 		[daemon]
 		log_level = debug
 		state_directory = $T/state
+
+		[outbox]
+		max_rate = ${OUTBOX_RATE:-10}
 	EOF
 }
 
@@ -237,8 +306,11 @@ daemon_start() {
 	[ -f "$T/ali-linkd.conf" ] || daemon_config
 	rm -f "$T/daemon.exit"
 	: >>"$T/daemon.log"
+	# Never the host's system bus: a private one when the test started it, else none at all.
+	export DBUS_SYSTEM_BUS_ADDRESS=${TEST_BUS_ADDRESS:-unix:path=$T/no-system-bus}
 	(
-		"$DAEMON" --config "$T/ali-linkd.conf" 2>>"$T/daemon.log" &
+		# shellcheck disable=SC2086
+		${DAEMON_WRAPPER:-} "$DAEMON" --config "$T/ali-linkd.conf" 2>>"$T/daemon.log" &
 		echo $! >"$T/daemon.pid"
 		wait $! && rc=0 || rc=$?
 		echo "exit $rc" >"$T/daemon.exit"
@@ -249,7 +321,8 @@ daemon_start() {
 }
 
 daemon_wait_connected() {
-	wait_for "$T/daemon.log" "Connected to 127.0.0.1:$BROKER_PORT" "${1:-15}" || fail "daemon did not connect"
+	local host=${DAEMON_HOST:-127.0.0.1}
+	wait_for "$T/daemon.log" "Connected to ${host//./\\.}:$BROKER_PORT" "${1:-15}" || fail "daemon did not connect"
 }
 
 # daemon_stop [SIGNAL] [TIMEOUT]: signal it and wait for it to exit; prints its exit status.
@@ -268,7 +341,15 @@ daemon_alive() {
 # --- the cloud ---
 # cloud ARGS...: run the cloud client against the test broker (stdout/stderr in $T/cloud.out/.err too).
 cloud() {
-	"$TESTS_BUILD/cloud-client" --port "$BROKER_PORT" --cafile "$T/pki/ca.crt" \
+	local args=() a next=
+	# Scale the client's own --timeout like every other wait.
+	for a in "$@"; do
+		if [ "$next" = timeout ]; then a=$(scaled "$a"); next=; fi
+		[ "$a" = --timeout ] && next=timeout
+		args+=("$a")
+	done
+	set -- "${args[@]}"
+	${BROKER_NETNS:+ip netns exec "$BROKER_NETNS"} "$TESTS_BUILD/cloud-client" --host "${BROKER_ADDR:-127.0.0.1}" --port "$BROKER_PORT" --cafile "$T/pki/ca.crt" \
 		--user "$CLOUD_USER" --pass "$CLOUD_PASS" "$@"
 }
 

@@ -122,6 +122,8 @@ TEST(property_set_invalid)
         expect_invalid(&model, "{\"params\":{\"LightSwitch\":1}}", "missing id", NULL);
         expect_invalid(&model, "{\"id\":-5,\"params\":{}}", "invalid id", NULL);
         expect_invalid(&model, "{\"id\":{},\"params\":{}}", "invalid id", NULL);
+        expect_invalid(&model, "{\"id\":99999999999999999999999999,\"params\":{}}", "at most 15 digits", NULL);
+        expect_invalid(&model, "{\"id\":1234567890123456,\"params\":{}}", "at most 15 digits", NULL);
         expect_invalid(&model, "{\"id\":\"\",\"params\":{}}", "invalid id", NULL);
         expect_invalid(&model, "{\"id\":\"9\"}", "missing params", "9");
         expect_invalid(&model, "{\"id\":\"9\",\"params\":[]}", "params must be an object", "9");
@@ -193,12 +195,66 @@ TEST(reply_and_post)
         free(s);
 
         CHECK(alink_build_property_post("5", &model, &st, &s) == 0);
-        CHECK_STREQ(s, "{\"id\":\"5\",\"version\":\"1.0\",\"params\":{\"LightSwitch\":1,\"RGBColor\":{\"Red\":255,"
-                       "\"Green\":0,\"Blue\":128}},\"sys\":{\"ack\":1},\"method\":\"thing.event.property.post\"}");
+        CHECK_STREQ(s, "{\"id\":\"5\",\"version\":\"1.0\",\"sys\":{\"ack\":1},\"method\":\"thing.event.property.post\","
+                       "\"params\":{\"LightSwitch\":1,\"RGBColor\":{\"Red\":255,\"Green\":0,\"Blue\":128}}}");
         free(s);
         CHECK(alink_build_property_post("6", &model_b, &st, &s) == 0);
         CHECK_CONTAINS(s, "\"Brightness\":100");
         free(s);
+}
+
+TEST(post_params_and_publish_topics)
+{
+        AlinkTopics t = ALINK_TOPICS_NULL;
+        char *s = NULL, *error = NULL;
+
+        CHECK(alink_build_property_post_params("9", "{\"Temperature\":21.5}", &s, &error) == 0);
+        CHECK_STREQ(s, "{\"id\":\"9\",\"version\":\"1.0\",\"sys\":{\"ack\":1},\"method\":\"thing.event.property.post\","
+                       "\"params\":{\"Temperature\":21.5}}");
+        free(s);
+        CHECK(alink_build_property_post_params("9", "{}", &s, &error) == ALINK_E_INVALID);
+        CHECK_CONTAINS(error, "empty");
+        free(error);
+        CHECK(alink_build_property_post_params("9", "[1]", &s, &error) == ALINK_E_INVALID);
+        free(error);
+        CHECK(alink_build_property_post_params("9", "{\"a\":", &s, &error) == ALINK_E_INVALID);
+        free(error);
+
+        CHECK(alink_topics_init(&t, "pk", "dn") == 0);
+        CHECK(alink_topic_publish_allowed(&t, "/pk/dn/user/data"));
+        CHECK(alink_topic_publish_allowed(&t, "/pk/dn/user/a/b"));
+        CHECK(alink_topic_publish_allowed(&t, "/sys/pk/dn/thing/event/alarm/post"));
+        CHECK(!alink_topic_publish_allowed(&t, "/pk/dn/user/"));
+        CHECK(!alink_topic_publish_allowed(&t, "/pk/other/user/data"));
+        CHECK(!alink_topic_publish_allowed(&t, "/sys/pk/dn/thing/service/property/set_reply"));
+        CHECK(!alink_topic_publish_allowed(&t, "/sys/pk/dn/thing/event/"));
+        CHECK(!alink_topic_publish_allowed(&t, "/pk/dn/user/+"));
+        CHECK(!alink_topic_publish_allowed(&t, "/pk/dn/user//x"));
+        CHECK(!alink_topic_publish_allowed(&t, "/ota/device/inform/pk/dn"));
+        CHECK(!alink_topic_publish_allowed(&t, NULL));
+        alink_topics_done(&t);
+}
+
+TEST(merge_property_posts)
+{
+        char *s = NULL;
+
+        CHECK(alink_merge_property_posts("{\"id\":\"1\",\"params\":{\"A\":1,\"B\":{\"x\":1}}}", false, 1000,
+                      "{\"id\":\"2\",\"version\":\"1.0\",\"params\":{\"A\":2}}", 2000, &s) == 0);
+        CHECK_STREQ(s, "{\"id\":\"2\",\"version\":\"1.0\",\"params\":{\"A\":{\"value\":2,\"time\":2000},"
+                       "\"B\":{\"value\":{\"x\":1},\"time\":1000}}}");
+        /* An already merged (timed) older post keeps its times. */
+        {
+                char *t = NULL;
+                CHECK(alink_merge_property_posts(s, true, 5, "{\"id\":\"3\",\"params\":{\"C\":true}}", 3000, &t) == 0);
+                CHECK_STREQ(t, "{\"id\":\"3\",\"params\":{\"A\":{\"value\":2,\"time\":2000},\"B\":{\"value\":{\"x\":1},"
+                               "\"time\":1000},\"C\":{\"value\":true,\"time\":3000}}}");
+                free(t);
+        }
+        free(s);
+        CHECK(alink_merge_property_posts("{\"id\":\"1\"}", false, 1, "{\"id\":\"2\",\"params\":{}}", 2, &s) ==
+                ALINK_E_INVALID);
+        CHECK(alink_merge_property_posts("nope", false, 1, "{}", 2, &s) == ALINK_E_INVALID);
 }
 
 TEST(parse_reply)
@@ -236,4 +292,235 @@ TEST(request_id)
         free(id);
         CHECK(alink_parse_request_id("nope", 4, &id) == ALINK_E_INVALID);
         CHECK(id == NULL);
+}
+
+/* ---- OTA (ALINK-PROTOCOL.md §3) ---- */
+
+#define PUSH_MD5 "93230c3bde425a9d7984a594ac56d6ff"
+
+static AlinkOtaFirmware expect_ota(const char *s, bool reply)
+{
+        AlinkOtaFirmware f;
+        char *error = NULL;
+        int r = alink_parse_ota_upgrade(s, strlen(s), reply, &f, &error);
+
+        if (r != 0) {
+                fprintf(stderr, "expected %s to parse, got %d: %s\n", s, r, error ? error : "");
+                abort();
+        }
+        return f;
+}
+
+static void expect_ota_invalid(const char *s, bool reply, const char *want)
+{
+        AlinkOtaFirmware f;
+        char *error = NULL;
+        int r = alink_parse_ota_upgrade(s, strlen(s), reply, &f, &error);
+
+        if (r != ALINK_E_INVALID) {
+                fprintf(stderr, "expected ALINK_E_INVALID for %s, got %d\n", s, r);
+                abort();
+        }
+        CHECK_CONTAINS(error, want);
+        free(error);
+        alink_ota_firmware_done(&f);
+}
+
+TEST(ota_topics)
+{
+        AlinkTopics t = ALINK_TOPICS_NULL;
+        const char *name;
+        size_t len;
+
+        CHECK(alink_topics_init(&t, "pk1", "dev-1") == 0);
+        CHECK_STREQ(t.ota_inform, "/ota/device/inform/pk1/dev-1");
+        CHECK_STREQ(t.ota_upgrade, "/ota/device/upgrade/pk1/dev-1");
+        CHECK_STREQ(t.ota_progress, "/ota/device/progress/pk1/dev-1");
+        CHECK_STREQ(t.ota_firmware_get, "/sys/pk1/dev-1/thing/ota/firmware/get");
+        CHECK_STREQ(t.ota_firmware_get_reply, "/sys/pk1/dev-1/thing/ota/firmware/get_reply");
+        CHECK(alink_topic_classify(&t, "/ota/device/upgrade/pk1/dev-1", &name, &len) == ALINK_TOPIC_OTA_UPGRADE);
+        CHECK(alink_topic_classify(&t, "/sys/pk1/dev-1/thing/ota/firmware/get_reply", &name, &len) ==
+                ALINK_TOPIC_OTA_FIRMWARE_GET_REPLY);
+        CHECK(alink_topic_classify(&t, "/ota/device/upgrade/pk1/dev-2", &name, &len) == ALINK_TOPIC_UNKNOWN);
+        CHECK(alink_topic_classify(&t, "/sys/pk1/dev-1/thing/ota/firmware/get", &name, &len) == ALINK_TOPIC_UNKNOWN);
+        alink_topics_done(&t);
+}
+
+TEST(ota_push_documented_example)
+{
+        /* The documentation's push: code is the string "1000", id a number, "Md5", md5 and sign both set. */
+        AlinkOtaFirmware f = expect_ota(
+                "{\"code\":\"1000\",\"data\":{\"size\":432945,\"version\":\"2.0.0\",\"isDiff\":1,"
+                "\"url\":\"https://iotx-ota.oss-cn-shanghai.aliyuncs.com/ota/x/y.bin?Expires=1568951190&OSSAccessKeyId=a&Signature=b%3D\","
+                "\"md5\":\"" PUSH_MD5 "\",\"sign\":\"" PUSH_MD5 "\",\"signMethod\":\"Md5\",\"digestsign\":\"A4WOP\","
+                "\"module\":\"MCU\",\"extData\":{\"key1\":\"value1\"}},\"id\":1626969597470,\"message\":\"success\"}",
+                false);
+
+        CHECK(f.size == 432945);
+        CHECK_STREQ(f.version, "2.0.0");
+        CHECK_STREQ(f.url, "https://iotx-ota.oss-cn-shanghai.aliyuncs.com/ota/x/y.bin?Expires=1568951190&OSSAccessKeyId=a&Signature=b%3D");
+        CHECK(f.sign_method == DIGEST_MD5);
+        CHECK_STREQ(f.sign, PUSH_MD5);
+        CHECK_STREQ(f.module, "MCU");
+        alink_ota_firmware_done(&f);
+}
+
+TEST(ota_push_spellings_and_fallbacks)
+{
+        AlinkOtaFirmware f;
+
+        /* "MD5", numeric code, upper-case digest in md5 only (SDK 3 reads md5): normalised to lower case. */
+        f = expect_ota("{\"code\":1000,\"data\":{\"size\":\"10\",\"version\":\"v1\",\"url\":\"http://h/x\","
+                       "\"md5\":\"93230C3BDE425A9D7984A594AC56D6FF\",\"signMethod\":\"MD5\"},\"id\":1}",
+                false);
+        CHECK(f.size == 10 && f.sign_method == DIGEST_MD5 && f.module == NULL);
+        CHECK_STREQ(f.sign, PUSH_MD5);
+        alink_ota_firmware_done(&f);
+
+        /* No signMethod at all: MD5 from md5. "default" module is the default one. */
+        f = expect_ota("{\"code\":\"1000\",\"data\":{\"size\":1,\"version\":\"1\",\"url\":\"https://h/x\","
+                       "\"md5\":\"" PUSH_MD5 "\",\"module\":\"default\"},\"id\":1}",
+                false);
+        CHECK(f.sign_method == DIGEST_MD5 && f.module == NULL);
+        alink_ota_firmware_done(&f);
+
+        f = expect_ota("{\"code\":\"1000\",\"data\":{\"size\":1,\"version\":\"1\",\"url\":\"https://h/x\",\"signMethod\":"
+                       "\"Sha256\",\"sign\":\"BA7816BF8F01CFEA414140DE5DAE2223B00361A396177A9CB410FF61F20015AD\"},\"id\":1}",
+                false);
+        CHECK(f.sign_method == DIGEST_SHA256);
+        CHECK_STREQ(f.sign, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+        alink_ota_firmware_done(&f);
+
+        /* A get_reply: code 200 (number), same data. */
+        f = expect_ota("{\"code\":200,\"data\":{\"size\":5,\"version\":\"3\",\"url\":\"https://h/x\",\"signMethod\":\"Md5\","
+                       "\"sign\":\"" PUSH_MD5 "\"},\"id\":\"12\",\"message\":\"success\"}",
+                true);
+        CHECK(f.size == 5);
+        alink_ota_firmware_done(&f);
+}
+
+TEST(ota_get_reply_without_package)
+{
+        AlinkOtaFirmware f;
+        char *error = NULL;
+        const char *s[] = {
+                "{\"code\":200,\"data\":{},\"id\":\"1\",\"message\":\"success\"}",
+                "{\"code\":200,\"id\":\"1\"}",
+        };
+
+        for (size_t i = 0; i < ELEMENTSOF(s); i++) {
+                CHECK(alink_parse_ota_upgrade(s[i], strlen(s[i]), true, &f, &error) == ALINK_E_NO_FIRMWARE);
+                CHECK(error == NULL);
+        }
+}
+
+TEST(ota_push_invalid)
+{
+        expect_ota_invalid("", false, "empty message");
+        expect_ota_invalid("{\"code\":\"200\",\"data\":{},\"id\":1}", false, "code is \"200\", not 1000");
+        expect_ota_invalid("{\"data\":{},\"id\":1}", false, "missing code");
+        expect_ota_invalid("{\"code\":\"1000\",\"id\":1}", false, "missing data");
+        expect_ota_invalid("{\"code\":460,\"id\":\"1\",\"message\":\"x\"}", true, "code is 460, not 200");
+#define D(x) "{\"code\":\"1000\",\"id\":1,\"data\":{" x "}}"
+#define GOOD_SIGN "\"signMethod\":\"Md5\",\"sign\":\"" PUSH_MD5 "\""
+        expect_ota_invalid(D("\"size\":1,\"url\":\"https://h/x\"," GOOD_SIGN), false, "missing version");
+        expect_ota_invalid(D("\"version\":\"\",\"size\":1,\"url\":\"https://h/x\"," GOOD_SIGN), false, "version: expected 1..64");
+        expect_ota_invalid(D("\"version\":\"a\\nb\",\"size\":1,\"url\":\"https://h/x\"," GOOD_SIGN), false, "version contains");
+        expect_ota_invalid(D("\"version\":1,\"size\":1,\"url\":\"https://h/x\"," GOOD_SIGN), false, "version: expected a string");
+        expect_ota_invalid(D("\"version\":\"1\",\"size\":1," GOOD_SIGN), false, "missing url");
+        expect_ota_invalid(D("\"version\":\"1\",\"size\":1,\"url\":\"ftp://h/x\"," GOOD_SIGN), false, "not an http or https URL");
+        expect_ota_invalid(D("\"version\":\"1\",\"size\":1,\"url\":\"https://h/a b\"," GOOD_SIGN), false, "url contains");
+        expect_ota_invalid(D("\"version\":\"1\",\"url\":\"https://h/x\"," GOOD_SIGN), false, "missing size");
+        expect_ota_invalid(D("\"version\":\"1\",\"size\":0,\"url\":\"https://h/x\"," GOOD_SIGN), false, "size: 0 is out of range");
+        expect_ota_invalid(D("\"version\":\"1\",\"size\":-5,\"url\":\"https://h/x\"," GOOD_SIGN), false, "out of range");
+        expect_ota_invalid(D("\"version\":\"1\",\"size\":1.5,\"url\":\"https://h/x\"," GOOD_SIGN), false, "expected a whole number");
+        expect_ota_invalid(D("\"version\":\"1\",\"size\":\"12a\",\"url\":\"https://h/x\"," GOOD_SIGN), false, "size: expected");
+        expect_ota_invalid(D("\"version\":\"1\",\"size\":1,\"url\":\"https://h/x\",\"signMethod\":\"SHA1\",\"sign\":\"ab\""), false,
+                "signMethod \"SHA1\" is not supported");
+        expect_ota_invalid(D("\"version\":\"1\",\"size\":1,\"url\":\"https://h/x\",\"signMethod\":\"SHA256\",\"sign\":\"" PUSH_MD5 "\""),
+                false, "sign is not a SHA256 digest (64 hex digits)");
+        expect_ota_invalid(D("\"version\":\"1\",\"size\":1,\"url\":\"https://h/x\",\"signMethod\":\"Md5\",\"sign\":\"zz230c3bde425a9d7984a594ac56d6ff\""),
+                false, "sign is not a MD5 digest");
+        /* SHA-256 never falls back to md5. */
+        expect_ota_invalid(D("\"version\":\"1\",\"size\":1,\"url\":\"https://h/x\",\"signMethod\":\"SHA256\",\"md5\":\"" PUSH_MD5 "\""),
+                false, "missing sign");
+        expect_ota_invalid(D("\"version\":\"1\",\"size\":1,\"url\":\"https://h/x\",\"module\":\"a/b\"," GOOD_SIGN), false,
+                "module may only contain");
+        expect_ota_invalid(D("\"version\":\"1\",\"size\":1,\"files\":[]," GOOD_SIGN), false, "multi-file packages are not supported");
+        expect_ota_invalid(D("\"version\":\"1\",\"size\":1,\"dProtocol\":\"mqtt\",\"streamId\":1," GOOD_SIGN), false,
+                "MQTT-stream downloads are not supported");
+#undef D
+#undef GOOD_SIGN
+}
+
+TEST(ota_push_invalid_keeps_version_and_module)
+{
+        AlinkOtaFirmware f;
+        char *error = NULL;
+        const char *s = "{\"code\":\"1000\",\"id\":1,\"data\":{\"version\":\"9\",\"module\":\"MCU\",\"size\":1,\"url\":\"x\"}}";
+
+        CHECK(alink_parse_ota_upgrade(s, strlen(s), false, &f, &error) == ALINK_E_INVALID);
+        CHECK_STREQ(f.module, "MCU");
+        CHECK_STREQ(f.version, "9");
+        free(error);
+        alink_ota_firmware_done(&f);
+}
+
+TEST(ota_job_round_trip)
+{
+        AlinkOtaFirmware f = { .url = "https://h/x?a=1&b=%3D", .size = 1000, .version = "2.0 beta",
+                .sign_method = DIGEST_SHA256,
+                .sign = "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad", .module = "MCU" }, g;
+        char *json = NULL, *phase = NULL, *boot = NULL, *error = NULL;
+        uint64_t bytes = 0;
+
+        CHECK(alink_build_ota_job(&f, 600, "download", "b00t", &json) == 0);
+        CHECK(alink_parse_ota_job(json, strlen(json), &g, &bytes, &phase, &boot, &error) == 0);
+        CHECK_STREQ(g.url, f.url);
+        CHECK(g.size == 1000 && bytes == 600 && g.sign_method == DIGEST_SHA256);
+        CHECK_STREQ(g.version, f.version);
+        CHECK_STREQ(g.sign, f.sign);
+        CHECK_STREQ(g.module, "MCU");
+        CHECK_STREQ(phase, "download");
+        CHECK_STREQ(boot, "b00t");
+        alink_ota_firmware_done(&g);
+        free(json);
+        free(phase);
+        free(boot);
+
+        /* More bytes than the size is a corrupt job. */
+        f.module = NULL;
+        CHECK(alink_build_ota_job(&f, 1001, "download", NULL, &json) == 0);
+        CHECK(alink_parse_ota_job(json, strlen(json), &g, &bytes, &phase, &boot, &error) == ALINK_E_INVALID);
+        CHECK_CONTAINS(error, "bytes is larger than size");
+        free(error);
+        free(json);
+}
+
+TEST(ota_builders)
+{
+        char *s = NULL;
+
+        CHECK(alink_build_ota_inform("123", "1.0.1", NULL, &s) == 0);
+        CHECK_STREQ(s, "{\"id\":\"123\",\"params\":{\"version\":\"1.0.1\"}}");
+        free(s);
+        CHECK(alink_build_ota_inform("124", "1.0.1", "MCU", &s) == 0);
+        CHECK_STREQ(s, "{\"id\":\"124\",\"params\":{\"version\":\"1.0.1\",\"module\":\"MCU\"}}");
+        free(s);
+        /* step is a string, also when negative (§3.5). */
+        CHECK(alink_build_ota_progress("125", 95, "downloading", NULL, &s) == 0);
+        CHECK_STREQ(s, "{\"id\":\"125\",\"params\":{\"step\":\"95\",\"desc\":\"downloading\"}}");
+        free(s);
+        CHECK(alink_build_ota_progress("126", -3, "digest \"x\"", "MCU", &s) == 0);
+        CHECK_STREQ(s, "{\"id\":\"126\",\"params\":{\"step\":\"-3\",\"desc\":\"digest \\\"x\\\"\",\"module\":\"MCU\"}}");
+        free(s);
+        CHECK(alink_build_ota_progress("127", 0, NULL, NULL, &s) == 0);
+        CHECK_STREQ(s, "{\"id\":\"127\",\"params\":{\"step\":\"0\",\"desc\":\"\"}}");
+        free(s);
+        CHECK(alink_build_ota_firmware_get("128", NULL, &s) == 0);
+        CHECK_STREQ(s, "{\"id\":\"128\",\"version\":\"1.0\",\"params\":{},\"method\":\"thing.ota.firmware.get\"}");
+        free(s);
+        CHECK(alink_build_ota_firmware_get("129", "MCU", &s) == 0);
+        CHECK_CONTAINS(s, "\"params\":{\"module\":\"MCU\"}");
+        free(s);
 }

@@ -105,6 +105,75 @@ TEST(instance_endpoint_and_values)
         conf_free(c);
 }
 
+TEST(ota_defaults_and_values)
+{
+        _cleanup_(freep) char *p = write_file("ota1.conf",
+                "[device]\nproduct_key = pk\ndevice_name = dn\ndevice_secret = s\n[daemon]\nstate_directory = /var/x\n", 0600);
+        _cleanup_(freep) char *q = write_file("ota2.conf",
+                "[device]\nproduct_key = pk\ndevice_name = dn\ndevice_secret = s\n"
+                "[ota]\nversion_command = /usr/bin/fw-version --short\ninstaller = /usr/libexec/x/install\n"
+                "installer_timeout = 1200\ndownload_dir = /data/ota\nca_file = /etc/ota-ca.pem\nallow_http = yes\n"
+                "max_size = 512M\nconnect_timeout = 10\nstall_timeout = 120\n",
+                0600);
+        _cleanup_(freep) char *log = NULL, *log2 = NULL;
+        Conf *c;
+
+        CHECK_INTEQ(load(p, &c, &log), 0);
+        CHECK_STREQ(c->ota.version_file, SYSCONFDIR "/ali-linkd/firmware-version");
+        CHECK(c->ota.version_command == NULL && c->ota.installer == NULL && c->ota.ca_file == NULL);
+        CHECK_STREQ(c->ota.download_dir, "/var/x");
+        CHECK(!c->ota.allow_http);
+        CHECK(c->ota.max_size == 1ULL << 30);
+        CHECK_INTEQ(c->ota.installer_timeout, 600);
+        CHECK_INTEQ(c->ota.connect_timeout, 30);
+        CHECK_INTEQ(c->ota.stall_timeout, 60);
+        conf_free(c);
+
+        CHECK_INTEQ(load(q, &c, &log2), 0);
+        CHECK(c->ota.version_file == NULL);
+        CHECK_STREQ(c->ota.version_command, "/usr/bin/fw-version --short");
+        CHECK_STREQ(c->ota.installer, "/usr/libexec/x/install");
+        CHECK_INTEQ(c->ota.installer_timeout, 1200);
+        CHECK_STREQ(c->ota.download_dir, "/data/ota");
+        CHECK_STREQ(c->ota.ca_file, "/etc/ota-ca.pem");
+        CHECK(c->ota.allow_http);
+        CHECK(c->ota.max_size == 512ULL << 20);
+        CHECK_INTEQ(c->ota.connect_timeout, 10);
+        CHECK_INTEQ(c->ota.stall_timeout, 120);
+        conf_free(c);
+}
+
+TEST(ota_problems)
+{
+        _cleanup_(freep) char *p = write_file("ota3.conf",
+                "[device]\nproduct_key = pk\ndevice_name = dn\ndevice_secret = s\n" /* 1-4 */
+                "[ota]\n"                                                              /* 5 */
+                "version_command = fw-version\n"                                       /* 6: not absolute */
+                "installer = install.sh\n"                                             /* 7 */
+                "max_size = 12X\n"                                                     /* 8 */
+                "max_size = 0\n"                                                       /* 9 */
+                "installer_timeout = 0\n"                                              /* 10 */
+                "connect_timeout = 4000\n",                                            /* 11 */
+                0600);
+        _cleanup_(freep) char *q = write_file("ota4.conf",
+                "[device]\nproduct_key = pk\ndevice_name = dn\ndevice_secret = s\n"
+                "[ota]\nversion_file = /etc/v\nversion_command = /bin/v\n",
+                0600);
+        _cleanup_(freep) char *log = NULL, *log2 = NULL;
+        Conf *c;
+
+        CHECK_INTEQ(load(p, &c, &log), CONF_E_INVALID);
+        CHECK_CONTAINS(log, "ota3.conf:6: version_command must start with an absolute path");
+        CHECK_CONTAINS(log, "ota3.conf:7: installer must be an absolute path");
+        CHECK_CONTAINS(log, "ota3.conf:8: invalid max_size \"12X\": expected a size in bytes");
+        CHECK_CONTAINS(log, "ota3.conf:9: invalid max_size \"0\"");
+        CHECK_CONTAINS(log, "ota3.conf:10: invalid installer_timeout \"0\"");
+        CHECK_CONTAINS(log, "ota3.conf:11: invalid connect_timeout \"4000\": expected a whole number in 1..3600");
+
+        CHECK_INTEQ(load(q, &c, &log2), CONF_E_INVALID);
+        CHECK_CONTAINS(log2, "[ota] set only one of version_file and version_command");
+}
+
 TEST(every_problem_with_its_line)
 {
         _cleanup_(freep) char *p = write_file("c.conf",

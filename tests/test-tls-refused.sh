@@ -44,4 +44,29 @@ no_connect_reached
 [ "$(daemon_stop TERM 2)" = 0 ] || fail "exit status"
 pass "IP address mismatch refused, no CONNECT"
 
+# 3. An expired server certificate.
+broker_stop
+rm -f "$T/broker.log" "$T/daemon.log"
+broker_start expired
+daemon_config "$SECRET" "$T/pki/ca.crt"
+daemon_start
+wait_for "$T/daemon.log" "failed: TLS handshake with 127\\.0\\.0\\.1:$BROKER_PORT failed: server certificate not accepted: certificate has expired" 10 ||
+	fail "no clear log line for an expired certificate"
+no_connect_reached
+[ "$(daemon_stop TERM 2)" = 0 ] || fail "exit status"
+pass "expired certificate refused, no CONNECT"
+
+# 4. A plain-TCP MQTT server on the TLS port: the handshake fails, nothing is sent in clear.
+broker_stop
+rm -f "$T/broker.log" "$T/daemon.log"
+BROKER_PLAIN=1 broker_start
+daemon_config "$SECRET" "$T/pki/ca.crt"
+daemon_start
+wait_for "$T/daemon.log" "^Connection to 127\\.0\\.0\\.1:$BROKER_PORT failed: TLS handshake with 127\\.0\\.0\\.1:$BROKER_PORT failed: " 10 ||
+	fail "no clear log line for a plain-TCP server"
+no_connect_reached
+! grep -qF "$DN&$PK" "$T/broker.log" || fail "the user name reached a plain-TCP server"
+[ "$(daemon_stop TERM 2)" = 0 ] || fail "exit status"
+pass "plain-TCP server refused: $(grep -m1 -o 'TLS handshake with [^;]*' "$T/daemon.log")"
+
 assert_no_secrets

@@ -6,6 +6,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 #include "alink.h"
 #include "string-util.h"
@@ -42,7 +43,12 @@ int alink_topics_init(AlinkTopics *t, const char *pk, const char *dn)
             asprintf(&n.property_set_reply, "/sys/%s/%s/thing/service/property/set_reply", pk, dn) < 0 ||
             asprintf(&n.property_post, "/sys/%s/%s/thing/event/property/post", pk, dn) < 0 ||
             asprintf(&n.event_post_reply, "/sys/%s/%s/thing/event/+/post_reply", pk, dn) < 0 ||
-            asprintf(&n.service, "/sys/%s/%s/thing/service/+", pk, dn) < 0) {
+            asprintf(&n.service, "/sys/%s/%s/thing/service/+", pk, dn) < 0 ||
+            asprintf(&n.ota_inform, "/ota/device/inform/%s/%s", pk, dn) < 0 ||
+            asprintf(&n.ota_upgrade, "/ota/device/upgrade/%s/%s", pk, dn) < 0 ||
+            asprintf(&n.ota_progress, "/ota/device/progress/%s/%s", pk, dn) < 0 ||
+            asprintf(&n.ota_firmware_get, "/sys/%s/%s/thing/ota/firmware/get", pk, dn) < 0 ||
+            asprintf(&n.ota_firmware_get_reply, "/sys/%s/%s/thing/ota/firmware/get_reply", pk, dn) < 0) {
                 alink_topics_done(&n);
                 return -ENOMEM;
         }
@@ -59,6 +65,11 @@ void alink_topics_done(AlinkTopics *t)
         free(t->property_post);
         free(t->event_post_reply);
         free(t->service);
+        free(t->ota_inform);
+        free(t->ota_upgrade);
+        free(t->ota_progress);
+        free(t->ota_firmware_get);
+        free(t->ota_firmware_get_reply);
         *t = ALINK_TOPICS_NULL;
 }
 
@@ -91,6 +102,10 @@ AlinkTopicKind alink_topic_classify(const AlinkTopics *t, const char *topic, con
 
         if (streq(topic, t->property_set))
                 return ALINK_TOPIC_PROPERTY_SET;
+        if (streq(topic, t->ota_upgrade))
+                return ALINK_TOPIC_OTA_UPGRADE;
+        if (streq(topic, t->ota_firmware_get_reply))
+                return ALINK_TOPIC_OTA_FIRMWARE_GET_REPLY;
 
         rest = startswith(topic, t->user_prefix);
         if (rest && *rest) {
@@ -124,6 +139,20 @@ AlinkTopicKind alink_topic_classify(const AlinkTopics *t, const char *topic, con
                 return ALINK_TOPIC_SERVICE;
         }
         return ALINK_TOPIC_UNKNOWN;
+}
+
+bool alink_topic_publish_allowed(const AlinkTopics *t, const char *topic)
+{
+        const char *rest;
+
+        if (!topic || !t->user_prefix || strpbrk(topic, "+#") || strstr(topic, "//"))
+                return false;
+        rest = startswith(topic, t->user_prefix);
+        if (!rest) {
+                rest = startswith(topic, t->sys_prefix);
+                rest = rest ? startswith(rest, "thing/event/") : NULL;
+        }
+        return rest && *rest && rest[strlen(rest) - 1] != '/';
 }
 
 /* Parse untrusted bytes into a JSON object: bounded size and depth, strict syntax, valid UTF-8, the whole
@@ -210,6 +239,11 @@ static int read_id(json_object *o, char **ret, char **ret_error)
 
                 if (!s || s[0] == '-')
                         return set_error(ret_error, "invalid id: expected a string or a whole number >= 0");
+                /* json-c saturates what does not fit in 64 bits, and the reply must echo the id exactly:
+                 * numeric ids are epoch-millisecond sized in practice (§3.3), so anything with more than 15
+                 * digits is refused rather than echoed wrong. */
+                if (strlen(s) > 15)
+                        return set_error(ret_error, "invalid id: numeric ids have at most 15 digits");
                 *ret = strdup(s);
                 break;
         }
@@ -355,12 +389,14 @@ int alink_parse_property_set(const void *payload, size_t len, const LedModel *mo
         }
 
         s->change = c;
-        return 0;
+        s->params_json = strdup(json_object_to_json_string_ext(params, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+        return s->params_json ? 0 : -ENOMEM;
 }
 
 void alink_property_set_done(AlinkPropertySet *s)
 {
         free(s->id);
+        free(s->params_json);
         *s = (AlinkPropertySet) {};
 }
 
@@ -447,23 +483,108 @@ int alink_build_reply(const char *id, int64_t code, const char *message, char **
         return to_string(o, ret);
 }
 
+static json_object *post_envelope(const char *id)
+{
+        json_object *o = json_object_new_object(), *sys;
+
+        if (!o)
+                return NULL;
+        sys = json_object_new_object();
+        if (add(o, "id", json_object_new_string(id)) < 0 || add(o, "version", json_object_new_string("1.0")) < 0 ||
+            add(o, "sys", sys) < 0 || add(sys, "ack", json_object_new_int(1)) < 0 ||
+            add(o, "method", json_object_new_string("thing.event.property.post")) < 0) {
+                json_object_put(o);
+                return NULL;
+        }
+        return o;
+}
+
+int alink_build_property_post_params(const char *id, const char *params_json, char **ret, char **ret_error)
+{
+        _cleanup_(json_object_putp) json_object *o = NULL, *params = NULL;
+        int r;
+
+        r = parse_object(params_json, params_json ? strlen(params_json) : 0, &params, ret_error);
+        if (r != 0)
+                return r;
+        if (json_object_object_length(params) == 0)
+                return set_error(ret_error, "no properties to post: the object is empty");
+        o = post_envelope(id);
+        if (!o)
+                return -ENOMEM;
+        if (add(o, "params", TAKE_PTR(params)) < 0)
+                return -ENOMEM;
+        return to_string(o, ret);
+}
+
+/* Add every param of from to params as {"value":v,"time":ms}, or as it is when already timed. */
+static int merge_params(json_object *params, json_object *from, bool timed, uint64_t ms)
+{
+        json_object_object_foreach(from, key, v)
+        {
+                json_object *entry;
+
+                if (timed)
+                        entry = json_object_get(v);
+                else {
+                        entry = json_object_new_object();
+                        if (add(entry, "value", json_object_get(v)) < 0 ||
+                            add(entry, "time", json_object_new_int64((int64_t) ms)) < 0) {
+                                json_object_put(entry);
+                                return -ENOMEM;
+                        }
+                }
+                if (add(params, key, entry) < 0)
+                        return -ENOMEM;
+        }
+        return 0;
+}
+
+int alink_merge_property_posts(const char *older, bool older_timed, uint64_t older_ms, const char *newer,
+                uint64_t newer_ms, char **ret)
+{
+        _cleanup_(json_object_putp) json_object *a = NULL, *b = NULL, *params = NULL;
+        json_object *pa, *pb;
+        int r;
+
+        if (!older || !newer)
+                return -EINVAL;
+        r = parse_object(older, strlen(older), &a, NULL);
+        if (r == 0)
+                r = parse_object(newer, strlen(newer), &b, NULL);
+        if (r != 0)
+                return r;
+        if (!json_object_object_get_ex(a, "params", &pa) || !json_object_is_type(pa, json_type_object) ||
+            !json_object_object_get_ex(b, "params", &pb) || !json_object_is_type(pb, json_type_object))
+                return ALINK_E_INVALID;
+
+        params = json_object_new_object();
+        if (!params)
+                return -ENOMEM;
+        r = merge_params(params, pa, older_timed, older_ms);
+        if (r == 0)
+                r = merge_params(params, pb, false, newer_ms);
+        if (r < 0)
+                return r;
+        /* Newer's envelope (its id) with the merged params. */
+        if (json_object_object_add(b, "params", TAKE_PTR(params)) < 0)
+                return -ENOMEM;
+        return to_string(b, ret);
+}
+
 int alink_build_property_post(const char *id, const LedModel *model, const LedState *state, char **ret)
 {
-        _cleanup_(json_object_putp) json_object *o = json_object_new_object();
-        json_object *params, *color, *sys;
+        _cleanup_(json_object_putp) json_object *o = NULL;
+        json_object *params, *color;
 
-        if (!o || !id)
+        if (!id)
+                return -EINVAL;
+        o = post_envelope(id);
+        if (!o)
                 return -ENOMEM;
         params = json_object_new_object();
-        if (add(o, "id", json_object_new_string(id)) < 0 || add(o, "version", json_object_new_string("1.0")) < 0 ||
-            add(o, "params", params) < 0)
+        if (add(o, "params", params) < 0)
                 return -ENOMEM;
-        sys = json_object_new_object();
-        if (add(o, "sys", sys) < 0 || add(sys, "ack", json_object_new_int(1)) < 0)
-                return -ENOMEM;
-        if (add(o, "method", json_object_new_string("thing.event.property.post")) < 0)
-                return -ENOMEM;
-
         color = json_object_new_object();
         if (add(params, model->switch_property, json_object_new_int(state->on)) < 0 ||
             add(params, model->color_property, color) < 0 || add(color, "Red", json_object_new_int(state->red)) < 0 ||
@@ -472,6 +593,289 @@ int alink_build_property_post(const char *id, const LedModel *model, const LedSt
                 return -ENOMEM;
         if (model->brightness_property &&
             add(params, model->brightness_property, json_object_new_int(state->brightness)) < 0)
+                return -ENOMEM;
+        return to_string(o, ret);
+}
+
+/* ---- OTA ---- */
+
+/* A string member of at most max bytes whose every byte is in [lo, 0x7e] (lo = 0x20 allows spaces, 0x21 not),
+ * or for lo = 0x20 also any UTF-8 above ASCII. Absent: *ret stays NULL and 0 is returned unless required. */
+static int get_text(json_object *o, const char *key, size_t max, unsigned char lo, bool required, char **ret,
+                char **ret_error)
+{
+        json_object *v;
+        const char *s;
+        size_t l;
+
+        *ret = NULL;
+        if (!json_object_object_get_ex(o, key, &v) || json_object_is_type(v, json_type_null))
+                return required ? set_error(ret_error, "missing %s", key) : 0;
+        if (!json_object_is_type(v, json_type_string)) {
+                _cleanup_(freep) char *d = describe(v);
+                return set_error(ret_error, "%s: expected a string, got %s", key, strna(d));
+        }
+        s = json_object_get_string(v);
+        l = (size_t) json_object_get_string_len(v);
+        if (l == 0 || l > max)
+                return set_error(ret_error, "%s: expected 1..%zu characters, got %zu", key, max, l);
+        for (size_t i = 0; i < l; i++) {
+                unsigned char c = (unsigned char) s[i];
+                if (c < lo || c == 0x7f || (c > 0x7f && lo > 0x20))
+                        return set_error(ret_error, "%s contains a character that is not allowed there (byte %zu)",
+                                key, i);
+        }
+        *ret = strdup(s);
+        return *ret ? 0 : -ENOMEM;
+}
+
+/* A size: a JSON whole number (or, tolerated, a string of digits) in [min, max]. */
+static int get_size(json_object *o, const char *key, uint64_t min, uint64_t *ret, char **ret_error)
+{
+        json_object *v;
+        int64_t x;
+
+        if (!json_object_object_get_ex(o, key, &v))
+                return set_error(ret_error, "missing %s", key);
+        if (json_object_is_type(v, json_type_string)) {
+                if (safe_atou64_range(json_object_get_string(v), min, INT64_MAX, ret) < 0) {
+                        _cleanup_(freep) char *d = describe(v);
+                        return set_error(ret_error, "%s: expected a whole number >= %" PRIu64 ", got %s", key, min,
+                                strna(d));
+                }
+                return 0;
+        }
+        if (get_uint(v, key, (int64_t) min, INT64_MAX, &x, ret_error) != 0)
+                return ALINK_E_INVALID;
+        *ret = (uint64_t) x;
+        return 0;
+}
+
+static bool is_hex(const char *s)
+{
+        for (; *s; s++)
+                if (!strchr("0123456789abcdefABCDEF", *s))
+                        return false;
+        return true;
+}
+
+/* The package description: the data object of a push, or a persisted job. */
+static int parse_firmware(json_object *data, AlinkOtaFirmware *f, char **ret_error)
+{
+        _cleanup_(freep) char *method = NULL, *sign = NULL;
+        size_t want;
+        int r;
+
+        /* Module and version first: a failure report names them when they could be read. */
+        r = get_text(data, "module", ALINK_OTA_MAX_MODULE, 0x21, false, &f->module, ret_error);
+        if (r != 0)
+                return r;
+        if (f->module && !alnum_or_chars(f->module, "-_."))
+                return set_error(ret_error, "module may only contain A-Z a-z 0-9 - _ .");
+        if (f->module && streq(f->module, "default"))
+                f->module = mfree(f->module);
+        r = get_text(data, "version", ALINK_OTA_MAX_VERSION, 0x20, true, &f->version, ret_error);
+        if (r != 0)
+                return r;
+
+        if (json_object_object_get_ex(data, "files", NULL))
+                return set_error(ret_error, "multi-file packages are not supported");
+        if (!json_object_object_get_ex(data, "url", NULL) && json_object_object_get_ex(data, "streamId", NULL))
+                return set_error(ret_error, "MQTT-stream downloads are not supported; use HTTPS");
+        r = get_text(data, "url", ALINK_OTA_MAX_URL, 0x21, true, &f->url, ret_error);
+        if (r != 0)
+                return r;
+        if (strncasecmp(f->url, "https://", 8) != 0 && strncasecmp(f->url, "http://", 7) != 0)
+                return set_error(ret_error, "url is not an http or https URL");
+
+        r = get_size(data, "size", 1, &f->size, ret_error);
+        if (r != 0)
+                return r;
+
+        r = get_text(data, "signMethod", 16, 0x21, false, &method, ret_error);
+        if (r != 0)
+                return r;
+        /* Pushes without signMethod carry only md5 (SDK 3 reads md5 alone). */
+        f->sign_method = method ? digest_method_from_string(method) : DIGEST_MD5;
+        if (f->sign_method < 0)
+                return set_error(ret_error, "signMethod \"%s\" is not supported (expected Md5 or SHA256)", method);
+
+        r = get_text(data, "sign", 128, 0x21, false, &sign, ret_error);
+        if (r != 0)
+                return r;
+        if (!sign && f->sign_method == DIGEST_MD5) {
+                r = get_text(data, "md5", 128, 0x21, false, &sign, ret_error);
+                if (r != 0)
+                        return r;
+        }
+        if (!sign)
+                return set_error(ret_error, "missing sign");
+        want = digest_method_hex_length(f->sign_method);
+        if (strlen(sign) != want || !is_hex(sign))
+                return set_error(ret_error, "sign is not a %s digest (%zu hex digits)",
+                        digest_method_to_string(f->sign_method), want);
+        for (char *p = sign; *p; p++)
+                if (*p >= 'A' && *p <= 'F')
+                        *p = (char) (*p - 'A' + 'a');
+        f->sign = TAKE_PTR(sign);
+        return 0;
+}
+
+void alink_ota_firmware_done(AlinkOtaFirmware *f)
+{
+        free(f->url);
+        free(f->version);
+        free(f->sign);
+        free(f->module);
+        *f = (AlinkOtaFirmware) {};
+}
+
+int alink_parse_ota_upgrade(const void *payload, size_t len, bool reply, AlinkOtaFirmware *f, char **ret_error)
+{
+        _cleanup_(json_object_putp) json_object *o = NULL;
+        json_object *v, *data;
+        int r;
+
+        *f = (AlinkOtaFirmware) {};
+        r = parse_object(payload, len, &o, ret_error);
+        if (r != 0)
+                return r;
+
+        /* Pushes say "1000" (a string; SDK 4 does not look), replies 200 (a number). Accept either type. */
+        if (!json_object_object_get_ex(o, "code", &v))
+                return set_error(ret_error, "missing code");
+        {
+                const char *want = reply ? "200" : "1000";
+                const char *s = json_object_is_type(v, json_type_string) || json_object_is_type(v, json_type_int)
+                                        ? json_object_get_string(v)
+                                        : NULL;
+                if (!s || !streq(s, want)) {
+                        _cleanup_(freep) char *d = describe(v);
+                        return set_error(ret_error, "code is %s, not %s", strna(d), want);
+                }
+        }
+
+        if (!json_object_object_get_ex(o, "data", &data) || !json_object_is_type(data, json_type_object)) {
+                if (reply)
+                        return ALINK_E_NO_FIRMWARE;
+                return set_error(ret_error, "missing data");
+        }
+        if (reply && !json_object_object_get_ex(data, "url", NULL) && !json_object_object_get_ex(data, "files", NULL) &&
+            !json_object_object_get_ex(data, "streamId", NULL))
+                return ALINK_E_NO_FIRMWARE;
+        return parse_firmware(data, f, ret_error);
+}
+
+static int firmware_to_json(const AlinkOtaFirmware *f, json_object *o)
+{
+        if (add(o, "url", json_object_new_string(f->url)) < 0 ||
+            add(o, "size", json_object_new_int64((int64_t) f->size)) < 0 ||
+            add(o, "version", json_object_new_string(f->version)) < 0 ||
+            add(o, "signMethod", json_object_new_string(digest_method_to_string(f->sign_method))) < 0 ||
+            add(o, "sign", json_object_new_string(f->sign)) < 0 ||
+            (f->module && add(o, "module", json_object_new_string(f->module)) < 0))
+                return -ENOMEM;
+        return 0;
+}
+
+int alink_build_ota_job(const AlinkOtaFirmware *f, uint64_t bytes, const char *phase, const char *boot_id,
+                char **ret)
+{
+        _cleanup_(json_object_putp) json_object *o = json_object_new_object();
+
+        if (!o || firmware_to_json(f, o) < 0 || add(o, "bytes", json_object_new_int64((int64_t) bytes)) < 0 ||
+            add(o, "phase", json_object_new_string(phase)) < 0 ||
+            (boot_id && add(o, "bootId", json_object_new_string(boot_id)) < 0))
+                return -ENOMEM;
+        return to_string(o, ret);
+}
+
+int alink_parse_ota_job(const void *payload, size_t len, AlinkOtaFirmware *f, uint64_t *ret_bytes, char **ret_phase,
+                char **ret_boot_id, char **ret_error)
+{
+        _cleanup_(json_object_putp) json_object *o = NULL;
+        _cleanup_(freep) char *phase = NULL, *boot_id = NULL;
+        uint64_t bytes;
+        int r;
+
+        *f = (AlinkOtaFirmware) {};
+        r = parse_object(payload, len, &o, ret_error);
+        if (r != 0)
+                return r;
+        r = parse_firmware(o, f, ret_error);
+        if (r == 0)
+                r = get_size(o, "bytes", 0, &bytes, ret_error);
+        if (r == 0 && bytes > f->size)
+                r = set_error(ret_error, "bytes is larger than size");
+        if (r == 0)
+                r = get_text(o, "phase", 16, 0x21, true, &phase, ret_error);
+        if (r == 0)
+                r = get_text(o, "bootId", 64, 0x21, false, &boot_id, ret_error);
+        if (r != 0) {
+                alink_ota_firmware_done(f);
+                return r;
+        }
+        *ret_bytes = bytes;
+        *ret_phase = TAKE_PTR(phase);
+        if (ret_boot_id)
+                *ret_boot_id = TAKE_PTR(boot_id);
+        return 0;
+}
+
+static int ota_message(const char *id, json_object *params, char **ret)
+{
+        _cleanup_(json_object_putp) json_object *o = json_object_new_object();
+
+        if (!params)
+                return -ENOMEM;
+        if (!o || !id) {
+                json_object_put(params);
+                return -ENOMEM;
+        }
+        if (add(o, "id", json_object_new_string(id)) < 0 || add(o, "params", params) < 0)
+                return -ENOMEM;
+        return to_string(o, ret);
+}
+
+int alink_build_ota_inform(const char *id, const char *version, const char *module, char **ret)
+{
+        json_object *p = json_object_new_object();
+
+        if (p && (add(p, "version", json_object_new_string(version)) < 0 ||
+                         (module && add(p, "module", json_object_new_string(module)) < 0))) {
+                json_object_put(p);
+                return -ENOMEM;
+        }
+        return ota_message(id, p, ret);
+}
+
+int alink_build_ota_progress(const char *id, int step, const char *desc, const char *module, char **ret)
+{
+        json_object *p = json_object_new_object();
+        char s[16];
+
+        (void) snprintf(s, sizeof(s), "%d", step);
+        if (p && (add(p, "step", json_object_new_string(s)) < 0 ||
+                         add(p, "desc", json_object_new_string(strempty(desc))) < 0 ||
+                         (module && add(p, "module", json_object_new_string(module)) < 0))) {
+                json_object_put(p);
+                return -ENOMEM;
+        }
+        return ota_message(id, p, ret);
+}
+
+int alink_build_ota_firmware_get(const char *id, const char *module, char **ret)
+{
+        _cleanup_(json_object_putp) json_object *o = json_object_new_object();
+        json_object *p;
+
+        /* SDK 4 sends only id and params; the documentation's version and method are harmless (§3.4). */
+        if (!o || !id)
+                return -ENOMEM;
+        p = json_object_new_object();
+        if (add(o, "id", json_object_new_string(id)) < 0 || add(o, "version", json_object_new_string("1.0")) < 0 ||
+            add(o, "params", p) < 0 || (module && add(p, "module", json_object_new_string(module)) < 0) ||
+            add(o, "method", json_object_new_string("thing.ota.firmware.get")) < 0)
                 return -ENOMEM;
         return to_string(o, ret);
 }

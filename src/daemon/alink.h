@@ -11,7 +11,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "led.h"
+#include "digest.h"
+#include "led-model.h"
 #include "macro.h"
 
 /* The platform's message size limit (ALINK-PROTOCOL.md §5); anything larger is refused unparsed. */
@@ -31,6 +32,7 @@ enum {
 /* Expected outcome: the message was not acceptable; *ret_error says why. */
 enum {
         ALINK_E_INVALID = 1,
+        ALINK_E_NO_FIRMWARE = 2, /* a firmware/get_reply saying nothing is pending */
 };
 
 typedef enum AlinkTopicKind {
@@ -39,6 +41,8 @@ typedef enum AlinkTopicKind {
         ALINK_TOPIC_EVENT_POST_REPLY, /* /sys/pk/dn/thing/event/<name>/post_reply ("property" for posts) */
         ALINK_TOPIC_SERVICE,         /* /sys/pk/dn/thing/service/<name> */
         ALINK_TOPIC_USER,            /* /pk/dn/user/<name...> */
+        ALINK_TOPIC_OTA_UPGRADE,     /* /ota/device/upgrade/pk/dn */
+        ALINK_TOPIC_OTA_FIRMWARE_GET_REPLY, /* /sys/pk/dn/thing/ota/firmware/get_reply */
         _ALINK_TOPIC_KIND_MAX,
 } AlinkTopicKind;
 
@@ -51,6 +55,12 @@ typedef struct AlinkTopics {
         char *property_post;      /* publish */
         char *event_post_reply;   /* subscribe, "+" for the event */
         char *service;            /* subscribe, "+" for the service */
+        /* OTA (ALINK-PROTOCOL.md §3.1). */
+        char *ota_inform;             /* publish */
+        char *ota_upgrade;            /* subscribe */
+        char *ota_progress;           /* publish */
+        char *ota_firmware_get;       /* publish */
+        char *ota_firmware_get_reply; /* subscribe */
 } AlinkTopics;
 
 #define ALINK_TOPICS_NULL ((AlinkTopics) {})
@@ -66,10 +76,15 @@ int alink_topic_user(const AlinkTopics *t, const char *name, char **ret);
 AlinkTopicKind alink_topic_classify(const AlinkTopics *t, const char *topic, const char **ret_name,
                 size_t *ret_name_len);
 
+/* True when a local client may publish to topic: this device's own /pk/dn/user/... and
+ * /sys/pk/dn/thing/event/... topics, nothing else (D-Bus Publish). */
+bool alink_topic_publish_allowed(const AlinkTopics *t, const char *topic);
+
 /* A parsed thing.service.property.set. */
 typedef struct AlinkPropertySet {
         char *id; /* as sent (numbers in decimal); NULL when it was missing or unreadable */
         LedChange change;
+        char *params_json; /* the params object, re-serialised (for the D-Bus PropertySet signal) */
 } AlinkPropertySet;
 
 void alink_property_set_done(AlinkPropertySet *s);
@@ -91,5 +106,51 @@ int alink_parse_request_id(const void *payload, size_t len, char **ret_id);
 
 /* {"id":"<id>","code":<code>,"data":{}} plus "message" when given; id NULL leaves it out. */
 int alink_build_reply(const char *id, int64_t code, const char *message, char **ret);
+/* thing.event.property.post carrying the given params (a JSON object from a local client): 0, or
+ * ALINK_E_INVALID with *ret_error when it is not a non-empty JSON object. */
+int alink_build_property_post_params(const char *id, const char *params_json, char **ret, char **ret_error);
+/* Fold two thing.event.property.post payloads into one (the outbox coalescing posts that wait): the
+ * result is newer's envelope with every property of both, newer's values winning, each value in the
+ * timed form {"value":...,"time":<epoch ms>} (ALINK-PROTOCOL.md §2.3). older_timed says older's values
+ * already are in that form. ALINK_E_INVALID when either is not a property post. */
+int alink_merge_property_posts(const char *older, bool older_timed, uint64_t older_ms, const char *newer,
+                uint64_t newer_ms, char **ret);
 /* thing.event.property.post carrying every property of the model. */
 int alink_build_property_post(const char *id, const LedModel *model, const LedState *state, char **ret);
+
+/* ---- OTA (ALINK-PROTOCOL.md §3) ---- */
+
+#define ALINK_OTA_MAX_URL 4096
+/* The SDKs allow 32; a little slack, and it ends up in a file name and an environment variable. */
+#define ALINK_OTA_MAX_VERSION 64
+#define ALINK_OTA_MAX_MODULE 64
+
+/* One firmware package as the cloud describes it in an upgrade push or a firmware/get_reply. */
+typedef struct AlinkOtaFirmware {
+        char *url;          /* http:// or https://, used byte for byte; no spaces or control characters */
+        uint64_t size;      /* > 0 */
+        char *version;      /* printable, 1..ALINK_OTA_MAX_VERSION */
+        DigestMethod sign_method;
+        char *sign;         /* lower-case hex of the method's length ("sign", else "md5") */
+        char *module;       /* NULL for the default module */
+} AlinkOtaFirmware;
+
+void alink_ota_firmware_done(AlinkOtaFirmware *f);
+/* An upgrade push (reply = false: code must be "1000") or a firmware/get_reply (reply = true: code 200;
+ * ALINK_E_NO_FIRMWARE when data carries no package). 0, ALINK_E_INVALID with *ret_error, or negative
+ * errno. On ALINK_E_INVALID, f->module and f->version are set when they could be read, for the report. */
+int alink_parse_ota_upgrade(const void *payload, size_t len, bool reply, AlinkOtaFirmware *f, char **ret_error);
+
+/* The persisted OTA job: the package plus the bytes known to be on disk, the phase ("download", "install"
+ * or "reboot") and, optionally, the boot it was recorded in. Same field names as the cloud's data object. */
+int alink_build_ota_job(const AlinkOtaFirmware *f, uint64_t bytes, const char *phase, const char *boot_id,
+                char **ret);
+int alink_parse_ota_job(const void *payload, size_t len, AlinkOtaFirmware *f, uint64_t *ret_bytes,
+                char **ret_phase, char **ret_boot_id, char **ret_error);
+
+/* {"id":"<id>","params":{"version":"<v>"[,"module":"<m>"]}} */
+int alink_build_ota_inform(const char *id, const char *version, const char *module, char **ret);
+/* {"id":"<id>","params":{"step":"<step>","desc":"<desc>"[,"module":"<m>"]}}: step as a string (§3.5). */
+int alink_build_ota_progress(const char *id, int step, const char *desc, const char *module, char **ret);
+/* thing.ota.firmware.get for the module (NULL: the default one). */
+int alink_build_ota_firmware_get(const char *id, const char *module, char **ret);

@@ -85,22 +85,13 @@ static int store_string(ConfParser *p, char **dst, const char *value)
         return 0;
 }
 
-static bool chars_in(const char *s, const char *allowed_extra)
-{
-        for (; *s; s++)
-                if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || (*s >= '0' && *s <= '9') ||
-                            strchr(allowed_extra, *s)))
-                        return false;
-        return true;
-}
-
 /* Product keys, device names, instance ids and regions end up inside MQTT topics and host names: no
  * '/', '+', '#', spaces or control characters can be allowed in them. */
 static int parse_identifier(ConfParser *p, const ConfItem *item, const char *value, void *data)
 {
         const char *extra = streq(item->key, "device_name") ? "-_.:@" : "-_";
 
-        if (!isempty(value) && (strlen(value) > item->max || !chars_in(value, extra))) {
+        if (!isempty(value) && (strlen(value) > item->max || !alnum_or_chars(value, extra))) {
                 conf_error(p, "invalid %s \"%s\": use 1..%" PRIu64 " characters from A-Z a-z 0-9 %s", item->key,
                         value, item->max, extra);
                 return 0;
@@ -111,7 +102,7 @@ static int parse_identifier(ConfParser *p, const ConfItem *item, const char *val
 static int parse_property_id(ConfParser *p, const ConfItem *item, const char *value, void *data)
 {
         /* Thing-model identifiers: letters, digits, underscore; "module:identifier" for custom modules. */
-        if (!isempty(value) && (strlen(value) > 50 || !chars_in(value, "_:"))) {
+        if (!isempty(value) && (strlen(value) > 50 || !alnum_or_chars(value, "_:"))) {
                 conf_error(p, "invalid %s \"%s\": a thing-model identifier has 1..50 characters from "
                               "A-Z a-z 0-9 _ :",
                         item->key, value);
@@ -131,7 +122,7 @@ static int parse_path(ConfParser *p, const ConfItem *item, const char *value, vo
 
 static int parse_host(ConfParser *p, const ConfItem *item, const char *value, void *data)
 {
-        if (!isempty(value) && (strlen(value) > 253 || !chars_in(value, "-.:[]"))) {
+        if (!isempty(value) && (strlen(value) > 253 || !alnum_or_chars(value, "-.:[]"))) {
                 conf_error(p, "invalid %s \"%s\": expected a host name or IP address", item->key, value);
                 return 0;
         }
@@ -214,7 +205,7 @@ static int parse_user_topics(ConfParser *p, const ConfItem *item, const char *va
                 for (const char *c = *t; *c; c++)
                         slashes += *c == '/';
                 /* Below /${pk}/${dn}/user/: the whole topic has at most 7 slashes (ALINK-PROTOCOL.md §5). */
-                if ((*t)[0] == '/' || !chars_in(*t, "-_/+#") || strstr(*t, "//") || slashes > 3 ||
+                if ((*t)[0] == '/' || !alnum_or_chars(*t, "-_/+#") || strstr(*t, "//") || slashes > 3 ||
                     (*t)[strlen(*t) - 1] == '/') {
                         conf_error(p, "invalid %s entry \"%s\": give a name below /${product_key}/${device_name}/user/, "
                                       "such as \"data\"",
@@ -266,6 +257,48 @@ static int parse_led_chip(ConfParser *p, const ConfItem *item, const char *value
         if (!isempty(value) && (strlen(value) > 128 || !is_printable_word(value))) {
                 conf_error(p, "invalid %s \"%s\": expected a chip name, path or label without spaces", item->key,
                         value);
+                return 0;
+        }
+        return store_string(p, data, value);
+}
+
+/* A byte count, with an optional K, M or G suffix (powers of 1024). */
+static int parse_bytes(ConfParser *p, const ConfItem *item, const char *value, void *data)
+{
+        static const struct {
+                char suffix;
+                uint64_t factor;
+        } units[] = { { 'K', 1ULL << 10 }, { 'M', 1ULL << 20 }, { 'G', 1ULL << 30 } };
+        _cleanup_(freep) char *digits = strdup(strempty(value));
+        uint64_t v, factor = 1;
+        size_t l;
+
+        if (!digits) {
+                p->oom = true;
+                return -ENOMEM;
+        }
+        l = strlen(digits);
+        for (size_t i = 0; l > 1 && i < ELEMENTSOF(units); i++)
+                if (digits[l - 1] == units[i].suffix || digits[l - 1] == units[i].suffix + 'a' - 'A') {
+                        factor = units[i].factor;
+                        digits[--l] = 0;
+                }
+        if (safe_atou64_range(digits, 0, UINT64_MAX / factor, &v) < 0 || v * factor < item->min ||
+            v * factor > item->max) {
+                conf_error(p, "invalid %s \"%s\": expected a size in bytes (K, M, G suffixes allowed) in %" PRIu64
+                              "..%" PRIu64,
+                        item->key, value, item->min, item->max);
+                return 0;
+        }
+        *(uint64_t *) data = v * factor;
+        return 0;
+}
+
+/* An absolute program path, optionally followed by arguments; no shell is involved. */
+static int parse_command(ConfParser *p, const ConfItem *item, const char *value, void *data)
+{
+        if (!isempty(value) && value[0] != '/') {
+                conf_error(p, "%s must start with an absolute path, got \"%s\"", item->key, value);
                 return 0;
         }
         return store_string(p, data, value);
@@ -394,6 +427,10 @@ static const ConfItem conf_items[] = {
         { "mqtt", "user_topics", parse_user_topics, C(user_topics), 0, 0 },
         { "daemon", "log_level", parse_log_level, C(log_level), 0, 0 },
         { "daemon", "state_directory", parse_path, C(state_directory), 0, 0 },
+        { "outbox", "max_messages", parse_unsigned, C(outbox_max_messages), 1, 1000000 },
+        { "outbox", "max_bytes", parse_unsigned, C(outbox_max_bytes), 4096, 1024u * 1024 * 1024 },
+        { "outbox", "max_rate", parse_unsigned, C(outbox_max_rate), 1, 1000 },
+        { "bus", "forward_topics", parse_user_topics, C(bus_forward_topics), 0, 0 },
         { "led", "backend", parse_led_backend, C(led.backend), 0, 0 },
         { "led", "on_exit", parse_led_on_exit, C(led.on_exit), 0, 0 },
         { "led", "chip", parse_led_chip, C(led.chip), 0, 0 },
@@ -408,6 +445,16 @@ static const ConfItem conf_items[] = {
         { "led", "switch_property", parse_property_id, C(led_model.switch_property), 0, 0 },
         { "led", "color_property", parse_property_id, C(led_model.color_property), 0, 0 },
         { "led", "brightness_property", parse_property_id, C(led_model.brightness_property), 0, 0 },
+        { "ota", "version_file", parse_path, C(ota.version_file), 0, 0 },
+        { "ota", "version_command", parse_command, C(ota.version_command), 0, 0 },
+        { "ota", "installer", parse_path, C(ota.installer), 0, 0 },
+        { "ota", "installer_timeout", parse_unsigned, C(ota.installer_timeout), 1, 7 * 24 * 3600 },
+        { "ota", "download_dir", parse_path, C(ota.download_dir), 0, 0 },
+        { "ota", "ca_file", parse_path, C(ota.ca_file), 0, 0 },
+        { "ota", "allow_http", parse_bool, C(ota.allow_http), 0, 0 },
+        { "ota", "max_size", parse_bytes, C(ota.max_size), 1, 1ULL << 40 },
+        { "ota", "connect_timeout", parse_unsigned, C(ota.connect_timeout), 1, 3600 },
+        { "ota", "stall_timeout", parse_unsigned, C(ota.stall_timeout), 1, 3600 },
 };
 #undef C
 
@@ -666,6 +713,13 @@ static int conf_new(Conf **ret, const char *path)
                 .period_ns = LED_DEFAULT_PERIOD_NS,
                 .gamma = LED_DEFAULT_GAMMA,
         };
+        c->ota.installer_timeout = 600;
+        c->ota.max_size = 1ULL << 30;
+        c->ota.connect_timeout = 30;
+        c->ota.stall_timeout = 60;
+        c->outbox_max_messages = 10000;
+        c->outbox_max_bytes = 8 * 1024 * 1024;
+        c->outbox_max_rate = 10;
         c->path = strdup(path);
         if (!c->path) {
                 free(c);
@@ -723,6 +777,13 @@ static int conf_fill_defaults(Conf *c)
                 return -ENOMEM;
         if (!c->led.sysfs_root && !(c->led.sysfs_root = strdup(LED_DEFAULT_SYSFS_ROOT)))
                 return -ENOMEM;
+        if (!c->ota.version_file && !c->ota.version_command &&
+            !(c->ota.version_file = strdup(CONF_DEFAULT_OTA_VERSION_FILE)))
+                return -ENOMEM;
+        if (!c->ota.download_dir && !(c->ota.download_dir = strdup(c->state_directory)))
+                return -ENOMEM;
+        if (!c->bus_forward_topics && strv_split("", " ", &c->bus_forward_topics) < 0)
+                return -ENOMEM;
 
         if (!c->host && c->product_key) {
                 int r;
@@ -776,6 +837,10 @@ int conf_load(const char *path, Conf **ret)
                                 c->path);
                 unconfigured = true;
         }
+        if (c->ota.version_file && c->ota.version_command) {
+                log_error("%s: [ota] set only one of version_file and version_command", c->path);
+                n_errors++;
+        }
         if (c->ca_file && c->ca_path)
                 log_debug("%s: both ca_file and ca_path are set; both are trusted", c->path);
         n_errors += conf_check_led(c);
@@ -809,11 +874,17 @@ Conf *conf_free(Conf *c)
         free(c->ca_file);
         free(c->ca_path);
         strv_free(c->user_topics);
+        strv_free(c->bus_forward_topics);
         free(c->state_directory);
         free(c->led_model.switch_property);
         free(c->led_model.color_property);
         free(c->led_model.brightness_property);
         led_config_done(&c->led);
+        free(c->ota.version_file);
+        free(c->ota.version_command);
+        free(c->ota.installer);
+        free(c->ota.download_dir);
+        free(c->ota.ca_file);
         free(c);
         return NULL;
 }

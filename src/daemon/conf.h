@@ -12,7 +12,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "led.h"
+#include "led-model.h"
 #include "macro.h"
 
 #define CONF_DEFAULT_PATH SYSCONFDIR "/ali-linkd.conf"
@@ -20,6 +20,7 @@
 #define CONF_DEFAULT_CA_PATH "/etc/ssl/certs"
 #define CONF_DEFAULT_REGION "cn-shanghai"
 #define CONF_SECRET_CREDENTIAL "device-secret"
+#define CONF_DEFAULT_OTA_VERSION_FILE SYSCONFDIR "/ali-linkd/firmware-version"
 
 /* Expected outcomes of conf_load(); negative errno means the load itself failed (out of memory). */
 enum {
@@ -59,9 +60,31 @@ typedef struct Conf {
         int log_level;
         char *state_directory;
 
+        /* [outbox] */
+        unsigned outbox_max_messages;
+        unsigned outbox_max_bytes;
+        unsigned outbox_max_rate;
+
+        /* [bus] */
+        char **bus_forward_topics; /* user topic names whose messages become D-Bus Message signals */
+
         /* [led] */
         LedModel led_model;
         LedConfig led;
+
+        /* [ota] */
+        struct {
+                char *version_file;    /* default CONF_DEFAULT_OTA_VERSION_FILE unless version_command is set */
+                char *version_command; /* absolute path and arguments, split at blanks, no shell */
+                char *installer;       /* NULL: pushes are refused */
+                char *download_dir;    /* default: state_directory */
+                char *ca_file;         /* NULL: the system trust store */
+                bool allow_http;
+                uint64_t max_size;
+                unsigned installer_timeout; /* seconds */
+                uint16_t connect_timeout;   /* seconds */
+                uint16_t stall_timeout;     /* seconds under 1 KiB/s before a transfer is abandoned */
+        } ota;
 
         /* Bookkeeping for the secret as configured (before resolution), to tell sources apart. */
         char *inline_secret;

@@ -92,8 +92,10 @@ static int run(int argc, char *argv[])
         if (arg_check_config)
                 return check_config();
 
-        /* Signals arrive through sd-event (signalfd): block them first. */
+        /* Signals arrive through sd-event (signalfd): block them first. SIGCHLD too: the OTA installer hook and
+         * version command are watched with sd_event_add_child(). */
         sigemptyset(&mask);
+        sigaddset(&mask, SIGCHLD);
         sigaddset(&mask, SIGTERM);
         sigaddset(&mask, SIGINT);
         sigaddset(&mask, SIGHUP);
@@ -113,5 +115,8 @@ static int run(int argc, char *argv[])
 
 int main(int argc, char *argv[])
 {
-        return run(argc, argv) < 0 ? EXIT_FAILURE : EXIT_SUCCESS;
+        int r = run(argc, argv);
+
+        log_flush();
+        return r < 0 ? EXIT_FAILURE : EXIT_SUCCESS;
 }

@@ -2,6 +2,7 @@
 /* manager.c: the daemon's state, its event sources, and the Alink message flow. */
 #include <inttypes.h>
 #include <signal.h>
+#include <sys/stat.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,6 +10,7 @@
 #include <time.h>
 
 #include "alink-sign.h"
+#include "bus.h"
 #include "log.h"
 #include "manager.h"
 #include "string-util.h"
@@ -28,10 +30,19 @@ const char *manager_state_to_string(ManagerState s)
 
 static void manager_set_state(Manager *m, ManagerState state)
 {
+        if (m->state == state)
+                return;
         m->state = state;
+        /* Everything that describes the connection moves with the state. */
+        bus_property_changed(m->bus, BUS_PROPERTY_STATE);
+        bus_property_changed(m->bus, BUS_PROPERTY_CONNECTED);
+        bus_property_changed(m->bus, BUS_PROPERTY_LAST_ERROR);
+        bus_property_changed(m->bus, BUS_PROPERTY_CONNECTED_SINCE);
+        bus_property_changed(m->bus, BUS_PROPERTY_RECONNECTS);
+        bus_property_changed(m->bus, BUS_PROPERTY_SERVER_CERTIFICATE_EXPIRY);
 }
 
-static char *manager_new_message_id(Manager *m)
+char *manager_new_message_id(Manager *m)
 {
         char *id;
 
@@ -44,17 +55,64 @@ static char *manager_new_message_id(Manager *m)
         return id;
 }
 
-static int manager_publish(Manager *m, const char *topic, const char *payload, int qos)
+int manager_publish(Manager *m, const char *topic, const char *payload, int qos)
 {
         int r;
 
+        if (qos == 1) {
+                r = outbox_append(m->outbox, OUTBOX_ORDERED, topic, payload, strlen(payload));
+                bus_property_changed(m->bus, BUS_PROPERTY_OUTBOX_DEPTH);
+                bus_property_changed(m->bus, BUS_PROPERTY_OUTBOX_DROPPED);
+                if (r < 0)
+                        return log_warning_errno(r, "Cannot queue a message to %s: %m", topic);
+                log_debug("Queued for %s: %s", topic, payload);
+                return r;
+        }
         if (!m->mqtt)
                 return -ENOTCONN;
         r = mqtt_session_publish(m->mqtt, topic, payload, strlen(payload), qos, NULL);
         if (r < 0)
-                return log_warning_errno(r, "Cannot publish to %s, dropping the message: %m", topic);
+                return log_debug_errno(r, "Cannot publish to %s now: %m", topic);
         log_debug("Published to %s: %s", topic, payload);
         return 0;
+}
+
+/* Property posts wait in the outbox like everything else, but fold into one while they wait. */
+static int manager_queue_post(Manager *m, const char *payload)
+{
+        int r = outbox_append(m->outbox, OUTBOX_PROPERTIES, m->topics.property_post, payload, strlen(payload));
+
+        bus_property_changed(m->bus, BUS_PROPERTY_OUTBOX_DEPTH);
+        bus_property_changed(m->bus, BUS_PROPERTY_OUTBOX_DROPPED);
+        if (r < 0)
+                return log_warning_errno(r, "Cannot queue a property post: %m");
+        log_debug("Queued property post: %s", payload);
+        return r;
+}
+
+static int outbox_send(void *userdata, const char *topic, const void *payload, size_t len, int *ret_mid)
+{
+        Manager *m = userdata;
+
+        if (!m->mqtt)
+                return -ENOTCONN;
+        return mqtt_session_publish(m->mqtt, topic, payload, len, /* qos= */ 1, ret_mid);
+}
+
+static int outbox_merge(void *userdata, const char *older, bool older_timed, uint64_t older_ms, const char *newer,
+                uint64_t newer_ms, char **ret)
+{
+        (void) userdata;
+        return alink_merge_property_posts(older, older_timed, older_ms, newer, newer_ms, ret);
+}
+
+static void on_mqtt_published(MqttSession *s, int mid, void *userdata)
+{
+        Manager *m = userdata;
+
+        (void) s;
+        outbox_acked(m->outbox, mid);
+        bus_property_changed(m->bus, BUS_PROPERTY_OUTBOX_DEPTH);
 }
 
 static int manager_post_state(Manager *m, const LedState *state)
@@ -68,9 +126,9 @@ static int manager_post_state(Manager *m, const LedState *state)
         r = alink_build_property_post(id, &m->conf->led_model, state, &payload);
         if (r < 0)
                 return log_oom();
-        r = manager_publish(m, m->topics.property_post, payload, /* qos= */ 1);
+        r = manager_queue_post(m, payload);
         if (r >= 0)
-                log_info("Posted the light's state (%s) as message %s", state->on ? "on" : "off", id);
+                log_info("Posting the light's state (%s) as message %s", state->on ? "on" : "off", id);
         return r;
 }
 
@@ -113,6 +171,7 @@ int manager_change_led(Manager *m, const LedChange *change, const char *reply_id
                 actual = *led_get_state(m->led);
         }
         code = r == 0 ? ALINK_CODE_SUCCESS : r;
+        bus_property_changed(m->bus, BUS_PROPERTY_LED);
         if (code != ALINK_CODE_SUCCESS)
                 log_warning("The light did not take the requested state: device error %d", code);
 
@@ -146,7 +205,45 @@ static void manager_handle_property_set(Manager *m, const void *payload, size_t 
         }
 
         log_info("Property set %s from the cloud", ps.id);
+        bus_emit_property_set(m->bus, ps.params_json);
         (void) manager_change_led(m, &ps.change, ps.id, NULL);
+}
+
+int manager_post_properties(Manager *m, const char *params_json, char **ret_error)
+{
+        _cleanup_(freep) char *id = NULL, *payload = NULL;
+        int r;
+
+        id = manager_new_message_id(m);
+        if (!id)
+                return log_oom();
+        r = alink_build_property_post_params(id, params_json, &payload, ret_error);
+        if (r != 0)
+                return r;
+        r = manager_queue_post(m, payload);
+        if (r >= 0)
+                log_info("Posting properties for a local client as message %s", id);
+        return r;
+}
+
+int manager_request_firmware(Manager *m)
+{
+        return ota_request_firmware(m->ota);
+}
+
+void manager_get_ota_status(Manager *m, OtaStatus *ret)
+{
+        ota_get_status(m->ota, ret);
+}
+
+size_t manager_get_outbox_depth(Manager *m)
+{
+        return outbox_depth(m->outbox);
+}
+
+uint64_t manager_get_outbox_dropped(Manager *m)
+{
+        return outbox_dropped(m->outbox);
 }
 
 static void manager_handle_post_reply(Manager *m, const char *event, size_t event_len, const void *payload,
@@ -207,6 +304,14 @@ static void on_mqtt_message(MqttSession *s, const char *topic, const void *paylo
                 break;
         case ALINK_TOPIC_USER:
                 log_info("Message on user topic %s: %zu bytes", name, len);
+                if (strv_contains(m->conf->bus_forward_topics, name))
+                        bus_emit_message(m->bus, topic, payload, len);
+                break;
+        case ALINK_TOPIC_OTA_UPGRADE:
+                ota_handle_upgrade(m->ota, payload, len, /* reply= */ false);
+                break;
+        case ALINK_TOPIC_OTA_FIRMWARE_GET_REPLY:
+                ota_handle_upgrade(m->ota, payload, len, /* reply= */ true);
                 break;
         default:
                 log_debug("Ignoring a message on %s", topic);
@@ -227,16 +332,21 @@ static void on_mqtt_state(MqttSession *s, MqttState state, const char *why, uint
         case MQTT_STATE_CONNECTED:
                 manager_set_state(m, MANAGER_CONNECTED);
                 (void) sd_notifyf(false, "STATUS=connected to %s:%u", c->host, c->port);
-                /* The cloud keeps the last posted values: tell it what the light shows now. */
+                /* What waited goes out first; then tell the cloud what the light shows now (the cloud
+                 * keeps the last posted values). */
+                outbox_set_online(m->outbox, true);
                 (void) manager_post_state(m, led_get_state(m->led));
+                ota_on_connected(m->ota);
                 break;
         case MQTT_STATE_BACKOFF:
+                outbox_set_online(m->outbox, false);
                 manager_set_state(m, MANAGER_BACKOFF);
                 (void) sd_notifyf(false, "STATUS=reconnecting in %llu s: %s",
                         (unsigned long long) ((retry_usec + USEC_PER_SEC / 2) / USEC_PER_SEC), strna(why));
                 break;
         case MQTT_STATE_IDLE:
         default:
+                outbox_set_online(m->outbox, false);
                 break;
         }
 }
@@ -261,11 +371,12 @@ static int manager_create_session(Manager *m)
                     ALINK_SIGN_TIMESTAMP, &password) < 0)
                 return log_oom();
 
-        subs = calloc(3 + n_user + 1, sizeof(char *));
+        subs = calloc(5 + n_user + 1, sizeof(char *));
         if (!subs)
                 return log_oom();
         if (!(subs[n++] = strdup(m->topics.property_set)) || !(subs[n++] = strdup(m->topics.event_post_reply)) ||
-            !(subs[n++] = strdup(m->topics.service)))
+            !(subs[n++] = strdup(m->topics.service)) || !(subs[n++] = strdup(m->topics.ota_upgrade)) ||
+            !(subs[n++] = strdup(m->topics.ota_firmware_get_reply)))
                 return log_oom();
         for (size_t i = 0; i < n_user; i++)
                 if (alink_topic_user(&m->topics, c->user_topics[i], &subs[n++]) < 0)
@@ -286,8 +397,10 @@ static int manager_create_session(Manager *m)
         MqttSessionHandlers handlers = {
                 .state_changed = on_mqtt_state,
                 .message = on_mqtt_message,
+                .published = on_mqtt_published,
         };
 
+        outbox_set_online(m->outbox, false);
         m->mqtt = mqtt_session_free(m->mqtt);
         r = mqtt_session_new(&m->mqtt, m->event, &sc, &handlers, m);
         if (r < 0)
@@ -299,6 +412,7 @@ static int manager_create_session(Manager *m)
 
 static void manager_enter_unconfigured(Manager *m)
 {
+        outbox_set_online(m->outbox, false);
         m->mqtt = mqtt_session_free(m->mqtt);
         manager_set_state(m, MANAGER_UNCONFIGURED);
         log_warning("Not configured: set product_key, device_name and device_secret in %s, then reload "
@@ -332,6 +446,42 @@ static int manager_setup_led(Manager *m)
         return 0;
 }
 
+/* The outbox lives in the state directory (created here when systemd did not); its limits are read once,
+ * at start. */
+static int manager_open_outbox(Manager *m)
+{
+        _cleanup_(freep) char *path = NULL;
+        OutboxLimits limits = {
+                .max_messages = m->conf->outbox_max_messages,
+                .max_bytes = m->conf->outbox_max_bytes,
+                .max_rate = m->conf->outbox_max_rate,
+                .max_inflight = OUTBOX_LIMITS_DEFAULT.max_inflight,
+        };
+
+        if (mkdir(m->conf->state_directory, 0700) < 0 && errno != EEXIST)
+                log_error_errno(errno, "Cannot create the state directory %s: %m", m->conf->state_directory);
+        if (asprintf(&path, "%s/outbox", m->conf->state_directory) < 0)
+                return log_oom();
+        return outbox_new(&m->outbox, m->event, path, &limits, outbox_send, outbox_merge, m);
+}
+
+void manager_bus_ready(Manager *m, int error)
+{
+        if (error < 0) {
+                (void) sd_event_exit(m->event, error);
+                return;
+        }
+        manager_notify_ready(m);
+}
+
+void manager_notify_ready(Manager *m)
+{
+        if (m->ready_sent)
+                return;
+        m->ready_sent = true;
+        (void) sd_notify(false, "READY=1");
+}
+
 int manager_start(Manager *m)
 {
         int r;
@@ -345,6 +495,26 @@ int manager_start(Manager *m)
         manager_apply_conf(m);
 
         r = manager_setup_led(m);
+        if (r < 0)
+                return r;
+
+        r = manager_open_outbox(m);
+        if (r < 0)
+                return r;
+
+        /* The device's topics, for everything that queues messages from now on (OTA results found at
+         * start, say); formatted again whenever the identity changes. */
+        if (m->conf->product_key && m->conf->device_name && alink_topics_init(&m->topics, m->conf->product_key,
+                                                                        m->conf->device_name) < 0)
+                return log_oom();
+
+        r = ota_new(&m->ota, m);
+        if (r < 0)
+                return log_error_errno(r, "Cannot set up firmware updates: %m");
+
+        /* Local control. READY=1 waits for the bus name, so a client that starts after the unit is up
+         * finds the daemon; without a bus it is sent as soon as the loop runs. */
+        r = bus_new(&m->bus, m);
         if (r < 0)
                 return r;
 
@@ -375,7 +545,7 @@ int manager_reload(Manager *m)
                 log_error("Keeping the running configuration: %s has problems (listed above)", m->config_path);
                 (void) sd_notify(false, "READY=1");
                 on_mqtt_state(m->mqtt, m->mqtt ? mqtt_session_get_state(m->mqtt) : MQTT_STATE_IDLE, NULL, 0, m);
-                return 0;
+                return r < 0 ? r : CONF_E_INVALID;
         }
 
         reconnect = !m->mqtt || conf_connection_changed(m->conf, c);
@@ -384,9 +554,13 @@ int manager_reload(Manager *m)
         conf_free(m->conf);
         m->conf = TAKE_PTR(c);
         manager_apply_conf(m);
+        bus_property_changed(m->bus, BUS_PROPERTY_ENDPOINT);
+        bus_property_changed(m->bus, BUS_PROPERTY_PRODUCT_KEY);
+        bus_property_changed(m->bus, BUS_PROPERTY_DEVICE_NAME);
         if (relight) {
                 log_info("Light settings changed: setting up the light again");
                 (void) manager_setup_led(m);
+                bus_property_changed(m->bus, BUS_PROPERTY_LED);
         }
 
         if (!m->conf->product_key || !m->conf->device_name || !m->conf->device_secret)
@@ -469,7 +643,10 @@ Manager *manager_free(Manager *m)
 {
         if (!m)
                 return NULL;
+        ota_free(m->ota);
+        bus_free(m->bus);
         mqtt_session_free(m->mqtt);
+        outbox_free(m->outbox);
         mqtt_library_cleanup();
         alink_topics_done(&m->topics);
         led_free(m->led);
@@ -487,7 +664,8 @@ int manager_run(Manager *m)
 {
         int r;
 
-        (void) sd_notify(false, "READY=1");
+        if (!m->bus)
+                manager_notify_ready(m);
         r = sd_event_loop(m->event);
         if (r < 0)
                 return log_error_errno(r, "Event loop failed: %m");

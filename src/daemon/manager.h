@@ -16,6 +16,8 @@
 #include "led.h"
 #include "macro.h"
 #include "mqtt-session.h"
+#include "ota.h"
+#include "outbox.h"
 
 typedef enum ManagerState {
         MANAGER_STARTING,
@@ -26,6 +28,15 @@ typedef enum ManagerState {
         MANAGER_STOPPING,
         _MANAGER_STATE_MAX,
 } ManagerState;
+
+typedef struct Bus Bus;
+
+/* What the OTA module reports (FirmwareVersion, OtaState, OtaProgress on D-Bus). */
+typedef struct OtaStatus {
+        const char *firmware_version;
+        const char *state;
+        int progress;
+} OtaStatus;
 
 typedef struct Manager {
         sd_event *event;
@@ -39,9 +50,17 @@ typedef struct Manager {
         AlinkTopics topics;
         uint32_t next_message_id;
         ManagerState state;
+        Outbox *outbox; /* every QoS 1 message to the cloud, from acceptance to PUBACK */
 
         /* The light. */
         Led *led;
+
+        /* Firmware updates. */
+        Ota *ota;
+
+        /* Local control. */
+        Bus *bus;
+        bool ready_sent;
 
         /* Signals. */
         sd_event_source *sigterm_source, *sigint_source, *sighup_source;
@@ -54,12 +73,32 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(Manager *, manager_free);
 /* Load the configuration and start connecting (or wait, when unconfigured). Negative errno when the
  * configuration is invalid or a resource is missing. */
 int manager_start(Manager *m);
-/* Re-read the configuration; keep the old one when the new one is invalid. */
+/* Re-read the configuration; keep the old one when the new one is invalid (then CONF_E_INVALID). */
 int manager_reload(Manager *m);
 /* Run until SIGTERM/SIGINT; returns the exit code for main(). */
 int manager_run(Manager *m);
 
 const char *manager_state_to_string(ManagerState s);
+
+/* Publish to the cloud. QoS 1 goes through the outbox (kept until acknowledged, across reconnects and
+ * restarts): 0 when stored, 1 when it could only be kept in memory. QoS 0 goes out now or not at all:
+ * -ENOTCONN when offline. -EMSGSIZE, -EINVAL for bad input. */
+int manager_publish(Manager *m, const char *topic, const char *payload, int qos);
+/* Post properties given as a JSON object by a local client; ALINK_E_INVALID with *ret_error for bad JSON. */
+int manager_post_properties(Manager *m, const char *params_json, char **ret_error);
+/* Ask the cloud for pending firmware (thing/ota/firmware/get). */
+int manager_request_firmware(Manager *m);
+void manager_get_ota_status(Manager *m, OtaStatus *ret);
+/* Messages accepted for the cloud and not yet acknowledged by it; messages dropped because the outbox
+ * was full. */
+size_t manager_get_outbox_depth(Manager *m);
+uint64_t manager_get_outbox_dropped(Manager *m);
+/* The bus answered the name request (error < 0: stop); READY=1 goes out once, after this or at loop
+ * start when there is no bus. */
+void manager_bus_ready(Manager *m, int error);
+void manager_notify_ready(Manager *m);
+/* A fresh Alink message id (decimal string); NULL when out of memory. Caller frees. */
+char *manager_new_message_id(Manager *m);
 
 /* The one path for every change of the light (cloud property set, D-Bus, CLI): apply, read back, answer
  * the request when reply_id is given (set_reply with 200 or the device error code), then post the state

@@ -41,6 +41,9 @@
 #define MQTT_MAX_FILTERS_PER_SUBSCRIBE 8    /* ditto */
 #define MQTT_MAX_INFLIGHT 100               /* un-acknowledged QoS 1 publishes allowed per device */
 #define MQTT_CONNECT_TIMEOUT_USEC (30 * USEC_PER_SEC)
+/* How late the keepalive timer may fire (sd-event's accuracy), and the headroom kept for it. */
+#define MQTT_TIMER_ACCURACY_USEC (50 * USEC_PER_MSEC)
+#define MQTT_TIMER_SLACK_USEC (500 * USEC_PER_MSEC)
 
 typedef struct SubscribeBatch {
         int mid;
@@ -319,6 +322,12 @@ static char *describe_failure(MqttSession *s, int rc, int saved_errno)
                         s->connack_rc);
         else if (rc == MOSQ_ERR_EAI)
                 r = asprintf(&d, "cannot resolve %s: %s", s->host, gai_strerror(saved_errno ?: EAI_FAIL));
+        else if (handshake && (s->socket_error == ECONNRESET || s->socket_error == EPIPE))
+                /* TCP worked; the server hung up on the ClientHello: a plain-TCP port, or a TLS server that
+                 * does not like what it got. */
+                r = asprintf(&d, "TLS handshake with %s:%u failed: the server closed the connection (%s); is it a "
+                                 "TLS port?",
+                        s->host, s->port, strerror(s->socket_error));
         else if (handshake && s->socket_error > 0)
                 r = asprintf(&d, "cannot connect to %s:%u: %s", s->host, s->port, strerror(s->socket_error));
         else if (s->verify_error != X509_V_OK)
@@ -450,6 +459,14 @@ static void session_after_loop(MqttSession *s, int rc, int saved_errno)
                 s->ever_connected = true;
                 s->last_error = mfree(s->last_error);
                 s->logged_error = mfree(s->logged_error);
+                if (ssl) {
+                        X509 *cert = SSL_get1_peer_certificate(ssl);
+                        struct tm tm;
+
+                        if (cert && ASN1_TIME_to_tm(X509_get0_notAfter(cert), &tm) == 1)
+                                s->stats.server_cert_not_after_usec = (uint64_t) timegm(&tm) * USEC_PER_SEC;
+                        X509_free(cert);
+                }
                 log_struct(LOG_INFO, ALI_MESSAGE_CLOUD_CONNECTED, "Connected to %s:%u (%s, %s)", s->host, s->port,
                         ssl ? SSL_get_version(ssl) : "?", ssl ? SSL_get_cipher_name(ssl) : "?");
                 session_set_state(s, MQTT_STATE_CONNECTED, NULL, 0);
@@ -459,7 +476,7 @@ static void session_after_loop(MqttSession *s, int rc, int saved_errno)
 
         /* EPOLLOUT only while libmosquitto has something to write (or the TCP connect is pending):
          * asking for it on an idle socket would spin the loop. */
-        events = EPOLLIN;
+        events = EPOLLIN | EPOLLRDHUP;
         if (mosquitto_want_write(s->mosq))
                 events |= EPOLLOUT;
         if (events != s->io_events && sd_event_source_set_io_events(s->io, events) >= 0)
@@ -481,6 +498,15 @@ static int on_io(sd_event_source *source, int fd, uint32_t revents, void *userda
                 socklen_t l = sizeof(err);
                 if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &l) >= 0 && err > 0)
                         s->socket_error = err;
+        }
+
+        /* The server went away during the TLS handshake. libmosquitto treats a failed handshake read
+         * (SSL_ERROR_SYSCALL) as "try again", which on a closed socket would spin; say what happened. */
+        if ((revents & (EPOLLERR | EPOLLHUP | EPOLLRDHUP)) && s->connack_rc < 0 && !s->subscribed &&
+            (!mosquitto_ssl_get(s->mosq) || !SSL_is_init_finished(mosquitto_ssl_get(s->mosq)))) {
+                _cleanup_(freep) char *why = describe_failure(s, MOSQ_ERR_CONN_LOST, 0);
+                session_fail(s, why);
+                return 0;
         }
 
         if (revents & (EPOLLIN | EPOLLHUP | EPOLLERR)) {
@@ -525,14 +551,16 @@ static int on_timer(sd_event_source *source, uint64_t usec, void *userdata)
                 }
         } else if (s->ping_deadline_usec > 0 && now >= s->ping_deadline_usec) {
                 _cleanup_(freep) char *why = NULL;
-                if (asprintf(&why, "no answer to the keepalive ping within %u s: link lost", s->keepalive / 2) < 0)
+                if (asprintf(&why, "no answer to the keepalive ping within %u s: link lost", s->keepalive / 2 - 2) < 0)
                         why = NULL;
                 session_fail(s, why);
                 return 0;
         } else if (s->state == MQTT_STATE_CONNECTED &&
                    now >= MIN(s->last_in_usec, s->last_out_usec) + s->keepalive * USEC_PER_SEC) {
-                /* libmosquitto sends PINGREQ now; expect anything back within half a keepalive. */
-                s->ping_deadline_usec = now + s->keepalive * USEC_PER_SEC / 2;
+                /* libmosquitto sends PINGREQ now (one second late, see above); expect anything back within
+                 * half a keepalive of when it was due: a dead link is noticed 1.5 x keepalive after the last
+                 * traffic at the latest. */
+                s->ping_deadline_usec = now + s->keepalive * USEC_PER_SEC / 2 - USEC_PER_SEC - MQTT_TIMER_SLACK_USEC;
                 s->last_out_usec = now;
         }
 
@@ -644,7 +672,7 @@ static int session_connect(MqttSession *s)
                 session_fail(s, "libmosquitto returned no socket");
                 return 0;
         }
-        r = sd_event_add_io(s->event, &s->io, fd, EPOLLIN | EPOLLOUT, on_io, s);
+        r = sd_event_add_io(s->event, &s->io, fd, EPOLLIN | EPOLLRDHUP | EPOLLOUT, on_io, s);
         if (r < 0) {
                 log_error_errno(r, "Cannot watch the MQTT socket: %m");
                 session_fail(s, "cannot watch the socket");
@@ -652,7 +680,7 @@ static int session_connect(MqttSession *s)
         }
         (void) sd_event_source_set_description(s->io, "mqtt-io");
         s->fd = fd;
-        s->io_events = EPOLLIN | EPOLLOUT;
+        s->io_events = EPOLLIN | EPOLLRDHUP | EPOLLOUT;
         s->last_in_usec = s->last_out_usec = s->attempt_usec;
         session_arm_timer(s);
         return 0;
@@ -742,7 +770,7 @@ int mqtt_session_new(MqttSession **ret, sd_event *event, const MqttSessionConfig
                 if (!(s->subscriptions[i] = strdup(c->subscriptions[i])))
                         return -ENOMEM;
 
-        r = sd_event_add_time(event, &s->timer, CLOCK_MONOTONIC, UINT64_MAX, USEC_PER_SEC / 4, on_timer, s);
+        r = sd_event_add_time(event, &s->timer, CLOCK_MONOTONIC, UINT64_MAX, MQTT_TIMER_ACCURACY_USEC, on_timer, s);
         if (r < 0)
                 return r;
         (void) sd_event_source_set_description(s->timer, "mqtt-timer");
@@ -837,8 +865,8 @@ int mqtt_session_publish(MqttSession *s, const char *topic, const void *payload,
         /* Outside a libmosquitto callback the packet is already written; inside one it is queued and
          * written when the loop call returns. Either way make sure EPOLLOUT follows want_write. */
         if (s->io && mosquitto_want_write(s->mosq) && !(s->io_events & EPOLLOUT) &&
-            sd_event_source_set_io_events(s->io, EPOLLIN | EPOLLOUT) >= 0)
-                s->io_events = EPOLLIN | EPOLLOUT;
+            sd_event_source_set_io_events(s->io, EPOLLIN | EPOLLRDHUP | EPOLLOUT) >= 0)
+                s->io_events = EPOLLIN | EPOLLRDHUP | EPOLLOUT;
         return 0;
 }
 

@@ -60,6 +60,7 @@ typedef struct MqttStats {
         unsigned reconnects;
         uint64_t messages_sent, messages_received;
         uint64_t bytes_sent, bytes_received; /* payload bytes */
+        uint64_t server_cert_not_after_usec; /* CLOCK_REALTIME expiry of the server's certificate, 0 unknown */
 } MqttStats;
 
 int mqtt_session_new(MqttSession **ret, sd_event *event, const MqttSessionConfig *config,

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <systemd/sd-journal.h>
 
 #include "log.h"
@@ -11,6 +12,25 @@
 static int max_level = LOG_INFO;
 static int journal = -1; /* -1: not yet checked */
 static const char *prefix;
+
+/* Flood protection. Identical consecutive messages are said once and then counted; a summary follows
+ * when another message comes, or every LOG_REPEAT_USEC while the repeats go on. And no more than
+ * LOG_BURST messages above debug level per LOG_INTERVAL_USEC: the rest are counted and summarised. */
+#define LOG_REPEAT_USEC (30 * USEC_PER_SEC)
+#define LOG_INTERVAL_USEC (10 * USEC_PER_SEC)
+#define LOG_BURST 200
+
+static struct {
+        char *msg;
+        int level;
+        unsigned repeats;
+        uint64_t since;
+} last;
+
+static struct {
+        uint64_t begin;
+        unsigned count, suppressed;
+} burst;
 
 static const char *const level_names[] = {
         [LOG_EMERG] = "emerg", [LOG_ALERT] = "alert",   [LOG_CRIT] = "crit",  [LOG_ERR] = "err",
@@ -68,6 +88,100 @@ static bool stderr_is_journal(void)
         return journal;
 }
 
+static uint64_t now_usec(void)
+{
+        struct timespec ts;
+
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (uint64_t) ts.tv_sec * USEC_PER_SEC + (uint64_t) ts.tv_nsec / 1000;
+}
+
+static void write_line(int level, const char *message_id, const char *msg)
+{
+        int saved = errno, r;
+
+        if (stderr_is_journal()) {
+                if (message_id)
+                        r = sd_journal_send("MESSAGE=%s", msg, "PRIORITY=%i", level, "MESSAGE_ID=%s", message_id,
+                                "SYSLOG_IDENTIFIER=%s", program_invocation_short_name, NULL);
+                else
+                        r = sd_journal_send("MESSAGE=%s", msg, "PRIORITY=%i", level, "SYSLOG_IDENTIFIER=%s",
+                                program_invocation_short_name, NULL);
+                /* The journal socket is gone: fall back to the stream, with a priority prefix. */
+                if (r < 0)
+                        fprintf(stderr, "<%i>%s\n", level, msg);
+        } else if (prefix)
+                fprintf(stderr, "%s: %s\n", prefix, msg);
+        else
+                fprintf(stderr, "%s\n", msg);
+        errno = saved;
+}
+
+static void flush_repeats(void)
+{
+        _cleanup_(freep) char *summary = NULL;
+
+        if (last.repeats == 0)
+                return;
+        if (asprintf(&summary, "... repeated %u more time%s: %s", last.repeats, last.repeats == 1 ? "" : "s",
+                    last.msg) >= 0)
+                write_line(last.level, NULL, summary);
+        last.repeats = 0;
+}
+
+void log_flush(void)
+{
+        _cleanup_(freep) char *summary = NULL;
+
+        flush_repeats();
+        if (burst.suppressed > 0 &&
+            asprintf(&summary, "%u log messages suppressed (more than %u in %llu s)", burst.suppressed, LOG_BURST,
+                    (unsigned long long) (LOG_INTERVAL_USEC / USEC_PER_SEC)) >= 0)
+                write_line(LOG_WARNING, NULL, summary);
+        burst.suppressed = 0;
+}
+
+void log_reset(void)
+{
+        last.msg = mfree(last.msg);
+        last.repeats = 0;
+        burst = (typeof(burst)) {};
+}
+
+/* Returns true when msg is to be written now. */
+static bool admit(int level, const char *msg)
+{
+        uint64_t now = now_usec();
+
+        if (last.msg && level == last.level && streq(msg, last.msg)) {
+                last.repeats++;
+                if (now - last.since < LOG_REPEAT_USEC)
+                        return false;
+                flush_repeats();
+                last.since = now;
+                return false;
+        }
+        flush_repeats();
+        free(last.msg);
+        last.msg = strdup(msg);
+        last.level = level;
+        last.since = now;
+
+        if (level >= LOG_DEBUG)
+                return true;
+        if (now - burst.begin >= LOG_INTERVAL_USEC) {
+                if (burst.suppressed > 0)
+                        log_flush();
+                burst.begin = now;
+                burst.count = 0;
+        }
+        if (++burst.count > LOG_BURST) {
+                burst.suppressed++;
+                return false;
+        }
+        return true;
+}
+
 int log_internalv(int level, int error, const char *message_id, const char *format, va_list ap)
 {
         _cleanup_(freep) char *msg = NULL;
@@ -82,25 +196,8 @@ int log_internalv(int level, int error, const char *message_id, const char *form
         if (r < 0)
                 return error ? -error : -ENOMEM;
 
-        if (stderr_is_journal()) {
-                if (message_id)
-                        r = sd_journal_send("MESSAGE=%s", msg, "PRIORITY=%i", level, "MESSAGE_ID=%s", message_id,
-                                "SYSLOG_IDENTIFIER=%s", program_invocation_short_name, NULL);
-                else
-                        r = sd_journal_send("MESSAGE=%s", msg, "PRIORITY=%i", level, "SYSLOG_IDENTIFIER=%s",
-                                program_invocation_short_name, NULL);
-                if (r >= 0)
-                        goto done;
-                /* The journal socket is gone: fall back to the stream, with a priority prefix. */
-                fprintf(stderr, "<%i>%s\n", level, msg);
-                goto done;
-        }
-
-        if (prefix)
-                fprintf(stderr, "%s: %s\n", prefix, msg);
-        else
-                fprintf(stderr, "%s\n", msg);
-done:
+        if (admit(level, msg))
+                write_line(level, message_id, msg);
         errno = saved;
         return error ? -error : 0;
 }

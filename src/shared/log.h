@@ -2,7 +2,9 @@
 /* log.h: the daemon's and the CLI's tiny logging API.
  *
  * Owns the process-wide log level and target (the only globals besides parsed argv). Writes to the journal
- * when stderr is connected to it (JOURNAL_STREAM), otherwise one plain line per message to stderr. Code in
+ * when stderr is connected to it (JOURNAL_STREAM), otherwise one plain line per message to stderr. It
+ * never floods: identical consecutive messages are counted and summarised ("... repeated 120 more times"),
+ * and more than 200 messages above debug level in 10 s are counted instead of written. Code in
  * src/shared never logs above debug; the calling layer logs once. Never pass payloads or credentials at
  * info or higher, and never pass the device secret or the MQTT password at all. */
 #pragma once
@@ -24,6 +26,11 @@ int log_level_from_string(const char *s);
 const char *log_level_to_string(int level);
 /* Prefix plain stderr lines with the program name (the CLI does this; the daemon does not). */
 void log_set_prefix(const char *prefix);
+
+/* Write out pending "... repeated N times" and "N log messages suppressed" summaries (call at exit). */
+void log_flush(void);
+/* Forget the repeat and burst state (tests start each case from a clean slate). */
+void log_reset(void);
 
 /* Logs and returns -abs(error) when error != 0, else 0. %m in format prints strerror(error). */
 int log_internal(int level, int error, const char *message_id, const char *format, ...) _printf_(4, 5);

@@ -230,3 +230,12 @@ bool utf8_is_valid_n(const char *str, size_t len)
         }
         return true;
 }
+
+bool alnum_or_chars(const char *s, const char *extra)
+{
+        for (; *s; s++)
+                if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || (*s >= '0' && *s <= '9') ||
+                            strchr(extra, *s)))
+                        return false;
+        return true;
+}

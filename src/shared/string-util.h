@@ -24,6 +24,8 @@ bool strv_equal(char *const *a, char *const *b);
 int strv_copy(char *const *l, char ***ret);
 /* Parse a non-negative decimal with no sign, no spaces, no trailing junk, within [min, max]. */
 int safe_atou64_range(const char *s, uint64_t min, uint64_t max, uint64_t *ret);
+/* True when every character of s is an ASCII letter, a digit, or one of extra. */
+bool alnum_or_chars(const char *s, const char *extra);
 /* "yes/no/true/false/on/off/1/0" → 1/0, else -EINVAL. */
 int parse_boolean(const char *s);
 /* True when s is valid UTF-8 without NUL bytes (len bytes). */

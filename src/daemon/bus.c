@@ -1,0 +1,470 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* bus.c: org.alilinkd1 on the system bus with sd-bus, attached to the Manager's sd-event loop. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <systemd/sd-bus.h>
+
+#include "alink.h"
+#include "bus-names.h"
+#include "bus.h"
+#include "log.h"
+#include "manager.h"
+#include "string-util.h"
+
+struct Bus {
+        Manager *manager;
+        sd_bus *bus;
+        sd_bus_slot *object_slot, *name_slot;
+        sd_event_source *flush;        /* deferred PropertiesChanged */
+        bool changed[_BUS_PROPERTY_MAX];
+        bool have_name;
+};
+
+static const char *const property_names[_BUS_PROPERTY_MAX] = {
+        [BUS_PROPERTY_CONNECTED] = "Connected",
+        [BUS_PROPERTY_STATE] = "State",
+        [BUS_PROPERTY_ENDPOINT] = "Endpoint",
+        [BUS_PROPERTY_PRODUCT_KEY] = "ProductKey",
+        [BUS_PROPERTY_DEVICE_NAME] = "DeviceName",
+        [BUS_PROPERTY_LAST_ERROR] = "LastError",
+        [BUS_PROPERTY_CONNECTED_SINCE] = "ConnectedSince",
+        [BUS_PROPERTY_RECONNECTS] = "Reconnects",
+        [BUS_PROPERTY_FIRMWARE_VERSION] = "FirmwareVersion",
+        [BUS_PROPERTY_OTA_STATE] = "OtaState",
+        [BUS_PROPERTY_OTA_PROGRESS] = "OtaProgress",
+        [BUS_PROPERTY_LED] = "Led",
+        [BUS_PROPERTY_OUTBOX_DEPTH] = "OutboxDepth",
+        [BUS_PROPERTY_OUTBOX_DROPPED] = "OutboxDropped",
+        [BUS_PROPERTY_SERVER_CERTIFICATE_EXPIRY] = "ServerCertificateExpiry",
+};
+
+/* --- property getters: everything is read from the Manager at the time of the call --- */
+
+static const MqttStats *stats(Manager *m)
+{
+        static const MqttStats none = {};
+        return m->mqtt ? mqtt_session_get_stats(m->mqtt) : &none;
+}
+
+static int get_connected(sd_bus *bus, const char *path, const char *interface, const char *property,
+                sd_bus_message *reply, void *userdata, sd_bus_error *error)
+{
+        Manager *m = userdata;
+        return sd_bus_message_append(reply, "b", m->state == MANAGER_CONNECTED);
+}
+
+static int get_state(sd_bus *bus, const char *path, const char *interface, const char *property,
+                sd_bus_message *reply, void *userdata, sd_bus_error *error)
+{
+        Manager *m = userdata;
+        return sd_bus_message_append(reply, "s", manager_state_to_string(m->state));
+}
+
+static int get_endpoint(sd_bus *bus, const char *path, const char *interface, const char *property,
+                sd_bus_message *reply, void *userdata, sd_bus_error *error)
+{
+        Manager *m = userdata;
+        _cleanup_(freep) char *e = NULL;
+
+        if (m->conf && m->conf->host && asprintf(&e, "%s:%u", m->conf->host, m->conf->port) < 0)
+                return -ENOMEM;
+        return sd_bus_message_append(reply, "s", strempty(e));
+}
+
+static int get_conf_string(sd_bus *bus, const char *path, const char *interface, const char *property,
+                sd_bus_message *reply, void *userdata, sd_bus_error *error)
+{
+        Manager *m = userdata;
+        const char *v = NULL;
+
+        if (m->conf && streq(property, "ProductKey"))
+                v = m->conf->product_key;
+        else if (m->conf && streq(property, "DeviceName"))
+                v = m->conf->device_name;
+        return sd_bus_message_append(reply, "s", strempty(v));
+}
+
+static int get_last_error(sd_bus *bus, const char *path, const char *interface, const char *property,
+                sd_bus_message *reply, void *userdata, sd_bus_error *error)
+{
+        Manager *m = userdata;
+        return sd_bus_message_append(reply, "s", strempty(m->mqtt ? mqtt_session_get_last_error(m->mqtt) : NULL));
+}
+
+static int get_stat(sd_bus *bus, const char *path, const char *interface, const char *property,
+                sd_bus_message *reply, void *userdata, sd_bus_error *error)
+{
+        const MqttStats *s = stats(userdata);
+
+        if (streq(property, "ConnectedSince"))
+                return sd_bus_message_append(reply, "t", s->connected_since_usec);
+        if (streq(property, "Reconnects"))
+                return sd_bus_message_append(reply, "u", s->reconnects);
+        if (streq(property, "MessagesSent"))
+                return sd_bus_message_append(reply, "t", s->messages_sent);
+        if (streq(property, "MessagesReceived"))
+                return sd_bus_message_append(reply, "t", s->messages_received);
+        if (streq(property, "BytesSent"))
+                return sd_bus_message_append(reply, "t", s->bytes_sent);
+        if (streq(property, "BytesReceived"))
+                return sd_bus_message_append(reply, "t", s->bytes_received);
+        if (streq(property, "ServerCertificateExpiry"))
+                return sd_bus_message_append(reply, "t", s->server_cert_not_after_usec);
+        return -EINVAL;
+}
+
+static int get_ota(sd_bus *bus, const char *path, const char *interface, const char *property,
+                sd_bus_message *reply, void *userdata, sd_bus_error *error)
+{
+        Manager *m = userdata;
+        OtaStatus st;
+
+        manager_get_ota_status(m, &st);
+        if (streq(property, "FirmwareVersion"))
+                return sd_bus_message_append(reply, "s", strempty(st.firmware_version));
+        if (streq(property, "OtaState"))
+                return sd_bus_message_append(reply, "s", strempty(st.state));
+        return sd_bus_message_append(reply, "i", (int32_t) st.progress);
+}
+
+static int get_led(sd_bus *bus, const char *path, const char *interface, const char *property,
+                sd_bus_message *reply, void *userdata, sd_bus_error *error)
+{
+        Manager *m = userdata;
+        LedState s = m->led ? *led_get_state(m->led) : LED_STATE_INIT;
+
+        return sd_bus_message_append(reply, "(byyy)", s.on, s.red, s.green, s.blue);
+}
+
+static int get_outbox(sd_bus *bus, const char *path, const char *interface, const char *property,
+                sd_bus_message *reply, void *userdata, sd_bus_error *error)
+{
+        Manager *m = userdata;
+
+        if (streq(property, "OutboxDropped"))
+                return sd_bus_message_append(reply, "t", manager_get_outbox_dropped(m));
+        return sd_bus_message_append(reply, "u", (uint32_t) manager_get_outbox_depth(m));
+}
+
+/* --- methods --- */
+
+static int map_publish_error(int r, sd_bus_error *error)
+{
+        switch (r) {
+        case -ENOTCONN:
+                return sd_bus_error_set(error, ALI_BUS_ERROR_NOT_CONNECTED,
+                        "Not connected to the cloud; try again once connected");
+        case -EMSGSIZE:
+        case -EINVAL:
+                return sd_bus_error_set_errnof(error, -r, "Message refused: %s", strerror(-r));
+        default:
+                return r;
+        }
+}
+
+static int method_publish(sd_bus_message *msg, void *userdata, sd_bus_error *error)
+{
+        Manager *m = userdata;
+        const char *topic, *payload;
+        uint32_t qos;
+        int r;
+
+        r = sd_bus_message_read(msg, "ssu", &topic, &payload, &qos);
+        if (r < 0)
+                return r;
+        if (qos > 1)
+                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "QoS %u is not supported: use 0 or 1", qos);
+        if (strlen(payload) > ALI_BUS_MAX_PAYLOAD)
+                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
+                        "Payload of %zu bytes exceeds the platform's %u byte limit", strlen(payload),
+                        ALI_BUS_MAX_PAYLOAD);
+        if (!m->conf || !m->conf->product_key || !m->mqtt)
+                return sd_bus_error_set(error, ALI_BUS_ERROR_NOT_CONFIGURED, "The device is not configured");
+        if (!alink_topic_publish_allowed(&m->topics, topic))
+                return sd_bus_error_setf(error, ALI_BUS_ERROR_TOPIC_NOT_ALLOWED,
+                        "Topic %s is not one of this device's: use %s... or %sthing/event/...", topic,
+                        m->topics.user_prefix, m->topics.sys_prefix);
+
+        r = manager_publish(m, topic, payload, (int) qos);
+        if (r < 0)
+                return map_publish_error(r, error);
+        /* QoS 1 counts as accepted once it is on disk: the outbox keeps it until the cloud acknowledges it. */
+        if (qos == 1 && (r > 0 || outbox_sync(m->outbox) < 0))
+                return sd_bus_error_set(error, ALI_BUS_ERROR_STORAGE_FAILED,
+                        "The message could not be stored on disk; it is kept in memory and sent while the daemon runs");
+        log_info("%s %zu bytes to %s for a local client", qos == 1 ? "Accepted" : "Published", strlen(payload), topic);
+        return sd_bus_reply_method_return(msg, NULL);
+}
+
+static int method_post_properties(sd_bus_message *msg, void *userdata, sd_bus_error *error)
+{
+        Manager *m = userdata;
+        _cleanup_(freep) char *problem = NULL;
+        const char *json;
+        int r;
+
+        r = sd_bus_message_read(msg, "s", &json);
+        if (r < 0)
+                return r;
+        if (!m->conf || !m->conf->product_key || !m->mqtt)
+                return sd_bus_error_set(error, ALI_BUS_ERROR_NOT_CONFIGURED, "The device is not configured");
+        r = manager_post_properties(m, json, &problem);
+        if (r == ALINK_E_INVALID)
+                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "%s", strna(problem));
+        if (r < 0)
+                return map_publish_error(r, error);
+        return sd_bus_reply_method_return(msg, NULL);
+}
+
+static int method_set_led(sd_bus_message *msg, void *userdata, sd_bus_error *error)
+{
+        Manager *m = userdata;
+        LedChange c = { .set_on = true, .set_red = true, .set_green = true, .set_blue = true };
+        int on, r, code;
+
+        r = sd_bus_message_read(msg, "byyy", &on, &c.value.red, &c.value.green, &c.value.blue);
+        if (r < 0)
+                return r;
+        c.value.on = on;
+        code = manager_change_led(m, &c, /* reply_id= */ NULL, NULL);
+        if (code != ALINK_CODE_SUCCESS)
+                return sd_bus_error_setf(error, ALI_BUS_ERROR_LED_FAILED,
+                        "The light did not take the requested state (device error %d)", code);
+        return sd_bus_reply_method_return(msg, NULL);
+}
+
+static int method_reconnect(sd_bus_message *msg, void *userdata, sd_bus_error *error)
+{
+        Manager *m = userdata;
+        int r;
+
+        if (!m->mqtt)
+                return sd_bus_error_set(error, ALI_BUS_ERROR_NOT_CONFIGURED, "The device is not configured");
+        log_info("Reconnecting, as asked over D-Bus");
+        r = mqtt_session_reconnect(m->mqtt);
+        if (r < 0)
+                return r;
+        return sd_bus_reply_method_return(msg, NULL);
+}
+
+static int method_request_firmware(sd_bus_message *msg, void *userdata, sd_bus_error *error)
+{
+        Manager *m = userdata;
+        int r;
+
+        r = manager_request_firmware(m);
+        if (r == -EOPNOTSUPP)
+                return sd_bus_error_set(error, ALI_BUS_ERROR_NOT_SUPPORTED, "Firmware updates are not available");
+        if (r < 0)
+                return map_publish_error(r, error);
+        return sd_bus_reply_method_return(msg, NULL);
+}
+
+static int method_reload(sd_bus_message *msg, void *userdata, sd_bus_error *error)
+{
+        Manager *m = userdata;
+        int r;
+
+        log_info("Reloading, as asked over D-Bus");
+        r = manager_reload(m);
+        if (r < 0)
+                return r;
+        if (r > 0)
+                return sd_bus_error_setf(error, ALI_BUS_ERROR_INVALID_CONFIG,
+                        "%s has problems (see the daemon's log); the running configuration was kept",
+                        m->config_path);
+        return sd_bus_reply_method_return(msg, NULL);
+}
+
+#define CHANGE SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE
+static const sd_bus_vtable manager_vtable[] = {
+        SD_BUS_VTABLE_START(0),
+        SD_BUS_PROPERTY("Connected", "b", get_connected, 0, CHANGE),
+        SD_BUS_PROPERTY("State", "s", get_state, 0, CHANGE),
+        SD_BUS_PROPERTY("Endpoint", "s", get_endpoint, 0, CHANGE),
+        SD_BUS_PROPERTY("ProductKey", "s", get_conf_string, 0, CHANGE),
+        SD_BUS_PROPERTY("DeviceName", "s", get_conf_string, 0, CHANGE),
+        SD_BUS_PROPERTY("LastError", "s", get_last_error, 0, CHANGE),
+        SD_BUS_PROPERTY("ConnectedSince", "t", get_stat, 0, CHANGE),
+        SD_BUS_PROPERTY("Reconnects", "u", get_stat, 0, CHANGE),
+        /* Traffic counters change with every message: read them, they do not signal. */
+        SD_BUS_PROPERTY("MessagesSent", "t", get_stat, 0, 0),
+        SD_BUS_PROPERTY("MessagesReceived", "t", get_stat, 0, 0),
+        SD_BUS_PROPERTY("BytesSent", "t", get_stat, 0, 0),
+        SD_BUS_PROPERTY("BytesReceived", "t", get_stat, 0, 0),
+        SD_BUS_PROPERTY("FirmwareVersion", "s", get_ota, 0, CHANGE),
+        SD_BUS_PROPERTY("OtaState", "s", get_ota, 0, CHANGE),
+        SD_BUS_PROPERTY("OtaProgress", "i", get_ota, 0, CHANGE),
+        SD_BUS_PROPERTY("Led", "(byyy)", get_led, 0, CHANGE),
+        SD_BUS_PROPERTY("OutboxDepth", "u", get_outbox, 0, CHANGE),
+        SD_BUS_PROPERTY("OutboxDropped", "t", get_outbox, 0, CHANGE),
+        /* When the certificate of the server we last connected to expires (µs since the epoch). */
+        SD_BUS_PROPERTY("ServerCertificateExpiry", "t", get_stat, 0, CHANGE),
+
+        SD_BUS_METHOD_WITH_ARGS("Publish", SD_BUS_ARGS("s", topic, "s", payload, "u", qos), SD_BUS_NO_RESULT,
+                method_publish, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("PostProperties", SD_BUS_ARGS("s", json), SD_BUS_NO_RESULT, method_post_properties,
+                SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("SetLed", SD_BUS_ARGS("b", on, "y", red, "y", green, "y", blue), SD_BUS_NO_RESULT,
+                method_set_led, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD("Reconnect", NULL, NULL, method_reconnect, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD("RequestFirmware", NULL, NULL, method_request_firmware, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD("Reload", NULL, NULL, method_reload, SD_BUS_VTABLE_UNPRIVILEGED),
+
+        SD_BUS_SIGNAL_WITH_ARGS("PropertySet", SD_BUS_ARGS("s", json), 0),
+        SD_BUS_SIGNAL_WITH_ARGS("Message", SD_BUS_ARGS("s", topic, "s", payload), 0),
+        SD_BUS_VTABLE_END,
+};
+#undef CHANGE
+
+/* --- PropertiesChanged, batched --- */
+
+static int on_flush(sd_event_source *s, void *userdata)
+{
+        Bus *b = userdata;
+        const char *names[_BUS_PROPERTY_MAX + 1];
+        size_t n = 0;
+        int r;
+
+        (void) s;
+        for (size_t i = 0; i < _BUS_PROPERTY_MAX; i++)
+                if (b->changed[i]) {
+                        names[n++] = property_names[i];
+                        b->changed[i] = false;
+                }
+        names[n] = NULL;
+        if (n == 0 || !b->have_name)
+                return 0;
+        r = sd_bus_emit_properties_changed_strv(b->bus, ALI_BUS_PATH, ALI_BUS_INTERFACE, (char **) names);
+        if (r < 0)
+                log_debug_errno(r, "Cannot emit PropertiesChanged, ignoring: %m");
+        return 0;
+}
+
+void bus_property_changed(Bus *b, BusProperty p)
+{
+        if (!b || p < 0 || p >= _BUS_PROPERTY_MAX)
+                return;
+        b->changed[p] = true;
+        (void) sd_event_source_set_enabled(b->flush, SD_EVENT_ONESHOT);
+}
+
+void bus_emit_property_set(Bus *b, const char *params_json)
+{
+        int r;
+
+        if (!b || !b->have_name || !params_json)
+                return;
+        r = sd_bus_emit_signal(b->bus, ALI_BUS_PATH, ALI_BUS_INTERFACE, "PropertySet", "s", params_json);
+        if (r < 0)
+                log_debug_errno(r, "Cannot emit PropertySet, ignoring: %m");
+}
+
+void bus_emit_message(Bus *b, const char *topic, const void *payload, size_t len)
+{
+        _cleanup_(freep) char *s = NULL;
+        int r;
+
+        if (!b || !b->have_name)
+                return;
+        /* D-Bus strings are UTF-8 without NUL bytes; anything else cannot be forwarded as a string. */
+        if (!utf8_is_valid_n(payload, len)) {
+                log_warning("Not forwarding the message on %s over D-Bus: its payload is not UTF-8 text", topic);
+                return;
+        }
+        s = strndup(payload, len);
+        if (!s)
+                return (void) log_oom();
+        r = sd_bus_emit_signal(b->bus, ALI_BUS_PATH, ALI_BUS_INTERFACE, "Message", "ss", topic, s);
+        if (r < 0)
+                log_debug_errno(r, "Cannot emit Message, ignoring: %m");
+}
+
+/* --- setup --- */
+
+static int on_name_reply(sd_bus_message *reply, void *userdata, sd_bus_error *ret_error)
+{
+        Bus *b = userdata;
+        const sd_bus_error *e = sd_bus_message_get_error(reply);
+        uint32_t result = 0;
+
+        (void) ret_error;
+        b->name_slot = sd_bus_slot_unref(b->name_slot);
+        if (e) {
+                if (sd_bus_error_has_name(e, SD_BUS_ERROR_ACCESS_DENIED))
+                        log_warning("Not allowed to own %s on the system bus (%s); running without D-Bus. "
+                                    "Is the policy /usr/share/dbus-1/system.d/" ALI_BUS_NAME ".conf installed?",
+                                ALI_BUS_NAME, e->message);
+                else
+                        log_warning("Cannot own %s on the system bus: %s; running without D-Bus", ALI_BUS_NAME,
+                                e->message);
+                manager_bus_ready(b->manager, 0);
+                return 0;
+        }
+        (void) sd_bus_message_read(reply, "u", &result);
+        if (result == 1 /* primary owner */ || result == 4 /* already owner */) {
+                b->have_name = true;
+                log_debug("Acquired %s on the system bus", ALI_BUS_NAME);
+                manager_bus_ready(b->manager, 0);
+                return 0;
+        }
+        log_error("%s is already owned on the system bus: another ali-linkd is running. Two daemons with one "
+                  "device identity would keep disconnecting each other; stopping.",
+                ALI_BUS_NAME);
+        manager_bus_ready(b->manager, -EEXIST);
+        return 0;
+}
+
+int bus_new(Bus **ret, Manager *m)
+{
+        _cleanup_(bus_freep) Bus *b = NULL;
+        int r;
+
+        b = calloc(1, sizeof(*b));
+        if (!b)
+                return -ENOMEM;
+        b->manager = m;
+
+        r = sd_bus_open_system(&b->bus);
+        if (r < 0) {
+                log_warning_errno(r, "Cannot connect to the system bus, running without D-Bus: %m");
+                *ret = NULL;
+                return 0;
+        }
+        (void) sd_bus_set_description(b->bus, "system-bus");
+
+        r = sd_bus_add_object_vtable(b->bus, &b->object_slot, ALI_BUS_PATH, ALI_BUS_INTERFACE, manager_vtable, m);
+        if (r < 0)
+                return log_error_errno(r, "Cannot register the D-Bus object: %m");
+        r = sd_event_add_defer(m->event, &b->flush, on_flush, b);
+        if (r < 0)
+                return r;
+        (void) sd_event_source_set_description(b->flush, "bus-properties-changed");
+        (void) sd_event_source_set_enabled(b->flush, SD_EVENT_OFF);
+
+        r = sd_bus_attach_event(b->bus, m->event, SD_EVENT_PRIORITY_NORMAL);
+        if (r < 0)
+                return log_error_errno(r, "Cannot attach the bus to the event loop: %m");
+        r = sd_bus_request_name_async(b->bus, &b->name_slot, ALI_BUS_NAME, 0, on_name_reply, b);
+        if (r < 0)
+                return log_error_errno(r, "Cannot request %s: %m", ALI_BUS_NAME);
+
+        *ret = TAKE_PTR(b);
+        return 0;
+}
+
+Bus *bus_free(Bus *b)
+{
+        if (!b)
+                return NULL;
+        sd_event_source_disable_unref(b->flush);
+        sd_bus_slot_unref(b->name_slot);
+        sd_bus_slot_unref(b->object_slot);
+        if (b->bus) {
+                sd_bus_detach_event(b->bus);
+                sd_bus_flush_close_unref(b->bus);
+        }
+        free(b);
+        return NULL;
+}

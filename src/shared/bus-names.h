@@ -1,0 +1,22 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* bus-names.h: the D-Bus names the daemon and aliLinkctl share (DESIGN.md "Fixed interfaces").
+ *
+ * One place for the well-known name, object path, interface and error names, so the daemon's vtable and
+ * the CLI cannot drift apart. Constants only. */
+#pragma once
+
+#define ALI_BUS_NAME "org.alilinkd1"
+#define ALI_BUS_PATH "/org/alilinkd1"
+#define ALI_BUS_INTERFACE "org.alilinkd1.Manager"
+
+/* Errors the daemon's methods return besides org.freedesktop.DBus.Error.InvalidArgs. */
+#define ALI_BUS_ERROR_TOPIC_NOT_ALLOWED "org.alilinkd1.Error.TopicNotAllowed"
+#define ALI_BUS_ERROR_NOT_CONNECTED "org.alilinkd1.Error.NotConnected"
+#define ALI_BUS_ERROR_NOT_CONFIGURED "org.alilinkd1.Error.NotConfigured"
+#define ALI_BUS_ERROR_INVALID_CONFIG "org.alilinkd1.Error.InvalidConfig"
+#define ALI_BUS_ERROR_LED_FAILED "org.alilinkd1.Error.LedFailed"
+#define ALI_BUS_ERROR_NOT_SUPPORTED "org.alilinkd1.Error.NotSupported"
+#define ALI_BUS_ERROR_STORAGE_FAILED "org.alilinkd1.Error.StorageFailed"
+
+/* The platform's message size limit (ALINK-PROTOCOL.md §5), enforced on Publish and PostProperties. */
+#define ALI_BUS_MAX_PAYLOAD (256u * 1024u)

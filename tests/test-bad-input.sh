@@ -1,0 +1,44 @@
+#!/bin/bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
+# What the network sends cannot hurt: oversized payloads, deep nesting, huge numbers, binary garbage and
+# NUL bytes in a property set are answered with 460 and the reason; the daemon keeps answering. (Topics
+# that are not UTF-8 never reach it: MQTT requires UTF-8 topics and both the broker and libmosquitto
+# refuse others; the unit tests and the fuzzers cover the parsers byte by byte.)
+. "$(dirname "$0")/lib.sh"
+
+broker_start
+daemon_config
+daemon_start
+daemon_wait_connected
+
+answer() { # PAYLOAD-FILE → the set_reply line
+	cloud --sub "$TOPIC_SET_REPLY" --pub-file "$TOPIC_SET" "$1" --expect "$TOPIC_SET_REPLY" --timeout 20 \
+		>"$T/cloud.out" 2>"$T/cloud.err" || fail "no answer to $(head -c 80 "$1")"
+	grep -F "$TOPIC_SET_REPLY " "$T/cloud.out" | cut -d' ' -f2-
+}
+
+# 300 KiB: over the platform's 256 KiB message limit.
+{ printf '{"id":"1","params":{"LightSwitch":1},"pad":"'; head -c 307200 /dev/zero | tr '\0' x; printf '"}'; } >"$T/big"
+answer "$T/big" | grep -qE '^\{"code":460,"data":\{\},"message":"message of 30[0-9]+ bytes exceeds the 262144 byte limit"\}$' ||
+	fail "oversized: $(answer "$T/big" | head -c 200)"
+# 100,000 levels of nesting.
+{ printf '{"id":"2","params":{"LightSwitch":'; head -c 100000 /dev/zero | tr '\0' '['; printf '}}'; } >"$T/deep"
+answer "$T/deep" | grep -qF '"code":460' || fail "deep nesting"
+# Numbers no integer type holds.
+printf '{"id":"3","params":{"RGBColor":{"Red":1e400,"Green":-99999999999999999999999999,"Blue":0}}}' >"$T/huge"
+answer "$T/huge" | grep -qE '"id":"3","code":460.*RGBColor\.Red' || fail "huge numbers: $(answer "$T/huge")"
+printf '{"id":99999999999999999999999999999,"params":{"LightSwitch":1}}' >"$T/hugeid"
+answer "$T/hugeid" | grep -qF '"code":460' || fail "huge id"
+# Binary garbage and an invalid UTF-8 string.
+head -c 2000 /dev/urandom | tr -d '\0' >"$T/garbage"
+answer "$T/garbage" | grep -qF '"code":460' || fail "binary garbage"
+printf '{"id":"4","params":{"LightSwitch":1},"x":"\xc3\x28"}' >"$T/utf8"
+answer "$T/utf8" | grep -qF '"code":460' || fail "invalid UTF-8"
+daemon_alive || fail "the daemon died"
+pass "oversized, deep, huge, garbage and invalid UTF-8 input answered with 460"
+
+printf '{"id":"5","params":{"LightSwitch":1}}' >"$T/good"
+[ "$(answer "$T/good")" = '{"id":"5","code":200,"data":{}}' ] || fail "no good answer after the bad ones"
+pass "still answering"
+[ "$(daemon_stop TERM 5)" = 0 ] || fail "exit status"
+assert_no_secrets
