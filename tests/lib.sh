@@ -80,17 +80,23 @@ _cleanup() {
 trap _cleanup EXIT
 trap 'exit 130' INT TERM
 
+# The time in ms, without a fork per call (the wait loops below run once per line of a log).
+_now_ms() { _NOW_MS=$((${EPOCHREALTIME//[!0-9]/} / 1000)); }
+
 # wait_for FILE REGEX [TIMEOUT]: until a line of FILE (present or future) matches the extended REGEX.
 wait_for() {
-	local file=$1 re=$2 timeout=${3:-10} fd pid line left end
+	local file=$1 re=$2 timeout=${3:-10} fd pid line left end tmo
 	touch "$file"
-	end=$(($(date +%s%N) / 1000000 + timeout * 1000))
+	_now_ms
+	end=$((_NOW_MS + timeout * 1000))
 	exec {fd}< <(exec tail -n +1 -F "$file" 2>/dev/null)
 	pid=$!
 	while :; do
-		left=$((end - $(date +%s%N) / 1000000))
+		_now_ms
+		left=$((end - _NOW_MS))
 		[ "$left" -gt 0 ] || break
-		if IFS= read -r -t "$((left / 1000)).$(printf '%03d' $((left % 1000)))" -u "$fd" line; then
+		printf -v tmo '%d.%03d' $((left / 1000)) $((left % 1000))
+		if IFS= read -r -t "$tmo" -u "$fd" line; then
 			if [[ $line =~ $re ]]; then
 				kill "$pid" 2>/dev/null || true
 				exec {fd}<&-
@@ -108,15 +114,18 @@ wait_for() {
 
 # wait_for_count FILE REGEX N [TIMEOUT]: until N lines of FILE match.
 wait_for_count() {
-	local file=$1 re=$2 n=$3 timeout=${4:-10} fd pid line left end seen=0
+	local file=$1 re=$2 n=$3 timeout=${4:-10} fd pid line left end tmo seen=0
 	touch "$file"
-	end=$(($(date +%s%N) / 1000000 + timeout * 1000))
+	_now_ms
+	end=$((_NOW_MS + timeout * 1000))
 	exec {fd}< <(exec tail -n +1 -F "$file" 2>/dev/null)
 	pid=$!
 	while :; do
-		left=$((end - $(date +%s%N) / 1000000))
+		_now_ms
+		left=$((end - _NOW_MS))
 		[ "$left" -gt 0 ] || break
-		if IFS= read -r -t "$((left / 1000)).$(printf '%03d' $((left % 1000)))" -u "$fd" line; then
+		printf -v tmo '%d.%03d' $((left / 1000)) $((left % 1000))
+		if IFS= read -r -t "$tmo" -u "$fd" line; then
 			if [[ $line =~ $re ]]; then
 				seen=$((seen + 1))
 				if [ $seen -ge "$n" ]; then
