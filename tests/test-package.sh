@@ -121,7 +121,7 @@ _package_cleanup() {
 }
 trap _package_cleanup EXIT
 
-# --- helpers for the checks in ---
+# --- helpers for the checks inside the container ---
 J=$T/journal.log
 unit_prop() { inside systemctl show --property="$1" --value "${2:-ali-linkd.service}"; }
 mainpid() { unit_prop MainPID; }
@@ -253,14 +253,14 @@ install -d -m 0755 "$ROOT/etc/ali-linkd"
 install -m 0644 "$T/pki/ca.crt" "$ROOT/etc/ali-linkd/test-ca.crt"
 install -m 0600 /dev/null "$ROOT/etc/ali-linkd/device-secret"
 printf '%s\n' "$SECRET" >"$ROOT/etc/ali-linkd/device-secret"
-write_config() { # KEEPALIVE: in place, so the file keeps its owner and mode
+write_config() { # KEEPALIVE [HOST]: in place, so the file keeps its owner and mode
 	cat >"$ROOT/etc/ali-linkd.conf" <<-EOF
 		[device]
 		product_key = $PK
 		device_name = $DN
 
 		[mqtt]
-		host = 127.0.0.1
+		host = ${2:-127.0.0.1}
 		port = $BROKER_PORT
 		ca_file = /etc/ali-linkd/test-ca.crt
 		keepalive = $1
@@ -316,13 +316,15 @@ wait_notify "READY=1" $((ready + 1))
 	fail "the daemon did not survive a broken reload"
 set_property 602 '{"LightSwitch":0}'
 pass "broken file: refused with its line, still running on the old one and answering"
-write_config 45
+# The broker by name this time: name resolution inside the sandbox (debootstrap leaves no /etc/hosts).
+echo "127.0.0.1 localhost" >"$ROOT/etc/hosts"
+write_config 45 localhost
 inside systemctl reload ali-linkd.service || fail "systemctl reload failed"
 wait_for "$J" "ali-linkd\[[0-9]+\]: Connection settings changed: reconnecting" 10 || fail "the good file was not applied"
 wait_for "$T/broker.log" "New client connected .* k45, u'$DN&$PK'" 15 || fail "no reconnect with keepalive 45"
-wait_for_count "$J" "ali-linkd\[[0-9]+\]: Connected to 127\.0\.0\.1:$BROKER_PORT" 2 15 || fail "did not connect again"
+wait_for "$J" "ali-linkd\[[0-9]+\]: Connected to localhost:$BROKER_PORT" 15 || fail "did not connect to localhost"
 [ "$(mainpid)" = "$pid" ] || fail "the daemon restarted instead of reloading"
-pass "good file: applied in place, reconnected with keepalive 45"
+pass "good file: applied in place, reconnected to localhost with keepalive 45"
 
 # --- stop, then crashes and hangs ---
 inside systemctl stop ali-linkd.service
@@ -334,12 +336,12 @@ pass "systemctl stop: exit 0, Result=success"
 
 step "SIGKILL and SIGSTOP"
 inside systemctl start ali-linkd.service
-wait_for_count "$J" "ali-linkd\[[0-9]+\]: Connected to 127\.0\.0\.1:$BROKER_PORT" 3 20 || fail "did not connect after start"
+wait_for_count "$J" "ali-linkd\[[0-9]+\]: Connected to localhost:$BROKER_PORT" 2 20 || fail "did not connect after start"
 pid=$(mainpid)
 inside systemctl kill --signal=SIGKILL ali-linkd.service
 wait_for "$J" "ali-linkd\.service: Main process exited, code=killed, status=9/KILL" 10 || fail "SIGKILL not seen"
 wait_for "$J" "ali-linkd\.service: Scheduled restart job, restart counter is at 1\." 15 || fail "no restart after SIGKILL"
-wait_for_count "$J" "ali-linkd\[[0-9]+\]: Connected to 127\.0\.0\.1:$BROKER_PORT" 4 20 || fail "did not connect after the restart"
+wait_for_count "$J" "ali-linkd\[[0-9]+\]: Connected to localhost:$BROKER_PORT" 3 20 || fail "did not connect after the restart"
 [ "$(unit_prop NRestarts)" = 1 ] && [ "$(mainpid)" != "$pid" ] || fail "SIGKILL: NRestarts=$(unit_prop NRestarts)"
 pass "SIGKILL: restarted by systemd"
 pid=$(mainpid)
@@ -347,7 +349,7 @@ inside systemctl kill --signal=SIGSTOP ali-linkd.service
 wait_for "$J" "ali-linkd\.service: Watchdog timeout \(limit 3s\)!" 15 || fail "the watchdog did not fire"
 wait_for "$J" "ali-linkd\.service: Failed with result 'watchdog'" 15 || fail "no watchdog failure"
 wait_for "$J" "ali-linkd\.service: Scheduled restart job, restart counter is at 2\." 15 || fail "no restart after the watchdog"
-wait_for_count "$J" "ali-linkd\[[0-9]+\]: Connected to 127\.0\.0\.1:$BROKER_PORT" 5 20 || fail "did not connect after the restart"
+wait_for_count "$J" "ali-linkd\[[0-9]+\]: Connected to localhost:$BROKER_PORT" 4 20 || fail "did not connect after the restart"
 [ "$(unit_prop NRestarts)" = 2 ] && [ "$(mainpid)" != "$pid" ] || fail "watchdog: NRestarts=$(unit_prop NRestarts)"
 set_property 603 '{"LightSwitch":1}'
 pass "SIGSTOP: the watchdog (WatchdogSec=3s drop-in) aborted it and systemd restarted it; answering again"
@@ -418,7 +420,8 @@ prev=0
 for line in "Not configured: set product_key" "Device $PK/$DN, endpoint 127.0.0.1:$BROKER_PORT" \
 	"Connected to 127.0.0.1:$BROKER_PORT" "Property set 601 from the cloud" \
 	"Keeping the running configuration" "Connection settings changed: reconnecting" "Received Terminated, stopping" \
-	"Main process exited, code=killed, status=9/KILL" "Watchdog timeout" "Connected to 127.0.0.1:$BROKER_PORT"; do
+	"Connected to localhost:$BROKER_PORT" "Main process exited, code=killed, status=9/KILL" "Watchdog timeout" \
+	"Connected to localhost:$BROKER_PORT"; do
 	n=$(grep -nF -- "$line" "$T/unit-journal.log" | cut -d: -f1 | awk -v p="$prev" '$1 > p { print; exit }')
 	[ -n "$n" ] || fail "journalctl -u ali-linkd: \"$line\" missing or out of order"
 	prev=$n
