@@ -81,6 +81,7 @@ _cleanup() {
 		done
 	fi
 	[ -n "$DAEMON_PID" ] && kill -KILL "$DAEMON_PID" 2>/dev/null || true
+	[ -s "$T/daemon.pid" ] && [ ! -s "$T/daemon.exit" ] && kill -KILL "$(cat "$T/daemon.pid")" 2>/dev/null || true
 	[ -n "$BROKER_PID" ] && kill -KILL "$BROKER_PID" 2>/dev/null || true
 	for p in "${_BG_PIDS[@]}"; do kill -KILL "$p" 2>/dev/null || true; done
 	wait 2>/dev/null || true

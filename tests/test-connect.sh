@@ -25,6 +25,10 @@ pass "connect and subscribe"
 # TLS and TCP_NODELAY: the daemon says which TLS version it got.
 grep -qE "Connected to 127\.0\.0\.1:$BROKER_PORT \(TLSv1\.[23]" "$T/daemon.log" || fail "no TLS version in the connect line"
 
+# A broker that hangs up while the daemon writes must cost an EPIPE, not the daemon: SIGPIPE is ignored.
+sigign=$(sed -n 's/^SigIgn:\s*//p' "/proc/$DAEMON_PID/status")
+[ $(((16#$sigign >> 12) & 1)) = 1 ] || fail "SIGPIPE is not ignored (SigIgn $sigign)"
+
 # A user topic message is received and logged (payload only at debug).
 cloud --pub "/$PK/$DN/user/data" '{"hello":"gateway"}' --timeout 5 >/dev/null
 wait_for "$T/daemon.log" "Message on user topic data: 19 bytes" 5 || fail "user topic message not logged"

@@ -480,11 +480,13 @@ static void download_done(Download *d, CURLcode c)
         case CURLE_OK:
                 if (status != 200 && status != 206) {
                         result = DOWNLOAD_E_HTTP;
-                        (void) asprintf(&message, "unexpected HTTP status %ld", status);
+                        if (asprintf(&message, "unexpected HTTP status %ld", status) < 0)
+                                message = NULL;
                 } else if (d->base + d->received < d->size) {
                         result = DOWNLOAD_E_TRANSFER;
-                        (void) asprintf(&message, "the transfer ended at byte %" PRIu64 " of %" PRIu64,
-                                d->base + d->received, d->size);
+                        if (asprintf(&message, "the transfer ended at byte %" PRIu64 " of %" PRIu64,
+                                d->base + d->received, d->size) < 0)
+                                message = NULL;
                 } else
                         result = 0;
                 break;
@@ -494,11 +496,13 @@ static void download_done(Download *d, CURLcode c)
                 break;
         case CURLE_HTTP_RETURNED_ERROR:
                 result = DOWNLOAD_E_HTTP;
-                (void) asprintf(&message, "HTTP %ld", status);
+                if (asprintf(&message, "HTTP %ld", status) < 0)
+                        message = NULL;
                 break;
         case CURLE_FILESIZE_EXCEEDED:
                 result = DOWNLOAD_E_SIZE;
-                (void) asprintf(&message, "the server's file is larger than the expected %" PRIu64 " bytes", d->size);
+                if (asprintf(&message, "the server's file is larger than the expected %" PRIu64 " bytes", d->size) < 0)
+                        message = NULL;
                 break;
         case CURLE_UNSUPPORTED_PROTOCOL:
         case CURLE_URL_MALFORMAT:
@@ -524,7 +528,8 @@ static void download_done(Download *d, CURLcode c)
                 result = DOWNLOAD_E_TRANSFER;
         }
         if (!message && result != 0)
-                (void) asprintf(&message, "%s", d->error[0] ? d->error : curl_easy_strerror(c));
+                if (asprintf(&message, "%s", d->error[0] ? d->error : curl_easy_strerror(c)) < 0)
+                        message = NULL;
 
         if (d->handlers.finished)
                 d->handlers.finished(d, result, message, d->userdata);

@@ -92,6 +92,12 @@ static int run(int argc, char *argv[])
         if (arg_check_config)
                 return check_config();
 
+        /* A peer that closes its end must not kill the daemon: writes to it fail with EPIPE instead
+         * (OpenSSL writes to the MQTT socket without MSG_NOSIGNAL; systemd's IgnoreSIGPIPE= would cover
+         * this under a unit, but not when run by hand or in tests). */
+        if (signal(SIGPIPE, SIG_IGN) == SIG_ERR)
+                return log_error_errno(errno, "Cannot ignore SIGPIPE: %m");
+
         /* Signals arrive through sd-event (signalfd): block them first. SIGCHLD too: the OTA installer hook and
          * version command are watched with sd_event_add_child(). */
         sigemptyset(&mask);

@@ -564,7 +564,8 @@ static void on_download_finished(Download *d, int result, const char *message, v
                 }
                 if (status == 416 && j->bytes > 0) {
                         log_warning("The server refused the range from byte %" PRIu64 "; starting over", j->bytes);
-                        (void) ftruncate(j->fd, 0);
+                        if (ftruncate(j->fd, 0) < 0)
+                                log_warning_errno(errno, "Cannot empty %s, ignoring: %m", j->part_path);
                         (void) digest_reset(j->digest);
                         j->bytes = j->checkpoint = 0;
                         j->attempt_start = 1; /* counts as an attempt without progress */
@@ -646,7 +647,8 @@ static int on_hash_chunk(sd_event_source *s, void *userdata)
                 /* Unreadable or shorter than recorded: keep what was digested and fetch the rest. */
                 log_warning("Cannot read %s at byte %" PRIu64 "; resuming from there", j->part_path, j->hashed);
                 j->bytes = j->hashed;
-                (void) ftruncate(j->fd, (off_t) j->bytes);
+                if (ftruncate(j->fd, (off_t) j->bytes) < 0)
+                        log_warning_errno(errno, "Cannot cut %s back, ignoring: %m", j->part_path);
         }
         if (j->hashed < j->bytes)
                 return 0;

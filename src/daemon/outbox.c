@@ -185,7 +185,8 @@ static int journal_write(Outbox *o, const uint8_t *body, size_t body_len)
         if (n != (ssize_t) (HEADER_SIZE + body_len)) {
                 int r = n < 0 ? -errno : -ENOSPC;
                 /* Never leave half a record behind: the next one would be read as garbage. */
-                (void) ftruncate(o->fd, (off_t) o->file_size);
+                if (ftruncate(o->fd, (off_t) o->file_size) < 0)
+                        log_warning_errno(errno, "Cannot cut a partial record off the outbox journal: %m");
                 return r;
         }
         o->file_size += HEADER_SIZE + body_len;
