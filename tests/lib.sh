@@ -34,6 +34,12 @@ log() { printf '%s\n' "$*" >&2; }
 
 _dump() {
 	local f
+	# The connection's story first: the debug lines of a busy test would push it out of the tail.
+	if [ -s "$T/daemon.log" ]; then
+		log "----- daemon.log: connection and errors (last 30) -----"
+		grep -E "Connect|Disconnect|failed|retrying|refused|Cannot|ERROR|Sanitizer|runtime error" "$T/daemon.log" |
+			grep -v "^libmosquitto" | tail -n 30 | cut -c1-300 >&2
+	fi
 	for f in "$T"/daemon.log "$T"/broker.log "$T"/cloud*.out "$T"/cloud*.err; do
 		[ -s "$f" ] || continue
 		log "----- ${f##*/} (last 40 lines) -----"
