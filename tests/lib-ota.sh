@@ -15,11 +15,11 @@ OTA_GET_TOPIC=/sys/$PK/$DN/thing/ota/firmware/get
 OTA_GET_REPLY_TOPIC=/sys/$PK/$DN/thing/ota/firmware/get_reply
 
 nginx_start() {
+	local user= started
 	need nginx
 	[ -d "$T/pki" ] || pki_create
 	mkdir -p "$T/www" "$T/nginx"
 	NGINX_PORT=$("$TESTS_BUILD/free-port")
-	local user=
 	[ "$(id -u)" -eq 0 ] && user="user root;"
 	cat >"$T/nginx.conf" <<-EOF
 		daemon off;
@@ -53,9 +53,11 @@ nginx_start() {
 		}
 	EOF
 	: >>"$T/nginx-error.log"
+	started=$(count_lines "$T/nginx-error.log" "start worker process")
 	nginx -p "$T/nginx" -c "$T/nginx.conf" -e "$T/nginx-error.log" >>"$T/nginx.stderr" 2>&1 &
 	NGINX_PID=$!
-	wait_for "$T/nginx-error.log" "start worker process" 10 || fail "nginx did not start: $(cat "$T/nginx.stderr")"
+	wait_for_count "$T/nginx-error.log" "start worker process" $((started + 1)) 10 ||
+		fail "nginx did not start: $(cat "$T/nginx.stderr")"
 	URL_BASE="https://localhost:$NGINX_PORT"
 }
 

@@ -34,6 +34,12 @@ log() { printf '%s\n' "$*" >&2; }
 
 _dump() {
 	local f
+	# The connection's story first: the debug lines of a busy test would push it out of the tail.
+	if [ -s "$T/daemon.log" ]; then
+		log "----- daemon.log: connection and errors (last 30) -----"
+		grep -E "Connect|Disconnect|failed|retrying|refused|Cannot|ERROR|Sanitizer|runtime error" "$T/daemon.log" |
+			grep -v "^libmosquitto" | tail -n 30 | cut -c1-300 >&2
+	fi
 	for f in "$T"/daemon.log "$T"/broker.log "$T"/cloud*.out "$T"/cloud*.err; do
 		[ -s "$f" ] || continue
 		log "----- ${f##*/} (last 40 lines) -----"
@@ -203,7 +209,7 @@ pki_create() {
 # --- the broker ---
 # broker_start [CERT] [PORT]: CERT is server (default) or wrong-name; PORT defaults to a free one.
 broker_start() {
-	local cert=${1:-server}
+	local cert=${1:-server} started
 	need mosquitto
 	[ -f "$TESTS_BUILD/alink-auth-plugin.so" ] || fail "tests/alink-auth-plugin.so is not built (make check builds it)"
 	[ -d "$T/pki" ] || pki_create
@@ -234,10 +240,12 @@ broker_start() {
 	# As root mosquitto would drop to the mosquitto user; stay in this test's identity instead.
 	[ "$(id -u)" -eq 0 ] && echo "user root" >>"$T/mosquitto.conf"
 	: >>"$T/broker.log"
+	started=$(count_lines "$T/broker.log" "Opening ipv4 listen socket on port $BROKER_PORT")
 	# BROKER_NETNS: run it inside that network namespace (ip netns exec replaces itself with mosquitto).
 	${BROKER_NETNS:+ip netns exec "$BROKER_NETNS"} mosquitto -c "$T/mosquitto.conf" >>"$T/broker.stderr" 2>&1 &
 	BROKER_PID=$!
-	wait_for "$T/broker.log" "Opening ipv4 listen socket on port $BROKER_PORT" 10 ||
+	# A restart on the same port appends to the same log: wait for this start's line, not an earlier one.
+	wait_for_count "$T/broker.log" "Opening ipv4 listen socket on port $BROKER_PORT" $((started + 1)) 10 ||
 		fail "mosquitto did not start: $(cat "$T/broker.stderr" 2>/dev/null)"
 }
 

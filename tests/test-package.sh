@@ -13,11 +13,12 @@
 # verify and security; and purge leaving nothing behind. On the host: lintian, and man --warnings on
 # every installed page.
 #
-# Checks that wait for aliLinkctl and the D-Bus API (they ship with them): aliLinkctl status showing
-# "connected" over the container's system bus (until then: the daemon's STATUS= as systemd received it,
-# which is StatusText= of systemctl show), /usr/bin/aliLinkctl, aliLinkctl(1), its bash completion and
-# the D-Bus policy among the installed files.
+# aliLinkctl status over the container's real system bus (the shipped D-Bus policy: anyone reads, only root
+# and ali-link act), and a firmware update end to end: a push from the cloud, the image downloaded from
+# nginx on the host and verified by the daemon, handed to ali-linkd-install@ID.service, the hook run as
+# root, progress 100 and the new version reported.
 . "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/lib-ota.sh"
 
 [ "$(id -u)" -eq 0 ] || skip "needs root: debootstrap and systemd-nspawn"
 need dpkg-buildpackage dpkg-deb debootstrap systemd-nspawn journalctl nsenter setpriv flock lintian man sha256sum
@@ -116,6 +117,7 @@ _package_cleanup() {
 			[ -s "$f" ] && { log "----- ${f##*/} (last 40 lines) -----"; tail -n 40 "$f" >&2; }
 		done
 	fi
+	nginx_stop
 	(exit $rc)
 	_cleanup
 }
@@ -192,6 +194,10 @@ expect_file /usr/share/polkit-1/rules.d/ali-linkd.rules 644 root:root
 expect_file "$(installed_path ali-linkd/ali-linkd-install)" 755 root:root
 expect_file /usr/share/man/man8/ali-linkd.8.gz 644 root:root
 expect_file /usr/share/man/man5/ali-linkd.conf.5.gz 644 root:root
+expect_file /usr/bin/aliLinkctl 755 root:root
+expect_file /usr/share/man/man1/aliLinkctl.1.gz 644 root:root
+expect_file "$(installed_path completions/aliLinkctl)" 644 root:root
+expect_file /usr/share/dbus-1/system.d/org.alilinkd1.conf 644 root:root
 for f in README.md.gz changelog.gz copyright examples/install-hook-copy examples/install-hook-rauc \
 	examples/install-hook-swupdate; do
 	expect_file "/usr/share/doc/ali-linkd/$f" 644 root:root
@@ -207,7 +213,6 @@ IFS=: read -r _ _ uid gid _ home shell <<<"$(inside getent passwd ali-link)" || 
 [ "$(inside systemctl is-enabled ali-linkd.service)" = disabled ] || fail "the unit is enabled on install"
 [ "$(inside systemctl is-active ali-linkd.service)" = inactive ] || fail "the unit was started on install"
 pass "files, owners and modes; conffile 0640 root:ali-link; system user ali-link (uid $uid); unit disabled, not started"
-log "   not checked yet, they come with aliLinkctl and the D-Bus API: /usr/bin/aliLinkctl, aliLinkctl(1), bash completion, the D-Bus policy"
 
 # --- the shipped configuration ---
 cat >"$T/expected" <<-EOF
@@ -291,7 +296,20 @@ pid=$(mainpid)
 inside cat "/proc/$pid/environ" "/proc/$pid/cmdline" | tr '\0' '\n' >"$T/process.out"
 grep -qF -e "$SECRET" -e "$PASSWORD_SHA256" "$T/process.out" && fail "the secret is in the daemon's environment or argv"
 grep -q '^CREDENTIALS_DIRECTORY=' "$T/process.out" || fail "no CREDENTIALS_DIRECTORY: the credential was not passed"
-pass "enable --now: active, StatusText=\"$status\", secret from the credential only (waiting for aliLinkctl status)"
+pass "enable --now: active, StatusText=\"$status\", secret from the credential only"
+
+# aliLinkctl over the container's system bus, with the shipped policy.
+inside aliLinkctl status --json >"$T/status.json" 2>&1 || fail "aliLinkctl status: $(cat "$T/status.json")"
+for want in '"connected":true' '"state":"connected"' "\"endpoint\":\"127.0.0.1:$BROKER_PORT\"" "\"device_name\":\"$DN\""; do
+	grep -qF "$want" "$T/status.json" || fail "aliLinkctl status --json lacks $want: $(cat "$T/status.json")"
+done
+inside aliLinkctl status | grep -q "^ali-linkd: connected to 127.0.0.1:$BROKER_PORT since" || fail "aliLinkctl status"
+as_nobody aliLinkctl status >/dev/null 2>&1 || fail "nobody cannot read the status"
+rc=0
+as_nobody aliLinkctl publish user/data x >"$T/ctl.out" 2>&1 || rc=$?
+[ $rc = 1 ] && grep -q "access denied" "$T/ctl.out" || fail "nobody could publish: $rc $(cat "$T/ctl.out")"
+as_ali_link aliLinkctl publish user/data '{"from":"ali-link"}' >"$T/ctl.out" 2>&1 || fail "ali-link cannot publish: $(cat "$T/ctl.out")"
+pass "aliLinkctl status over the system bus: connected; nobody reads but may not publish, ali-link may"
 
 set_property() { # ID JSON-PARAMS: the cloud sets, the daemon must answer 200
 	cloud --sub "$TOPIC_SET_REPLY" --pub "$TOPIC_SET" "{\"id\":\"$1\",\"params\":$2,\"version\":\"1.0\"}" \
@@ -413,6 +431,35 @@ denied ali_link start systemd-journald.service
 denied ali_link start "ali-linkd-install@..service"
 [ "$(inside systemctl is-active ali-linkd.service)" = active ] || fail "ali-linkd.service is no longer running"
 pass "polkit: nobody else may start it, and ali-link may do nothing else"
+
+# --- a firmware update end to end, through the hand-off ---
+step "firmware update: push, download, verify, ali-linkd-install@ID.service, progress 100"
+nginx_start
+make_image fw-2.bin 300000
+fw2_sha=$(sha256sum <"$T/www/fw-2.bin" | cut -d' ' -f1)
+printf '%s\n' '#!/bin/sh' \
+	'{ echo "version $ALI_LINKD_OTA_VERSION"; echo "uid $(id -u)"; sha256sum <"$1"; } >/root/hook.out' \
+	'echo "$ALI_LINKD_OTA_VERSION" >/etc/ali-linkd/firmware-version' 'exit 0' >"$ROOT/etc/ali-linkd/install-hook"
+echo 1.0.0 >"$ROOT/etc/ali-linkd/firmware-version"
+write_config 60 localhost
+printf '\n[ota]\nversion_file = /etc/ali-linkd/firmware-version\ninstall_unit = ali-linkd-install\nca_file = /etc/ali-linkd/test-ca.crt\n' \
+	>>"$ROOT/etc/ali-linkd.conf"
+n=$(count_lines "$J" "ali-linkd\[[0-9]+\]: (Configuration reloaded|Connection settings changed)")
+inside systemctl reload ali-linkd.service || fail "reload with the [ota] section"
+wait_for_count "$J" "ali-linkd\[[0-9]+\]: (Configuration reloaded|Connection settings changed)" $((n + 1)) 20 ||
+	fail "the [ota] section was not loaded"
+ota_listen
+ota_push "$URL_BASE/fw-2.bin" 300000 2.0.0 SHA256 "$fw2_sha"
+wait_step 100 60 || fail "no progress 100: $(steps | tr '\n' ' '); $(grep -E 'ali-linkd(-install)?\[' "$J" | tail -n 5)"
+wait_inform 2.0.0 1 20 || fail "the new version was not reported"
+printf '%s\n' "version 2.0.0" "uid 0" "$fw2_sha  -" | diff -u - "$ROOT/root/hook.out" || fail "what the hook got"
+unit=$(grep -oE "ali-linkd-install@fw-2\.0\.0-[0-9]+\.service" "$J" | head -n 1)
+[ -n "$unit" ] || fail "the installer unit does not appear in the journal"
+[ "$(unit_prop Result "$unit")" = success ] && [ "$(unit_prop ExecMainStatus "$unit")" = 0 ] ||
+	fail "$unit: $(unit_prop Result "$unit")"
+! ls "$ROOT/var/lib/ali-linkd/install" 2>/dev/null | grep -q '^fw-2\.0\.0-' || fail "the request directory was left behind"
+grep -q '^GET /fw-2.bin .* status=200 sent=300000$' "$T/nginx-access.log" || fail "nginx did not serve the image: $(cat "$T/nginx-access.log")"
+pass "firmware 2.0.0: downloaded over HTTPS, verified, installed by $unit as root, progress 100, version reported"
 
 # --- the journal's story ---
 inside journalctl --unit=ali-linkd.service --output=cat --no-pager >"$T/unit-journal.log"

@@ -19,6 +19,13 @@ struct Bus {
         sd_event_source *flush;        /* deferred PropertiesChanged */
         bool changed[_BUS_PROPERTY_MAX];
         bool have_name;
+
+        /* A unit started through systemd, followed to the end of its start job. */
+        char *unit;
+        char *unit_result;
+        BusUnitDoneFn unit_done;
+        void *unit_userdata;
+        sd_bus_slot *unit_match, *unit_call;
 };
 
 static const char *const property_names[_BUS_PROPERTY_MAX] = {
@@ -381,6 +388,140 @@ void bus_emit_message(Bus *b, const char *topic, const void *payload, size_t len
                 log_debug_errno(r, "Cannot emit Message, ignoring: %m");
 }
 
+/* --- units started through systemd (the firmware installer runs as root in one) --- */
+
+#define SYSTEMD_NAME "org.freedesktop.systemd1"
+#define SYSTEMD_PATH "/org/freedesktop/systemd1"
+#define SYSTEMD_MANAGER "org.freedesktop.systemd1.Manager"
+
+void bus_forget_unit(Bus *b)
+{
+        if (!b)
+                return;
+        b->unit_match = sd_bus_slot_unref(b->unit_match);
+        b->unit_call = sd_bus_slot_unref(b->unit_call);
+        b->unit = mfree(b->unit);
+        b->unit_result = mfree(b->unit_result);
+        b->unit_done = NULL;
+        b->unit_userdata = NULL;
+}
+
+static void unit_finish(Bus *b, int error, int exit_status, const char *message)
+{
+        BusUnitDoneFn done = b->unit_done;
+        void *userdata = b->unit_userdata;
+        _cleanup_(freep) char *result = TAKE_PTR(b->unit_result);
+
+        bus_forget_unit(b);
+        if (done)
+                done(userdata, error, result, exit_status, message);
+}
+
+static int on_unit_exec_status(sd_bus_message *reply, void *userdata, sd_bus_error *ret_error)
+{
+        Bus *b = userdata;
+        const sd_bus_error *e = sd_bus_message_get_error(reply);
+        int32_t status = -1;
+
+        (void) ret_error;
+        b->unit_call = sd_bus_slot_unref(b->unit_call);
+        if (!e && sd_bus_message_read(reply, "v", "i", &status) < 0)
+                status = -1;
+        unit_finish(b, 0, status, e ? e->message : NULL);
+        return 0;
+}
+
+static int on_unit_path(sd_bus_message *reply, void *userdata, sd_bus_error *ret_error)
+{
+        Bus *b = userdata;
+        const sd_bus_error *e = sd_bus_message_get_error(reply);
+        const char *path;
+        int r;
+
+        (void) ret_error;
+        b->unit_call = sd_bus_slot_unref(b->unit_call);
+        if (e || sd_bus_message_read(reply, "o", &path) < 0) {
+                unit_finish(b, 0, -1, e ? e->message : "cannot read the unit's path");
+                return 0;
+        }
+        r = sd_bus_call_method_async(b->bus, &b->unit_call, SYSTEMD_NAME, path, "org.freedesktop.DBus.Properties",
+                "Get", on_unit_exec_status, b, "ss", "org.freedesktop.systemd1.Service", "ExecMainStatus");
+        if (r < 0)
+                unit_finish(b, 0, -1, "cannot read the unit's exit status");
+        return 0;
+}
+
+static int on_job_removed(sd_bus_message *m, void *userdata, sd_bus_error *ret_error)
+{
+        Bus *b = userdata;
+        const char *job, *unit, *result;
+        uint32_t id;
+        int r;
+
+        (void) ret_error;
+        if (sd_bus_message_read(m, "uoss", &id, &job, &unit, &result) < 0 || !b->unit || !streq(unit, b->unit))
+                return 0;
+        log_debug("systemd finished the start job of %s: %s", unit, result);
+        if (free_and_strdup(&b->unit_result, result) < 0) {
+                unit_finish(b, -ENOMEM, -1, "out of memory");
+                return 0;
+        }
+        b->unit_match = sd_bus_slot_unref(b->unit_match);
+        /* The exit status tells "installed" (0) from "installed, reboot pending" (100). */
+        r = sd_bus_call_method_async(b->bus, &b->unit_call, SYSTEMD_NAME, SYSTEMD_PATH, SYSTEMD_MANAGER, "GetUnit",
+                on_unit_path, b, "s", b->unit);
+        if (r < 0)
+                unit_finish(b, 0, -1, "cannot look the unit up");
+        return 0;
+}
+
+static int on_start_unit(sd_bus_message *reply, void *userdata, sd_bus_error *ret_error)
+{
+        Bus *b = userdata;
+        const sd_bus_error *e = sd_bus_message_get_error(reply);
+
+        (void) ret_error;
+        b->unit_call = sd_bus_slot_unref(b->unit_call);
+        if (e)
+                unit_finish(b,
+                        sd_bus_error_has_names(e, SD_BUS_ERROR_ACCESS_DENIED, SD_BUS_ERROR_INTERACTIVE_AUTHORIZATION_REQUIRED)
+                                ? -EACCES
+                                : -EIO,
+                        -1, e->message);
+        return 0;
+}
+
+int bus_start_unit(Bus *b, const char *unit, BusUnitDoneFn done, void *userdata)
+{
+        int r;
+
+        if (!b || !b->bus)
+                return -ENOTCONN;
+        if (b->unit)
+                return -EBUSY;
+        b->unit = strdup(unit);
+        if (!b->unit)
+                return -ENOMEM;
+        b->unit_done = done;
+        b->unit_userdata = userdata;
+
+        /* systemd sends JobRemoved to subscribed clients only; the match goes in before the start, and
+         * the bus delivers in order, so the end of the job cannot be missed. */
+        r = sd_bus_call_method_async(b->bus, NULL, SYSTEMD_NAME, SYSTEMD_PATH, SYSTEMD_MANAGER, "Subscribe", NULL, NULL,
+                NULL);
+        if (r >= 0)
+                r = sd_bus_match_signal_async(b->bus, &b->unit_match, SYSTEMD_NAME, SYSTEMD_PATH, SYSTEMD_MANAGER,
+                        "JobRemoved", on_job_removed, NULL, b);
+        if (r >= 0)
+                r = sd_bus_call_method_async(b->bus, &b->unit_call, SYSTEMD_NAME, SYSTEMD_PATH, SYSTEMD_MANAGER,
+                        "StartUnit", on_start_unit, b, "ss", unit, "replace");
+        if (r < 0) {
+                bus_forget_unit(b);
+                return r;
+        }
+        return 0;
+}
+
 /* --- setup --- */
 
 static int on_name_reply(sd_bus_message *reply, void *userdata, sd_bus_error *ret_error)
@@ -458,6 +599,7 @@ Bus *bus_free(Bus *b)
 {
         if (!b)
                 return NULL;
+        bus_forget_unit(b);
         sd_event_source_disable_unref(b->flush);
         sd_bus_slot_unref(b->name_slot);
         sd_bus_slot_unref(b->object_slot);

@@ -44,6 +44,17 @@ int bus_new(Bus **ret, Manager *m);
 Bus *bus_free(Bus *b);
 DEFINE_TRIVIAL_CLEANUP_FUNC(Bus *, bus_free);
 
+/* A unit started through systemd has finished starting. error < 0 when it could not be started at all
+ * (message says why: polkit refused, no such unit, no bus); otherwise result is systemd's job result
+ * ("done", "failed", "timeout", "canceled", ...) and exit_status the main process's exit status. */
+typedef void (*BusUnitDoneFn)(void *userdata, int error, const char *result, int exit_status, const char *message);
+
+/* Start a unit (org.freedesktop.systemd1.Manager.StartUnit, mode "replace") and call done once its start
+ * job is over. One at a time: -EBUSY while one runs; -ENOTCONN without a bus. */
+int bus_start_unit(Bus *b, const char *unit, BusUnitDoneFn done, void *userdata);
+/* Stop waiting for it (the unit itself runs on); done is not called. */
+void bus_forget_unit(Bus *b);
+
 /* Queue a PropertiesChanged for p; sent once per loop iteration. Accepts a NULL bus. */
 void bus_property_changed(Bus *b, BusProperty p);
 /* Signals: the cloud set these properties (the params object as JSON); a forwarded custom topic. */

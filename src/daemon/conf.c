@@ -179,6 +179,18 @@ static int parse_bool(ConfParser *p, const ConfItem *item, const char *value, vo
         return 0;
 }
 
+/* The name of a systemd template unit, without "@" and suffix ("ali-linkd-install"). */
+static int parse_unit_prefix(ConfParser *p, const ConfItem *item, const char *value, void *data)
+{
+        if (!isempty(value) && (strlen(value) > 200 || !alnum_or_chars(value, "-_.:") || strchr(value, '@'))) {
+                conf_error(p, "invalid %s \"%s\": give a template unit's name without \"@\" and suffix, such as "
+                              "ali-linkd-install",
+                        item->key, value);
+                return 0;
+        }
+        return store_string(p, data, value);
+}
+
 static int parse_log_level(ConfParser *p, const ConfItem *item, const char *value, void *data)
 {
         int l = log_level_from_string(value);
@@ -448,6 +460,7 @@ static const ConfItem conf_items[] = {
         { "ota", "version_file", parse_path, C(ota.version_file), 0, 0 },
         { "ota", "version_command", parse_command, C(ota.version_command), 0, 0 },
         { "ota", "installer", parse_path, C(ota.installer), 0, 0 },
+        { "ota", "install_unit", parse_unit_prefix, C(ota.install_unit), 0, 0 },
         { "ota", "installer_timeout", parse_unsigned, C(ota.installer_timeout), 1, 7 * 24 * 3600 },
         { "ota", "download_dir", parse_path, C(ota.download_dir), 0, 0 },
         { "ota", "ca_file", parse_path, C(ota.ca_file), 0, 0 },
@@ -837,6 +850,10 @@ int conf_load(const char *path, Conf **ret)
                                 c->path);
                 unconfigured = true;
         }
+        if (c->ota.installer && c->ota.install_unit) {
+                log_error("%s: [ota] set only one of installer and install_unit", c->path);
+                n_errors++;
+        }
         if (c->ota.version_file && c->ota.version_command) {
                 log_error("%s: [ota] set only one of version_file and version_command", c->path);
                 n_errors++;
@@ -883,6 +900,7 @@ Conf *conf_free(Conf *c)
         free(c->ota.version_file);
         free(c->ota.version_command);
         free(c->ota.installer);
+        free(c->ota.install_unit);
         free(c->ota.download_dir);
         free(c->ota.ca_file);
         free(c);

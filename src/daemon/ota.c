@@ -17,6 +17,7 @@
 #include "download.h"
 #include "log.h"
 #include "manager.h"
+#include "bus.h"
 #include "ota.h"
 #include "spawn.h"
 #include "string-util.h"
@@ -64,6 +65,8 @@ typedef struct OtaJob {
         pid_t hook_pid;
         sd_event_source *hook_source, *hook_timer;
         bool hook_terminated;
+        char *request_dir; /* install_unit: the request handed to the root side */
+        bool unit_running;
 } OtaJob;
 
 struct Ota {
@@ -289,6 +292,9 @@ static OtaJob *ota_job_free(OtaJob *j)
         free(j->hash_buf);
         free(j->part_path);
         free(j->image_path);
+        /* A running installer unit is not stopped either (it may be writing flash); its request stays for
+         * it. The Ota forgets the bus wait before freeing the job (ota_job_end, ota_free). */
+        free(j->request_dir);
         alink_ota_firmware_done(&j->fw);
         free(j);
         return NULL;
@@ -305,6 +311,8 @@ static void ota_job_end(Ota *o)
                 log_warning_errno(errno, "Cannot remove %s: %m", j->part_path);
         if (unlink(j->image_path) < 0 && errno != ENOENT)
                 log_warning_errno(errno, "Cannot remove %s: %m", j->image_path);
+        if (j->unit_running)
+                bus_forget_unit(o->manager->bus);
         ota_remove_job_file(o);
         o->job = ota_job_free(j);
         o->progress_timer = sd_event_source_disable_unref(o->progress_timer);
@@ -719,29 +727,22 @@ static void ota_start_job(Ota *o, AlinkOtaFirmware *fw)
 
 /* ---- the installer hook ---- */
 
-static void ota_installer_done(Ota *o, const siginfo_t *si)
+/* What the installer's exit status means (ali-linkd(8)): 0 installed, 100 installed with a reboot pending,
+ * anything else (or failure set) failed. The same for the hook run here and for the root side's unit. */
+static void ota_installer_result(Ota *o, int exit_status, const char *failure)
 {
         OtaJob *j = o->job;
         const char *module = j->fw.module;
-        bool timed_out = j->hook_terminated;
 
-        j->hook_timer = sd_event_source_disable_unref(j->hook_timer);
-        j->hook_source = sd_event_source_disable_unref(j->hook_source);
-        j->hook_pid = 0;
-        /* The image is the hook's to copy while it runs; it goes afterwards whatever happened. */
-        if (unlink(j->image_path) < 0 && errno != ENOENT)
-                log_warning_errno(errno, "Cannot remove %s: %m", j->image_path);
-
-        if (timed_out) {
-                ota_fail(o, -4, module, "the installer did not finish within %u s and was killed",
-                        ota_conf(o)->ota.installer_timeout);
-        } else if (si->si_code == CLD_EXITED && si->si_status == 0) {
+        if (failure)
+                ota_fail(o, -4, module, "%s", failure);
+        else if (exit_status == 0) {
                 log_struct(LOG_INFO, ALI_MESSAGE_OTA, "Firmware %s installed", j->fw.version);
                 ota_progress(o, 100, "installed", module, /* final= */ true);
                 if (!module && free_and_strdup(&o->running_version, j->fw.version) < 0)
                         log_oom();
                 ota_inform(o, j->fw.version, module);
-        } else if (si->si_code == CLD_EXITED && si->si_status == 100) {
+        } else if (exit_status == 100) {
                 _cleanup_(freep) char *boot_id = read_boot_id();
 
                 log_struct(LOG_INFO, ALI_MESSAGE_OTA, "Firmware %s installed; it runs after the next reboot",
@@ -756,11 +757,32 @@ static void ota_installer_done(Ota *o, const siginfo_t *si)
                 }
                 o->job = ota_job_free(j);
                 return;
-        } else if (si->si_code == CLD_EXITED)
-                ota_fail(o, -4, module, "the installer exited with status %d", si->si_status);
-        else
-                ota_fail(o, -4, module, "the installer was killed by signal %s", strsignal(si->si_status));
+        } else
+                ota_fail(o, -4, module, "the installer exited with status %d", exit_status);
         ota_job_end(o);
+}
+
+static void ota_installer_done(Ota *o, const siginfo_t *si)
+{
+        OtaJob *j = o->job;
+        _cleanup_(freep) char *failure = NULL;
+        int r = 0;
+
+        j->hook_timer = sd_event_source_disable_unref(j->hook_timer);
+        j->hook_source = sd_event_source_disable_unref(j->hook_source);
+        j->hook_pid = 0;
+        /* The image is the hook's to copy while it runs; it goes afterwards whatever happened. */
+        if (unlink(j->image_path) < 0 && errno != ENOENT)
+                log_warning_errno(errno, "Cannot remove %s: %m", j->image_path);
+
+        if (j->hook_terminated)
+                r = asprintf(&failure, "the installer did not finish within %u s and was killed",
+                        ota_conf(o)->ota.installer_timeout);
+        else if (si->si_code != CLD_EXITED)
+                r = asprintf(&failure, "the installer was killed by signal %s", strsignal(si->si_status));
+        if (r < 0)
+                return (void) log_oom();
+        ota_installer_result(o, si->si_code == CLD_EXITED ? si->si_status : -1, failure);
 }
 
 static int on_installer_exit(sd_event_source *s, const siginfo_t *si, void *userdata)
@@ -790,6 +812,138 @@ static int on_installer_timeout(sd_event_source *s, uint64_t usec, void *userdat
         return 0;
 }
 
+/* ---- the root side: <install_unit>@ID.service (ali-linkd(8), FIRMWARE INSTALLATION) ---- */
+
+static bool manifest_value_ok(const char *v)
+{
+        return !isempty(v) && alnum_or_chars(v, "_.:+~-");
+}
+
+static void remove_request(OtaJob *j)
+{
+        static const char *const names[] = { "image", "manifest" };
+
+        if (!j->request_dir)
+                return;
+        for (size_t i = 0; i < ELEMENTSOF(names); i++) {
+                _cleanup_(freep) char *p = NULL;
+                if (asprintf(&p, "%s/%s", j->request_dir, names[i]) >= 0 && unlink(p) < 0 && errno != ENOENT)
+                        log_warning_errno(errno, "Cannot remove %s: %m", p);
+        }
+        if (rmdir(j->request_dir) < 0 && errno != ENOENT)
+                log_warning_errno(errno, "Cannot remove %s: %m", j->request_dir);
+        j->request_dir = mfree(j->request_dir);
+}
+
+static void ota_installer_result(Ota *o, int exit_status, const char *failure);
+
+static void on_install_unit_done(void *userdata, int error, const char *result, int exit_status, const char *message)
+{
+        Ota *o = userdata;
+        OtaJob *j = o->job;
+        _cleanup_(freep) char *failure = NULL;
+
+        if (!j)
+                return;
+        j->unit_running = false;
+        j->hook_timer = sd_event_source_disable_unref(j->hook_timer);
+        remove_request(j);
+        if (error < 0)
+                failure = strdup(message ?: strerror(-error));
+        else if (!streq_ptr(result, "done") && exit_status <= 0 && asprintf(&failure, "the installer unit ended with "
+                                                                                      "\"%s\"%s%s",
+                                                                        strna(result), message ? ": " : "",
+                                                                        strempty(message)) < 0)
+                failure = NULL;
+        log_debug("The installer unit finished: %s, exit status %d", strna(result), exit_status);
+        ota_installer_result(o, error < 0 || failure ? -1 : exit_status, failure);
+}
+
+static int on_install_unit_timeout(sd_event_source *s, uint64_t usec, void *userdata)
+{
+        Ota *o = userdata;
+        OtaJob *j = o->job;
+        _cleanup_(freep) char *why = NULL;
+
+        (void) s;
+        (void) usec;
+        /* The unit has its own TimeoutStartSec=; we only stop waiting (polkit lets us start it, not stop it). */
+        bus_forget_unit(o->manager->bus);
+        j->unit_running = false;
+        remove_request(j);
+        if (asprintf(&why, "the installer unit did not finish within %u s", ota_conf(o)->ota.installer_timeout) < 0)
+                why = NULL;
+        ota_installer_result(o, -1, why ?: "timeout");
+        return 0;
+}
+
+/* Leave the verified image and a manifest in the state directory and ask systemd (over D-Bus, allowed by
+ * the polkit rule to the daemon's user for these units only) to start <install_unit>@ID.service, which
+ * checks them again and runs the administrator's hook as root. */
+static void ota_hand_off(Ota *o)
+{
+        const Conf *c = ota_conf(o);
+        OtaJob *j = o->job;
+        _cleanup_(freep) char *base = NULL, *id = NULL, *image = NULL, *manifest = NULL, *unit = NULL, *text = NULL;
+        _cleanup_(fclosep) FILE *f = NULL;
+        const char *method = digest_method_to_string(j->fw.sign_method), *module = j->fw.module ?: "default";
+        int r;
+
+        if (!manifest_value_ok(j->fw.version) || !manifest_value_ok(module) || !manifest_value_ok(j->fw.sign))
+                return ota_installer_result(o, -1, "the version or module has characters the installer does not take "
+                                                   "(A-Z a-z 0-9 _ . : + ~ -)");
+
+        /* An id of the version and the time: a fresh unit instance for every request. */
+        if (asprintf(&id, "fw-%s-%llu", j->fw.version, (unsigned long long) time(NULL)) < 0)
+                return (void) log_oom();
+        for (char *p = id; *p; p++)
+                if (!strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-", *p))
+                        *p = '_';
+        if (asprintf(&base, "%s/install", c->state_directory) < 0 || asprintf(&j->request_dir, "%s/%s", base, id) < 0 ||
+            asprintf(&image, "%s/image", j->request_dir) < 0 || asprintf(&manifest, "%s/manifest", j->request_dir) < 0 ||
+            asprintf(&unit, "%s@%s.service", c->ota.install_unit, id) < 0)
+                return (void) log_oom();
+        if ((mkdir(base, 0750) < 0 && errno != EEXIST) || mkdir(j->request_dir, 0750) < 0) {
+                _cleanup_(freep) char *why = NULL;
+                r = asprintf(&why, "cannot make %s: %s", j->request_dir, strerror(errno));
+                j->request_dir = mfree(j->request_dir);
+                return ota_installer_result(o, -1, r < 0 ? "cannot make the request directory" : why);
+        }
+        /* Same file system as the download (the state directory by default): a rename, no copy. */
+        if (rename(j->image_path, image) < 0) {
+                _cleanup_(freep) char *why = NULL;
+                r = asprintf(&why, "cannot move the image to %s: %s%s", image, strerror(errno),
+                        errno == EXDEV ? " (download_dir must be on the state directory's file system)" : "");
+                remove_request(j);
+                return ota_installer_result(o, -1, r < 0 ? "cannot move the image" : why);
+        }
+        if (asprintf(&text, "ALI_LINKD_OTA_VERSION=%s\nALI_LINKD_OTA_MODULE=%s\nALI_LINKD_OTA_SIZE=%" PRIu64
+                            "\nALI_LINKD_OTA_SIGN_METHOD=%s\nALI_LINKD_OTA_SIGN=%s\n",
+                    j->fw.version, module, j->fw.size, method, j->fw.sign) < 0)
+                return (void) log_oom();
+        f = fopen(manifest, "wxe");
+        if (!f || fputs(text, f) < 0 || fflush(f) != 0 || fsync(fileno(f)) < 0 || fsync_directory_of(manifest) < 0) {
+                _cleanup_(freep) char *why = NULL;
+                r = asprintf(&why, "cannot write %s: %s", manifest, strerror(errno));
+                remove_request(j);
+                return ota_installer_result(o, -1, r < 0 ? "cannot write the manifest" : why);
+        }
+
+        r = bus_start_unit(o->manager->bus, unit, on_install_unit_done, o);
+        if (r < 0) {
+                remove_request(j);
+                return ota_installer_result(o, -1, r == -ENOTCONN ? "no system bus to reach systemd on"
+                                                                     : "cannot ask systemd to start the installer");
+        }
+        j->unit_running = true;
+        log_struct(LOG_INFO, ALI_MESSAGE_OTA, "Handing firmware %s to %s (timeout %u s)", j->fw.version, unit,
+                c->ota.installer_timeout);
+        r = sd_event_add_time_relative(o->event, &j->hook_timer, CLOCK_MONOTONIC,
+                (uint64_t) c->ota.installer_timeout * USEC_PER_SEC, 0, on_install_unit_timeout, o);
+        if (r < 0)
+                log_warning_errno(r, "Cannot arm the installer timeout, ignoring: %m");
+}
+
 static void ota_run_installer(Ota *o)
 {
         const Conf *c = ota_conf(o);
@@ -798,6 +952,8 @@ static void ota_run_installer(Ota *o)
                               *e_module = NULL;
         int r;
 
+        if (c->ota.install_unit)
+                return ota_hand_off(o);
         if (!c->ota.installer) {
                 ota_fail(o, -4, j->fw.module, "no installer is configured ([ota] installer)");
                 ota_job_end(o);
@@ -847,7 +1003,7 @@ static void ota_handle_firmware(Ota *o, AlinkOtaFirmware *fw)
         OtaJob *j = o->job;
 
         /* Policy first: an invalid push is answered with -1 whatever else is going on. */
-        if (!c->ota.installer)
+        if (!c->ota.installer && !c->ota.install_unit)
                 return ota_fail(o, -1, fw->module, "invalid push: no installer hook is configured on this device");
         if (!url_is_https(fw->url) && !c->ota.allow_http)
                 return ota_fail(o, -1, fw->module, "invalid push: the URL is not https:// (plain http is refused)");
@@ -1253,6 +1409,10 @@ Ota *ota_free(Ota *o)
                                 j->checkpoint);
                 } else if (j->phase == OTA_INSTALLING && j->hook_pid > 0)
                         log_warning("Stopping while the installer (pid %d) runs; it is left to finish", (int) j->hook_pid);
+                else if (j->unit_running) {
+                        log_warning("Stopping while the installer unit runs; it is left to finish");
+                        bus_forget_unit(o->manager->bus);
+                }
                 ota_job_free(j);
         }
         if (o->version_pid > 0)
