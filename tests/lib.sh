@@ -278,6 +278,15 @@ bus_start() {
 
 # ctl ARGS...: aliLinkctl on the test's bus.
 ctl() { DBUS_SYSTEM_BUS_ADDRESS=${TEST_BUS_ADDRESS:-unix:path=$T/no-system-bus} "$CTL" "$@"; }
+# ctl_bg ARGS...: the same in the background, as a process of its own ($! is aliLinkctl itself, so the
+# cleanup's kill reaches it).
+ctl_bg() {
+	(
+		export DBUS_SYSTEM_BUS_ADDRESS=${TEST_BUS_ADDRESS:-unix:path=$T/no-system-bus}
+		exec "$CTL" "$@"
+	) &
+	_BG_PIDS+=($!)
+}
 
 # --- the daemon ---
 # daemon_config [SECRET] [CA_FILE]: write $T/ali-linkd.conf for the test broker.

@@ -50,12 +50,10 @@ grep -q "Device: $PK/$DN" "$T/status.txt" || fail "status device line"
 pass "status and status --json"
 
 # monitor, started before the actions below, collects what they cause.
-ctl monitor >"$T/monitor.out" 2>"$T/monitor.err" &
-_BG_PIDS+=($!)
+ctl_bg monitor >"$T/monitor.out" 2>"$T/monitor.err"
 MONITOR_PID=$!
 wait_for "$T/monitor.err" "^Monitoring ali-linkd" 5 || fail "monitor did not start: $(cat "$T/monitor.err")"
-ctl monitor --json >"$T/monitor-json.out" 2>"$T/monitor-json.err" &
-_BG_PIDS+=($!)
+ctl_bg monitor --json >"$T/monitor-json.out" 2>"$T/monitor-json.err"
 wait_for "$T/monitor-json.err" "^Monitoring ali-linkd" 5 || fail "monitor --json did not start"
 
 # publish user/data arrives at the cloud; relative topic, QoS 1, payload from stdin.

@@ -685,6 +685,9 @@ static int verb_monitor(sd_bus *bus, int argc, char *argv[])
                 r = sd_event_add_signal(e, NULL, SIGTERM, NULL, NULL);
         if (r >= 0)
                 r = sd_bus_attach_event(bus, e, SD_EVENT_PRIORITY_NORMAL);
+        /* The bus going away (dbus-daemon restarted, the system going down) ends the monitor too. */
+        if (r >= 0)
+                r = sd_bus_set_exit_on_disconnect(bus, true);
         if (r < 0) {
                 fprintf(stderr, "Cannot set up the event loop: %s\n", strerror(-r));
                 return r;

@@ -149,21 +149,33 @@ static int parse_secret_file(ConfParser *p, const ConfItem *item, const char *va
         return parse_path(p, item, value, data);
 }
 
+static int parse_number(ConfParser *p, const ConfItem *item, const char *value, uint64_t *ret)
+{
+        int r = safe_atou64_range(value, item->min, item->max, ret);
+
+        if (r < 0)
+                conf_error(p, "invalid %s \"%s\": expected a whole number in %" PRIu64 "..%" PRIu64, item->key,
+                        value, item->min, item->max);
+        return r;
+}
+
+/* An unsigned int field. */
 static int parse_unsigned(ConfParser *p, const ConfItem *item, const char *value, void *data)
 {
         uint64_t v;
-        int r;
 
-        r = safe_atou64_range(value, item->min, item->max, &v);
-        if (r < 0) {
-                conf_error(p, "invalid %s \"%s\": expected a whole number in %" PRIu64 "..%" PRIu64, item->key,
-                        value, item->min, item->max);
-                return 0;
-        }
-        if (item->max <= UINT16_MAX)
-                *(uint16_t *) data = (uint16_t) v;
-        else
+        if (parse_number(p, item, value, &v) >= 0)
                 *(unsigned *) data = (unsigned) v;
+        return 0;
+}
+
+/* A uint16_t field. */
+static int parse_uint16(ConfParser *p, const ConfItem *item, const char *value, void *data)
+{
+        uint64_t v;
+
+        if (parse_number(p, item, value, &v) >= 0)
+                *(uint16_t *) data = (uint16_t) v;
         return 0;
 }
 
@@ -431,7 +443,7 @@ static const ConfItem conf_items[] = {
         { "device", "region", parse_identifier, C(region), 1, 64 },
         { "device", "instance_id", parse_identifier, C(instance_id), 1, 64 },
         { "mqtt", "host", parse_host, C(host), 0, 0 },
-        { "mqtt", "port", parse_unsigned, C(port), 1, 65535 },
+        { "mqtt", "port", parse_uint16, C(port), 1, 65535 },
         { "mqtt", "ca_file", parse_path, C(ca_file), 0, 0 },
         { "mqtt", "ca_path", parse_path, C(ca_path), 0, 0 },
         { "mqtt", "keepalive", parse_unsigned, C(keepalive), 30, 1200 },
@@ -466,8 +478,8 @@ static const ConfItem conf_items[] = {
         { "ota", "ca_file", parse_path, C(ota.ca_file), 0, 0 },
         { "ota", "allow_http", parse_bool, C(ota.allow_http), 0, 0 },
         { "ota", "max_size", parse_bytes, C(ota.max_size), 1, 1ULL << 40 },
-        { "ota", "connect_timeout", parse_unsigned, C(ota.connect_timeout), 1, 3600 },
-        { "ota", "stall_timeout", parse_unsigned, C(ota.stall_timeout), 1, 3600 },
+        { "ota", "connect_timeout", parse_uint16, C(ota.connect_timeout), 1, 3600 },
+        { "ota", "stall_timeout", parse_uint16, C(ota.stall_timeout), 1, 3600 },
 };
 #undef C
 
