@@ -149,36 +149,6 @@ static int parse_secret_file(ConfParser *p, const ConfItem *item, const char *va
         return parse_path(p, item, value, data);
 }
 
-static int parse_number(ConfParser *p, const ConfItem *item, const char *value, uint64_t *ret)
-{
-        int r = safe_atou64_range(value, item->min, item->max, ret);
-
-        if (r < 0)
-                conf_error(p, "invalid %s \"%s\": expected a whole number in %" PRIu64 "..%" PRIu64, item->key,
-                        value, item->min, item->max);
-        return r;
-}
-
-/* An unsigned int field. */
-static int parse_unsigned(ConfParser *p, const ConfItem *item, const char *value, void *data)
-{
-        uint64_t v;
-
-        if (parse_number(p, item, value, &v) >= 0)
-                *(unsigned *) data = (unsigned) v;
-        return 0;
-}
-
-/* A uint16_t field. */
-static int parse_uint16(ConfParser *p, const ConfItem *item, const char *value, void *data)
-{
-        uint64_t v;
-
-        if (parse_number(p, item, value, &v) >= 0)
-                *(uint16_t *) data = (uint16_t) v;
-        return 0;
-}
-
 static int parse_bool(ConfParser *p, const ConfItem *item, const char *value, void *data)
 {
         int b = parse_boolean(value);
@@ -407,6 +377,24 @@ static int parse_u64(ConfParser *p, const ConfItem *item, const char *value, voi
 
         if (parse_number(p, item, value, &v))
                 *(uint64_t *) data = v;
+        return 0;
+}
+
+static int parse_unsigned(ConfParser *p, const ConfItem *item, const char *value, void *data)
+{
+        uint64_t v;
+
+        if (parse_number(p, item, value, &v))
+                *(unsigned *) data = (unsigned) v;
+        return 0;
+}
+
+static int parse_uint16(ConfParser *p, const ConfItem *item, const char *value, void *data)
+{
+        uint64_t v;
+
+        if (parse_number(p, item, value, &v))
+                *(uint16_t *) data = (uint16_t) v;
         return 0;
 }
 
