@@ -453,8 +453,9 @@ ota_push "$URL_BASE/fw-2.bin" 300000 2.0.0 SHA256 "$fw2_sha"
 wait_step 100 60 || fail "no progress 100: $(steps | tr '\n' ' '); $(grep -E 'ali-linkd(-install)?\[' "$J" | tail -n 5)"
 wait_inform 2.0.0 1 20 || fail "the new version was not reported"
 printf '%s\n' "version 2.0.0" "uid 0" "$fw2_sha  -" | diff -u - "$ROOT/root/hook.out" || fail "what the hook got"
+# The journal follower writing $J may lag behind the cloud's view: wait for it.
+wait_for "$J" "ali-linkd-install@fw-2\.0\.0-[0-9]+\.service" 20 || fail "the installer unit does not appear in the journal"
 unit=$(grep -oE "ali-linkd-install@fw-2\.0\.0-[0-9]+\.service" "$J" | head -n 1)
-[ -n "$unit" ] || fail "the installer unit does not appear in the journal"
 [ "$(unit_prop Result "$unit")" = success ] && [ "$(unit_prop ExecMainStatus "$unit")" = 0 ] ||
 	fail "$unit: $(unit_prop Result "$unit")"
 ! ls "$ROOT/var/lib/ali-linkd/install" 2>/dev/null | grep -q '^fw-2\.0\.0-' || fail "the request directory was left behind"
