@@ -24,9 +24,14 @@ answer "$T/big" | grep -qE '^\{"code":460,"data":\{\},"message":"message of 30[0
 # 100,000 levels of nesting.
 { printf '{"id":"2","params":{"LightSwitch":'; head -c 100000 /dev/zero | tr '\0' '['; printf '}}'; } >"$T/deep"
 answer "$T/deep" | grep -qF '"code":460' || fail "deep nesting"
-# Numbers no integer type holds.
-printf '{"id":"3","params":{"RGBColor":{"Red":1e400,"Green":-99999999999999999999999999,"Blue":0}}}' >"$T/huge"
+# Numbers no integer type holds. An integer beyond 64 bits is saturated by json-c before 0.17 (and refused
+# by the range check of its property); 0.17 and later refuse the whole message in strict mode.
+printf '{"id":"3","params":{"RGBColor":{"Red":1e400,"Green":0,"Blue":0}}}' >"$T/huge"
 answer "$T/huge" | grep -qE '"id":"3","code":460.*RGBColor\.Red' || fail "huge numbers: $(answer "$T/huge")"
+printf '{"id":"3","params":{"RGBColor":{"Red":0,"Green":-99999999999999999999999999,"Blue":0}}}' >"$T/hugeint"
+answer "$T/hugeint" |
+	grep -qE '"id":"3","code":460.*RGBColor\.Green|^\{"code":460,"data":\{\},"message":"invalid JSON at byte 75: integer out of range"\}$' ||
+	fail "huge integer: $(answer "$T/hugeint")"
 printf '{"id":99999999999999999999999999999,"params":{"LightSwitch":1}}' >"$T/hugeid"
 answer "$T/hugeid" | grep -qF '"code":460' || fail "huge id"
 # Binary garbage and an invalid UTF-8 string.

@@ -14,6 +14,9 @@ net="10.$((RANDOM % 200 + 20)).$((RANDOM % 250))"
 cleanup_net() { ip netns del "$ns" 2>/dev/null || true; ip link del "$hif" 2>/dev/null || true; }
 trap 'rc=$?; cleanup_net; (exit $rc); _cleanup' EXIT
 ip netns add "$ns" || skip "cannot create a network namespace here"
+# ip netns exec makes / a slave mount in a mount namespace of its own: not possible in a chroot whose root
+# is not a mount point.
+ip netns exec "$ns" true || skip "cannot enter a network namespace here (a chroot whose / is no mount point?)"
 ip link add "$hif" type veth peer name "$pif" || skip "cannot create a veth pair here"
 ip link set "$pif" netns "$ns"
 ip addr add "$net.1/30" dev "$hif"

@@ -26,7 +26,8 @@ pass "unknown CA refused, no CONNECT"
 # 2. Host-name mismatch: the right CA, but the certificate is for another name; once by name, once by IP.
 broker_stop
 rm -f "$T/broker.log" "$T/daemon.log"
-broker_start wrong-name
+# localhost may name ::1 before 127.0.0.1 (Debian's default /etc/hosts): the broker listens on both.
+BROKER_ADDR=localhost broker_start wrong-name
 DAEMON_HOST=localhost daemon_config "$SECRET" "$T/pki/ca.crt"
 daemon_start
 wait_for "$T/daemon.log" "Connection to localhost:$BROKER_PORT failed: TLS handshake with localhost:$BROKER_PORT failed: server certificate not accepted: hostname mismatch \\(/CN=wrong\\.example\\.invalid\\)" 10 ||

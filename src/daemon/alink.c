@@ -155,6 +155,22 @@ bool alink_topic_publish_allowed(const AlinkTopics *t, const char *topic)
         return rest && *rest && rest[strlen(rest) - 1] != '/';
 }
 
+/* Does a well-formed JSON integer (no leading zero) end at payload[end]? */
+static bool integer_ends_at(const char *payload, size_t len, size_t end)
+{
+        size_t i = end;
+
+        if (end > len)
+                return false;
+        while (i > 0 && payload[i - 1] >= '0' && payload[i - 1] <= '9')
+                i--;
+        if (i == end || (payload[i] == '0' && end - i > 1))
+                return false;
+        if (i > 0 && payload[i - 1] == '-')
+                i--;
+        return i == 0 || (payload[i - 1] != '\0' && strchr(" \t\r\n:,[", payload[i - 1]));
+}
+
 /* Parse untrusted bytes into a JSON object: bounded size and depth, strict syntax, valid UTF-8, the whole
  * input consumed, and an object at the top. */
 static int parse_object(const void *payload, size_t len, json_object **ret, char **ret_error)
@@ -182,6 +198,10 @@ static int parse_object(const void *payload, size_t len, json_object **ret, char
                 json_object_put(o);
                 if (e == json_tokener_continue)
                         return set_error(ret_error, "invalid JSON: unexpected end of input");
+                /* json-c 0.17 and later refuse an integer that does not fit in 64 bits in strict mode, as
+                 * "number expected" (older ones saturate it, and the range checks below refuse it). */
+                if (e == json_tokener_error_parse_number && integer_ends_at(payload, len, end))
+                        return set_error(ret_error, "invalid JSON at byte %zu: integer out of range", end);
                 return set_error(ret_error, "invalid JSON at byte %zu: %s", end, json_tokener_error_desc(e));
         }
         /* Only white space may follow the document. */
