@@ -7,8 +7,10 @@
  * business of the caller's outbox, not of libmosquitto's in-memory queue.
  *
  * libmosquitto's callbacks run inside mosquitto_loop_read()/_write()/_misc(); they only record what
- * happened (and hand messages on). Everything that may destroy the handle runs after the loop call has
- * returned, in session_after_loop().
+ * happened. Everything that may destroy the handle runs after the loop call has returned, in
+ * session_after_loop(). Messages are handed on there too: a reply the handler publishes then goes on the
+ * wire at once (inside a callback libmosquitto only queues it), before whatever else the handler does
+ * after it, so the cloud's round trip does not wait for that work.
  *
  * Keepalive without a 1 s tick: the timer fires when libmosquitto's keepalive is due (the earlier of the
  * last byte in and the last byte out, plus keepalive, plus 1 s because libmosquitto counts whole seconds);
@@ -50,6 +52,15 @@ typedef struct SubscribeBatch {
         size_t first, count;
 } SubscribeBatch;
 
+/* A message read in this loop call, waiting to be handed on once libmosquitto has returned. */
+typedef struct PendingMessage {
+        struct PendingMessage *next;
+        char *topic;    /* points into data */
+        size_t len;
+        int qos;
+        char data[];    /* payload, then the topic */
+} PendingMessage;
+
 struct MqttSession {
         sd_event *event;
         MqttSessionHandlers handlers;
@@ -71,6 +82,7 @@ struct MqttSession {
         uint32_t io_events;
         SubscribeBatch *batches;
         size_t n_batches, pending_subacks;
+        PendingMessage *pending, **pending_tail; /* messages of this loop call, in order */
         int connack_rc;     /* -1 until CONNACK */
         bool subscribed;    /* every SUBACK arrived: report CONNECTED after the loop call */
         char *lib_error;    /* first error libmosquitto logged during this connection */
@@ -224,12 +236,44 @@ static void on_mosq_subscribe(struct mosquitto *mosq, void *userdata, int mid, i
 static void on_mosq_message(struct mosquitto *mosq, void *userdata, const struct mosquitto_message *m)
 {
         MqttSession *s = userdata;
+        size_t len = (size_t) MAX(m->payloadlen, 0), tl = strlen(m->topic);
+        PendingMessage *p;
 
         (void) mosq;
         s->stats.messages_received++;
-        s->stats.bytes_received += (uint64_t) MAX(m->payloadlen, 0);
-        if (s->handlers.message)
-                s->handlers.message(s, m->topic, m->payload, (size_t) MAX(m->payloadlen, 0), m->qos, s->userdata);
+        s->stats.bytes_received += len;
+        if (!s->handlers.message)
+                return;
+        /* libmosquitto owns m only during this call: keep a copy (the payload is at most MQTT_MAX_PAYLOAD
+         * plus what one read brought in). Without memory, hand it on now rather than lose it. */
+        p = malloc(sizeof(PendingMessage) + len + tl + 1);
+        if (!p) {
+                s->handlers.message(s, m->topic, m->payload, len, m->qos, s->userdata);
+                return;
+        }
+        memcpy(p->data, m->payload, len);
+        p->topic = p->data + len;
+        memcpy(p->topic, m->topic, tl + 1);
+        p->len = len;
+        p->qos = m->qos;
+        p->next = NULL;
+        *s->pending_tail = p;
+        s->pending_tail = &p->next;
+}
+
+/* Hand on the messages of the last loop call, outside libmosquitto. */
+static void session_dispatch_messages(MqttSession *s)
+{
+        while (s->pending) {
+                PendingMessage *p = s->pending;
+
+                s->pending = p->next;
+                if (!s->pending)
+                        s->pending_tail = &s->pending;
+                if (s->handlers.message)
+                        s->handlers.message(s, p->topic, p->data, p->len, p->qos, s->userdata);
+                free(p);
+        }
 }
 
 static void on_mosq_publish(struct mosquitto *mosq, void *userdata, int mid)
@@ -439,13 +483,19 @@ static void session_fail(MqttSession *s, const char *why)
 /* After every libmosquitto loop call: act on what the callbacks recorded, keep the io source in step. */
 static void session_after_loop(MqttSession *s, int rc, int saved_errno)
 {
+        struct mosquitto *mosq;
         uint32_t events;
 
         if (!s->mosq)
                 return;
         if (rc != MOSQ_ERR_SUCCESS || mosquitto_socket(s->mosq) < 0 || s->connack_rc > 0) {
                 _cleanup_(freep) char *why = describe_failure(s, rc, saved_errno);
-                session_fail(s, why);
+
+                mosq = s->mosq;
+                /* What arrived before the link broke was acknowledged: hand it on all the same. */
+                session_dispatch_messages(s);
+                if (s->mosq == mosq) /* unless a handler stopped or restarted us */
+                        session_fail(s, why);
                 return;
         }
 
@@ -473,6 +523,11 @@ static void session_after_loop(MqttSession *s, int rc, int saved_errno)
                 if (!s->mosq) /* the handler stopped or restarted us */
                         return;
         }
+
+        mosq = s->mosq;
+        session_dispatch_messages(s);
+        if (s->mosq != mosq)
+                return;
 
         /* EPOLLOUT only while libmosquitto has something to write (or the TCP connect is pending):
          * asking for it on an idle socket would spin the loop. */
@@ -751,6 +806,7 @@ int mqtt_session_new(MqttSession **ret, sd_event *event, const MqttSessionConfig
                 return -ENOMEM;
         s->fd = -1;
         s->connack_rc = -1;
+        s->pending_tail = &s->pending;
         s->event = sd_event_ref(event);
         s->handlers = handlers ? *handlers : (MqttSessionHandlers) {};
         s->userdata = userdata;
@@ -807,6 +863,7 @@ MqttSession *mqtt_session_free(MqttSession *s)
                 return NULL;
         s->handlers = (MqttSessionHandlers) {};
         mqtt_session_stop(s);
+        session_dispatch_messages(s); /* without a handler: frees them */
         sd_event_source_disable_unref(s->timer);
         sd_event_source_disable_unref(s->retry);
         sd_event_unref(s->event);
