@@ -18,7 +18,6 @@
 #include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
-#include <zlib.h>
 
 #include "log.h"
 #include "outbox.h"
@@ -104,6 +103,24 @@ static uint64_t get64(const uint8_t *p)
         return (uint64_t) get32(p) | (uint64_t) get32(p + 4) << 32;
 }
 
+/* CRC-32 (IEEE 802.3, the one of zlib's crc32(), which the journal used to be written with), four bits at
+ * a time. Records are small and read once at start: not worth a library mapped for the daemon's lifetime. */
+static uint32_t crc32_ieee(const uint8_t *p, size_t n)
+{
+        static const uint32_t nibble[16] = {
+                0x00000000, 0x1db71064, 0x3b6e20c8, 0x26d930ac, 0x76dc4190, 0x6b6b51f4, 0x4db26158, 0x5005713c,
+                0xedb88320, 0xf00f9344, 0xd6d6a3e8, 0xcb61b38c, 0x9b64c2b0, 0x86d3d2d4, 0xa00ae278, 0xbdbdf21c,
+        };
+        uint32_t c = 0xffffffffu;
+
+        while (n-- > 0) {
+                c ^= *p++;
+                c = c >> 4 ^ nibble[c & 15];
+                c = c >> 4 ^ nibble[c & 15];
+        }
+        return ~c;
+}
+
 /* --- record parsing (pure, shared by loading and the fuzzer) --- */
 
 typedef struct Record {
@@ -130,7 +147,7 @@ static int record_parse(const uint8_t *p, size_t avail, Record *r)
         if (body_len < BODY_FIXED || body_len > MAX_BODY || body_len > avail - HEADER_SIZE)
                 return 0;
         b = p + HEADER_SIZE;
-        if ((uint32_t) crc32(0, b, body_len) != get32(p + 8))
+        if (crc32_ieee(b, body_len) != get32(p + 8))
                 return 0;
 
         *r = (Record) { .type = b[0], .class = b[1], .timed = b[2] & FLAG_TIMED, .seq = get64(b + 4),
@@ -178,7 +195,7 @@ static int journal_write(Outbox *o, const uint8_t *body, size_t body_len)
                 return -EBADF;
         put32(header, RECORD_MAGIC);
         put32(header + 4, (uint32_t) body_len);
-        put32(header + 8, (uint32_t) crc32(0, body, (uInt) body_len));
+        put32(header + 8, crc32_ieee(body, body_len));
         iov[0] = (struct iovec) { header, HEADER_SIZE };
         iov[1] = (struct iovec) { (void *) body, body_len };
         n = pwritev(o->fd, iov, 2, (off_t) o->file_size);
