@@ -29,6 +29,8 @@
 #define MAX_BODY (1024u * 1024u)  /* far above any message the platform accepts (256 KiB) */
 #define MAX_JOURNAL_READ (256ull * 1024 * 1024)
 #define COMPACT_MIN_BYTES (1024u * 1024u)
+/* How long an accepted message may wait for its fdatasync() when nothing is sent meanwhile. */
+#define SYNC_DELAY_USEC USEC_PER_SEC
 
 enum { RECORD_MESSAGE = 1, RECORD_REMOVE = 2 };
 enum { FLAG_TIMED = 1 };
@@ -67,8 +69,9 @@ struct Outbox {
         uint64_t bytes, dropped, next_seq;
         bool online, dirty;
 
-        sd_event_source *flush; /* deferred: fdatasync, then send */
+        sd_event_source *flush; /* deferred: send what may go (syncing first) */
         sd_event_source *timer; /* the rate limit lets the next message out */
+        sd_event_source *sync_timer; /* SYNC_DELAY_USEC after the first unsynced append */
         uint64_t *sent;         /* ring of the last max_rate send times (CLOCK_MONOTONIC µs) */
         unsigned sent_pos;
 };
@@ -425,9 +428,6 @@ static void outbox_drain(Outbox *o)
 
                 if (m->inflight)
                         continue;
-                /* Nothing goes out before it is on disk, and nothing overtakes it. */
-                if (!m->synced)
-                        break;
                 if (!rate_allows(o, now, &next)) {
                         r = sd_event_source_set_time(o->timer, next);
                         if (r >= 0)
@@ -436,6 +436,9 @@ static void outbox_drain(Outbox *o)
                                 log_warning_errno(r, "Cannot arm the outbox rate timer: %m");
                         break;
                 }
+                /* Nothing goes out before it is on disk: one fdatasync() for everything appended so far. */
+                if (!m->synced)
+                        (void) outbox_sync(o);
                 r = o->send(o->userdata, m->topic, m->payload, m->len, &mid);
                 if (r < 0) {
                         log_debug_errno(r, "Cannot send the outbox's message %llu now: %m",
@@ -452,11 +455,16 @@ static void outbox_drain(Outbox *o)
 
 static int on_flush(sd_event_source *s, void *userdata)
 {
-        Outbox *o = userdata;
-
         (void) s;
-        (void) outbox_sync(o);
-        outbox_drain(o);
+        outbox_drain(userdata);
+        return 0;
+}
+
+static int on_sync_timer(sd_event_source *s, uint64_t usec, void *userdata)
+{
+        (void) s;
+        (void) usec;
+        (void) outbox_sync(userdata);
         return 0;
 }
 
@@ -479,6 +487,7 @@ int outbox_sync(Outbox *o)
                 journal_report(o, r);
         }
         o->dirty = false;
+        (void) sd_event_source_set_enabled(o->sync_timer, SD_EVENT_OFF);
         /* Whatever was appended is now as durable as it can be. */
         for (Message *m = o->tail; m && !m->synced; m = m->prev)
                 m->synced = true;
@@ -548,7 +557,12 @@ int outbox_append(Outbox *o, OutboxClass c, const char *topic, const char *paylo
         }
         if (o->fd < 0)
                 m->synced = true;
-        o->dirty = true;
+        else if (!o->dirty) {
+                o->dirty = true;
+                if (sd_event_source_set_time_relative(o->sync_timer, SYNC_DELAY_USEC) < 0 ||
+                    sd_event_source_set_enabled(o->sync_timer, SD_EVENT_ONESHOT) < 0)
+                        (void) outbox_sync(o);
+        }
         (void) sd_event_source_set_enabled(o->flush, SD_EVENT_ONESHOT);
         return 0;
 }
@@ -723,6 +737,11 @@ int outbox_new(Outbox **ret, sd_event *event, const char *path, const OutboxLimi
                 return r;
         (void) sd_event_source_set_description(o->timer, "outbox-rate");
         (void) sd_event_source_set_enabled(o->timer, SD_EVENT_OFF);
+        r = sd_event_add_time(event, &o->sync_timer, CLOCK_MONOTONIC, UINT64_MAX, 10 * USEC_PER_MSEC, on_sync_timer, o);
+        if (r < 0)
+                return r;
+        (void) sd_event_source_set_description(o->sync_timer, "outbox-sync");
+        (void) sd_event_source_set_enabled(o->sync_timer, SD_EVENT_OFF);
 
         if (path) {
                 o->path = strdup(path);
@@ -757,6 +776,7 @@ Outbox *outbox_free(Outbox *o)
         }
         sd_event_source_disable_unref(o->flush);
         sd_event_source_disable_unref(o->timer);
+        sd_event_source_disable_unref(o->sync_timer);
         sd_event_unref(o->event);
         if (o->fd >= 0)
                 (void) close(o->fd);
