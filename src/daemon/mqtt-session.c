@@ -95,6 +95,7 @@ struct MqttSession {
 
         MqttState state;
         sd_event_source *timer; /* connect timeout, keepalive, ping deadline */
+        uint64_t timer_keepalive_usec; /* when it is armed for the keepalive, that time; else 0 */
         sd_event_source *retry; /* backoff */
         Backoff backoff;
         bool ever_connected;
@@ -319,6 +320,7 @@ static void connection_free(MqttSession *s)
         s->verify_error = X509_V_OK;
         s->verify_subject = mfree(s->verify_subject);
         s->ping_deadline_usec = 0;
+        s->timer_keepalive_usec = 0;
         s->stats.connected_since_usec = 0;
 }
 
@@ -593,6 +595,7 @@ static int on_timer(sd_event_source *source, uint64_t usec, void *userdata)
         (void) source;
         (void) usec;
 
+        s->timer_keepalive_usec = 0;
         if (!s->mosq)
                 return 0;
         if (s->state == MQTT_STATE_CONNECTING) {
@@ -632,6 +635,7 @@ static int on_timer(sd_event_source *source, uint64_t usec, void *userdata)
 
 static void session_arm_timer(MqttSession *s)
 {
+        bool keepalive = false;
         uint64_t next;
         int r;
 
@@ -641,14 +645,21 @@ static void session_arm_timer(MqttSession *s)
                 next = s->attempt_usec + MQTT_CONNECT_TIMEOUT_USEC;
         else if (s->ping_deadline_usec > 0)
                 next = s->ping_deadline_usec;
-        else
+        else {
                 next = MIN(s->last_in_usec, s->last_out_usec) + (s->keepalive + 1) * USEC_PER_SEC;
+                keepalive = true;
+        }
 
+        /* Every message moves the keepalive deadline later. Rather than reprogramming the timer for each one,
+         * leave it where it is: when it fires early, on_timer() finds nothing due and it is armed again. */
+        if (keepalive && s->timer_keepalive_usec > 0 && next >= s->timer_keepalive_usec)
+                return;
         r = sd_event_source_set_time(s->timer, next);
         if (r >= 0)
                 r = sd_event_source_set_enabled(s->timer, SD_EVENT_ONESHOT);
         if (r < 0)
                 log_warning_errno(r, "Cannot arm the MQTT keepalive timer, ignoring: %m");
+        s->timer_keepalive_usec = r >= 0 && keepalive ? next : 0;
 }
 
 static int session_connect(MqttSession *s)
