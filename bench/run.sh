@@ -73,11 +73,18 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.3f", a / b; else
 # One figure for scripts: name, value, unit.
 bench() { printf 'BENCH %s %s %s\n' "$1" "$2" "$3"; }
 
+cpu_ns() { local a; read -r a _ <"/proc/$1/schedstat"; echo "$a"; }
 status_kb() { sed -nE "s/^$2:\\s+([0-9]+) kB/\\1/p" "/proc/$1/status"; }
 pss_kb() { sed -nE 's/^Pss:\s+([0-9]+) kB/\1/p' "/proc/$1/smaps_rollup"; }
 vcsw() { sed -nE 's/^voluntary_ctxt_switches:\s+([0-9]+)/\1/p' "/proc/$1/status"; }
 reset_peak() { echo 5 >"/proc/$1/clear_refs"; }
 loadavg() { cut -d' ' -f1-3 /proc/loadavg; }
+# smaps_of PID: resident kB, of which anonymous, per mapping, largest first.
+smaps_of() {
+	awk '/^[0-9a-f]+-[0-9a-f]+ / { name = $6 == "" ? "[anon]" : $6 } /^Rss:/ { rss[name] += $2 }
+		/^Anonymous:/ { anon[name] += $2 } END { for (n in rss) printf "%d %d %s\n", rss[n], anon[n], n }' \
+		"/proc/$1/smaps" | sort -rn
+}
 
 phase() {
 	log "== $* (load $(loadavg))"
@@ -189,10 +196,7 @@ IDLE_T0=$NOW_US
 		echo "$p $(vcsw "$p") $(date +%s)"
 	done >"$T/idle-wake"
 	for p in "${IDLE_DPIDS[@]}"; do
-		# Where a daemon's resident memory is, by mapping (for results.md).
-		awk '/^[0-9a-f]+-[0-9a-f]+ / { name = $6 == "" ? "[anon]" : $6 } /^Rss:/ { rss[name] += $2 }
-			/^Anonymous:/ { anon[name] += $2 } END { for (n in rss) printf "%d %d %s\n", rss[n], anon[n], n }' \
-			"/proc/$p/smaps" | sort -rn >"$T/idle-smaps-$p"
+		smaps_of "$p" >"$T/idle-smaps-$p" # for results.md
 	done
 	echo done >"$T/idle-done"
 ) &
@@ -207,9 +211,16 @@ daemon_conf_for start "$START_DN"
 DBUS_SYSTEM_BUS_ADDRESS=$MAIN_BUS "$BENCH_BUILD/bench-start" --runs "$STARTS" --socket "$T/start-notify.sock" \
 	--timeout 10 -- "$DAEMON" --config "$T/start.conf" >"$T/start.out" 2>"$T/start.log" ||
 	fail "start-up measurement failed: $(tail -n 5 "$T/start.log")"
-read -r start_ready _ _ < <(field ready_ms <"$T/start.out" | stats)
+# The floor: the echo client from exec to its SUBACK.
+"$BENCH_BUILD/bench-start" --runs "$STARTS" --stdout-line '# subscribed' --timeout 10 -- "$BENCH_BUILD/echo-client" \
+	--port "$BROKER_PORT" --capath "$T/ca-dir" --product-key "$PK" --device-name "$START_DN" \
+	--secret-file "$T/device-secret" >"$T/start-echo.out" 2>"$T/start-echo.log" ||
+	fail "start-up measurement of the echo client failed: $(tail -n 5 "$T/start-echo.log")"
+read -r start_ready start_ready_min start_ready_max < <(field ready_ms <"$T/start.out" | stats)
 read -r start_conn start_conn_min start_conn_max < <(field connected_ms <"$T/start.out" | stats)
-read -r _ start_ready_min start_ready_max < <(field ready_ms <"$T/start.out" | stats)
+read -r start_cpu start_cpu_min start_cpu_max < <(field cpu_ms <"$T/start.out" | stats)
+read -r start_fconn start_fconn_min start_fconn_max < <(field connected_ms <"$T/start-echo.out" | stats)
+read -r start_fcpu start_fcpu_min start_fcpu_max < <(field cpu_ms <"$T/start-echo.out" | stats)
 
 # ---------------------------------------------------------------------------------------------------
 # 1. Property-set round trip, interleaved with the echo client
@@ -223,8 +234,13 @@ bench_cloud --device "$DN" --device "$ECHO_DN" --count 200 --rate "$RATE" rtt >"
 	fail "warm-up round trips failed: $(cat "$T/rtt-warmup.out")"
 : >"$T/rtt.out"
 for r in $(seq 1 "$RUNS"); do
+	d0=$(cpu_ns "$DAEMON_PID")
+	e0=$(cpu_ns "$ECHO_PID")
 	bench_cloud --device "$DN" --device "$ECHO_DN" --count "$SETS" --rate "$RATE" rtt >"$T/rtt-$r.out" ||
 		fail "round trip run $r: $(cat "$T/rtt-$r.out")"
+	# CPU time per set of each, over the run (the daemon's includes its property posts).
+	echo "cpu run=$r daemon_us=$((($(cpu_ns "$DAEMON_PID") - d0) / SETS / 1000)) echo_us=$((($(cpu_ns "$ECHO_PID") - e0) / SETS / 1000))" \
+		>>"$T/rtt-$r.out"
 	sed "s/^/run=$r /" "$T/rtt-$r.out" >>"$T/rtt.out"
 	log "   run $r: $(tr '\n' ' ' <"$T/rtt-$r.out")"
 done
@@ -240,6 +256,8 @@ per_run_ratio() {
 }
 read -r rtt_r50 rtt_r50_min rtt_r50_max < <(per_run_ratio p50 | stats)
 read -r rtt_r99 rtt_r99_min rtt_r99_max < <(per_run_ratio p99 | stats)
+read -r rtt_dcpu _ _ < <(grep " cpu " "$T/rtt.out" | field daemon_us | stats)
+read -r rtt_fcpu _ _ < <(grep " cpu " "$T/rtt.out" | field echo_us | stats)
 
 # ---------------------------------------------------------------------------------------------------
 # 5. Burst
@@ -248,9 +266,11 @@ phase "burst: $RUNS x $BURST sets as fast as they can be sent"
 : >"$T/burst.out"
 for r in $(seq 1 "$RUNS"); do
 	reset_peak "$DAEMON_PID"
+	d0=$(cpu_ns "$DAEMON_PID")
 	bench_cloud --device "$DN" --count "$BURST" --timeout 300 burst >"$T/burst-$r.out" ||
 		fail "burst run $r: $(cat "$T/burst-$r.out")"
-	echo "$(cat "$T/burst-$r.out") hwm=$(status_kb "$DAEMON_PID" VmHWM)" >>"$T/burst.out"
+	echo "$(cat "$T/burst-$r.out") hwm=$(status_kb "$DAEMON_PID" VmHWM) cpu_us=$((($(cpu_ns "$DAEMON_PID") - d0) / BURST / 1000))" \
+		>>"$T/burst.out"
 	bench_cloud --device "$ECHO_DN" --count "$BURST" --timeout 300 --no-post burst >"$T/burst-echo-$r.out" ||
 		fail "echo burst run $r: $(cat "$T/burst-echo-$r.out")"
 	sed 's/^/echo /' "$T/burst-echo-$r.out" >>"$T/burst.out"
@@ -261,6 +281,7 @@ burst_d() { grep "^burst $DN " "$T/burst.out" | field "$1"; }
 read -r burst_ms burst_ms_min burst_ms_max < <(burst_d elapsed_ms | stats)
 read -r burst_echo_ms burst_echo_ms_min burst_echo_ms_max < <(grep "^echo burst " "$T/burst.out" | field elapsed_ms | stats)
 read -r burst_hwm burst_hwm_min burst_hwm_max < <(burst_d hwm | stats)
+read -r burst_cpu _ _ < <(burst_d cpu_us | stats)
 burst_answered=$(burst_d answered | awk '{ s += $1 } END { print s }')
 burst_sent=$((RUNS * BURST))
 burst_posts=$(grep -c "^burst $DN .* post=ok" "$T/burst.out" || true)
@@ -270,6 +291,7 @@ burst_posts=$(grep -c "^burst $DN .* post=ok" "$T/burst.out" || true)
 
 phase "OTA: $RUNS x $OTA_MIB MiB, full speed and at $OTA_RATE bytes/s"
 nginx_start
+ota_listen
 SIZE=$((OTA_MIB * 1024 * 1024))
 # Sparse: the server's copy takes no disk and is read at memory speed; TLS and MD5 cost the same on zeros.
 truncate -s "$SIZE" "$T/www/image.bin"
@@ -277,33 +299,52 @@ MD5=$(md5sum <"$T/www/image.bin" | cut -d' ' -f1)
 URL="$URL_BASE/image.bin"
 ota_version=0
 
-curl_get() { # URL -> elapsed ms in CURL_MS; curl -o, then (two passes) md5sum in MD5_MS
+# The CPU time (user + system, ms) of the command, from bash's time keyword.
+TIMEFORMAT='%3U %3S'
+cpu_ms_of() { awk '{ printf "%.0f", ($1 + $2) * 1000 }' "$1"; }
+
+curl_get() { # URL -> elapsed ms in CURL_MS; curl -o, then (two passes) md5sum in MD5_MS; CPU in *_CPU
 	local t0
 	rm -f "$OTA_DIR/curl.img"
 	_now_us
 	t0=$NOW_US
-	curl -sS --fail --cacert "$T/pki/ca.crt" -o "$OTA_DIR/curl.img" "$1" || fail "curl -o $1 failed"
+	{ time curl -sS --fail --cacert "$T/pki/ca.crt" -o "$OTA_DIR/curl.img" "$1" 2>"$T/curl.err"; } 2>"$T/curl.time" ||
+		fail "curl -o $1 failed: $(cat "$T/curl.err")"
 	_now_us
 	CURL_MS=$(awk -v d=$((NOW_US - t0)) 'BEGIN { printf "%.1f", d / 1000 }')
+	CURL_CPU=$(cpu_ms_of "$T/curl.time")
 	t0=$NOW_US
-	[ "$(md5sum <"$OTA_DIR/curl.img" | cut -d' ' -f1)" = "$MD5" ] || fail "curl got other bytes"
+	{ time md5sum <"$OTA_DIR/curl.img" >"$T/md5.out"; } 2>"$T/md5.time"
 	_now_us
 	MD5_MS=$(awk -v d=$((NOW_US - t0)) 'BEGIN { printf "%.1f", d / 1000 }')
+	MD5_CPU=$(cpu_ms_of "$T/md5.time")
+	[ "$(cut -d' ' -f1 "$T/md5.out")" = "$MD5" ] || fail "curl got other bytes"
 	rm -f "$OTA_DIR/curl.img"
 }
 
-daemon_get() { # URL -> elapsed ms (push -> progress 100) in DAEMON_MS, peak RSS in DAEMON_HWM
-	local push
+# daemon_get URL [sample] -> elapsed ms (push -> progress 100) in DAEMON_MS, peak RSS in DAEMON_HWM, CPU in
+# DAEMON_CPU. With "sample", the daemon's memory by mapping is taken once the first progress step above 0
+# is reported (the transfer is running), into $T/ota-smaps.
+daemon_get() {
+	local push pid
 	ota_version=$((ota_version + 1))
 	push=$(ota_push_json "$1" "$SIZE" "2.0.$ota_version" Md5 "$MD5")
 	reset_peak "$DAEMON_PID"
-	bench_cloud --device "$DN" --push "$push" --timeout 300 ota >"$T/ota-daemon.out" ||
-		fail "OTA by the daemon failed: $(cat "$T/ota-daemon.out")"
+	d0=$(cpu_ns "$DAEMON_PID")
+	ota_mark
+	bench_cloud --device "$DN" --push "$push" --timeout 300 ota >"$T/ota-daemon.out" &
+	pid=$!
+	if [ "${2:-}" = sample ]; then
+		wait_step '([1-9]|[1-9][0-9])' 60 || fail "no download progress above 0"
+		smaps_of "$DAEMON_PID" >"$T/ota-smaps"
+	fi
+	wait "$pid" || fail "OTA by the daemon failed: $(cat "$T/ota-daemon.out")"
 	DAEMON_MS=$(field elapsed_ms <"$T/ota-daemon.out")
 	DAEMON_HWM=$(status_kb "$DAEMON_PID" VmHWM)
+	DAEMON_CPU=$((($(cpu_ns "$DAEMON_PID") - d0) / 1000000))
 }
 
-: >"$T/ota.out"
+: >"$T/ota-runs.out"
 for r in $(seq 1 "$RUNS"); do
 	# Alternate who goes first, so a drift in the machine's load does not favour either.
 	if [ $((r % 2)) = 1 ]; then
@@ -313,29 +354,34 @@ for r in $(seq 1 "$RUNS"); do
 		daemon_get "$URL"
 		curl_get "$URL"
 	fi
-	echo "full run=$r curl_ms=$CURL_MS md5_ms=$MD5_MS daemon_ms=$DAEMON_MS hwm=$DAEMON_HWM" >>"$T/ota.out"
+	echo "full run=$r curl_ms=$CURL_MS md5_ms=$MD5_MS daemon_ms=$DAEMON_MS hwm=$DAEMON_HWM" \
+		"curl_cpu=$CURL_CPU md5_cpu=$MD5_CPU daemon_cpu=$DAEMON_CPU" >>"$T/ota-runs.out"
 	if [ $((r % 2)) = 1 ]; then
 		curl_get "$URL?rate=$OTA_RATE"
-		daemon_get "$URL?rate=$OTA_RATE"
+		daemon_get "$URL?rate=$OTA_RATE" "$([ "$r" = 1 ] && echo sample)"
 	else
 		daemon_get "$URL?rate=$OTA_RATE"
 		curl_get "$URL?rate=$OTA_RATE"
 	fi
-	echo "rate run=$r curl_ms=$CURL_MS daemon_ms=$DAEMON_MS hwm=$DAEMON_HWM" >>"$T/ota.out"
-	log "   run $r: $(tail -n 2 "$T/ota.out" | tr '\n' ' ')"
+	echo "rate run=$r curl_ms=$CURL_MS daemon_ms=$DAEMON_MS hwm=$DAEMON_HWM curl_cpu=$CURL_CPU daemon_cpu=$DAEMON_CPU" \
+		>>"$T/ota-runs.out"
+	log "   run $r: $(tail -n 2 "$T/ota-runs.out" | tr '\n' ' ')"
 done
 daemon_alive || fail "the daemon died during the downloads"
-ota_of() { grep "^$1 " "$T/ota.out" | field "$2"; }
+ota_of() { grep "^$1 " "$T/ota-runs.out" | field "$2"; }
 read -r ota_curl ota_curl_min ota_curl_max < <(ota_of full curl_ms | stats)
 read -r ota_daemon ota_daemon_min ota_daemon_max < <(ota_of full daemon_ms | stats)
-read -r ota_two ota_two_min ota_two_max < <(grep "^full " "$T/ota.out" | awk '{
+read -r ota_two ota_two_min ota_two_max < <(grep "^full " "$T/ota-runs.out" | awk '{
 	for (i = 1; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] } print v["curl_ms"] + v["md5_ms"] }' | stats)
 read -r ota_rcurl ota_rcurl_min ota_rcurl_max < <(ota_of rate curl_ms | stats)
 read -r ota_rdaemon ota_rdaemon_min ota_rdaemon_max < <(ota_of rate daemon_ms | stats)
-read -r ota_hwm ota_hwm_min ota_hwm_max < <(grep -E "^(full|rate) " "$T/ota.out" | field hwm | stats)
-ota_r2() { grep "^full " "$T/ota.out" | awk '{
+read -r ota_hwm ota_hwm_min ota_hwm_max < <(grep -E "^(full|rate) " "$T/ota-runs.out" | field hwm | stats)
+read -r ota_curl_cpu _ _ < <(ota_of full curl_cpu | stats)
+read -r ota_md5_cpu _ _ < <(ota_of full md5_cpu | stats)
+read -r ota_daemon_cpu _ _ < <(ota_of full daemon_cpu | stats)
+ota_r2() { grep "^full " "$T/ota-runs.out" | awk '{
 	for (i = 1; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] } printf "%.4f\n", v["daemon_ms"] / (v["curl_ms"] + v["md5_ms"]) }'; }
-ota_r1() { grep "^$1 " "$T/ota.out" | awk '{
+ota_r1() { grep "^$1 " "$T/ota-runs.out" | awk '{
 	for (i = 1; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] } printf "%.4f\n", v["daemon_ms"] / v["curl_ms"] }'; }
 read -r ota_ratio_two ota_ratio_two_min ota_ratio_two_max < <(ota_r2 | stats)
 read -r ota_ratio_curl ota_ratio_curl_min ota_ratio_curl_max < <(ota_r1 full | stats)
@@ -384,6 +430,13 @@ read -r idle_rss_ratio idle_rss_ratio_min idle_rss_ratio_max < <(per_idle_ratio 
 SMAPS="$T/idle-smaps-${IDLE_DPIDS[0]}"
 LOAD_END=$(loadavg)
 
+# Resident memory of libcurl and the libraries only it brings in, in the first idle daemon (0 when
+# libcurl is not loaded while idle).
+curl_chain='libcurl|libz|libnghttp2|libidn2|librtmp|libssh2|libpsl|libgssapi_krb5|libldap|liblber|libbrotli|libunistring|libgnutls|libhogweed|libnettle|libgmp|libkrb5|libk5crypto|libcom_err|libkrb5support|libsasl2|libp11-kit|libtasn1|libkeyutils|libresolv|libffi'
+systemd_chain='libgcrypt|libgpg-error|liblz4|liblzma|libzstd|libcap'
+chain_kb() { grep -E "/($1)[.-]" "${3:-$SMAPS}" | awk -v c="$2" '{ s += $c } END { print s + 0 }'; }
+total_kb() { awk '{ s += $1 } END { print s + 0 }' "$1"; }
+
 # ---------------------------------------------------------------------------------------------------
 # The figures
 
@@ -393,6 +446,8 @@ bench rtt_p50_ratio "$rtt_r50" x
 bench rtt_p99_daemon "$rtt_d99" us
 bench rtt_p99_floor "$rtt_f99" us
 bench rtt_p99_ratio "$rtt_r99" x
+bench rtt_cpu_per_set_daemon "$rtt_dcpu" us
+bench rtt_cpu_per_set_floor "$rtt_fcpu" us
 bench idle_rss_daemon "$idle_drss" kB
 bench idle_rss_floor "$idle_frss" kB
 bench idle_rss_ratio "$idle_rss_ratio" x
@@ -405,6 +460,9 @@ bench idle_wakeups_beyond_keepalive_daemon "$idle_dbeyond" per_min
 bench idle_wakeups_floor "$idle_fwake" per_min
 bench start_ready "$start_ready" ms
 bench start_connected "$start_conn" ms
+bench start_connected_floor "$start_fconn" ms
+bench start_cpu "$start_cpu" ms
+bench start_cpu_floor "$start_fcpu" ms
 bench ota_full_daemon "$ota_daemon" ms
 bench ota_full_curl "$ota_curl" ms
 bench ota_full_curl_md5sum "$ota_two" ms
@@ -414,10 +472,15 @@ bench ota_rate_daemon "$ota_rdaemon" ms
 bench ota_rate_curl "$ota_rcurl" ms
 bench ota_rate_ratio_curl "$ota_ratio_rate" x
 bench ota_peak_rss_daemon "$ota_hwm_max" kB
+bench ota_rss_libcurl_chain "$(chain_kb "$curl_chain" 1 "$T/ota-smaps")" kB
+bench ota_full_cpu_daemon "$ota_daemon_cpu" ms
+bench ota_full_cpu_curl "$ota_curl_cpu" ms
+bench ota_full_cpu_md5sum "$ota_md5_cpu" ms
 bench burst_elapsed_daemon "$burst_ms" ms
 bench burst_elapsed_floor "$burst_echo_ms" ms
 bench burst_answered "$burst_answered" of_$burst_sent
 bench burst_peak_rss_daemon "$burst_hwm_max" kB
+bench burst_cpu_per_set_daemon "$burst_cpu" us
 
 # ---------------------------------------------------------------------------------------------------
 # results.md
@@ -426,11 +489,6 @@ mib() { awk -v k="$1" 'BEGIN { printf "%.2f MiB", k / 1024 }'; }
 ok() { awk -v v="$1" -v t="$2" 'BEGIN { print (v <= t) ? "yes" : "**no**" }'; }
 rng() { printf '%s (%s–%s)' "$1" "$2" "$3"; }
 
-# Resident memory of libcurl and the libraries only it brings in, in the first idle daemon (0 when
-# libcurl is not loaded while idle).
-curl_chain='libcurl|libnghttp2|libidn2|librtmp|libssh2|libpsl|libgssapi_krb5|libldap|liblber|libbrotli|libunistring|libgnutls|libhogweed|libnettle|libgmp|libkrb5|libk5crypto|libcom_err|libkrb5support|libsasl2|libp11-kit|libtasn1|libkeyutils|libresolv|libffi'
-systemd_chain='libgcrypt|libgpg-error|liblz4|liblzma|libzstd|libcap'
-chain_kb() { grep -E "/($1)[.-]" "$SMAPS" | awk -v c="$2" '{ s += $c } END { print s + 0 }'; }
 
 {
 	cat <<-EOF
@@ -462,19 +520,23 @@ chain_kb() { grep -E "/($1)[.-]" "$SMAPS" | awk -v c="$2" '{ s += $c } END { pri
 		|---|---|---|---|---|---|---|
 		| 1 | property-set round trip p50 ($SETS sets at $RATE/s, µs) | $(rng "$rtt_d50" "$rtt_d50_min" "$rtt_d50_max") | $(rng "$rtt_f50" "$rtt_f50_min" "$rtt_f50_max") echo client | $(rng "$rtt_r50" "$rtt_r50_min" "$rtt_r50_max") | ≤ 1.10 × | $(ok "$rtt_r50" 1.10) |
 		| 1 | property-set round trip p99 (µs) | $(rng "$rtt_d99" "$rtt_d99_min" "$rtt_d99_max") | $(rng "$rtt_f99" "$rtt_f99_min" "$rtt_f99_max") echo client | $(rng "$rtt_r99" "$rtt_r99_min" "$rtt_r99_max") | ≤ 1.5 × | $(ok "$rtt_r99" 1.5) |
+		| 1 | CPU time per set, over the run (µs) | $rtt_dcpu (with its property posts) | $rtt_fcpu echo client | | (reported) | |
 		| 2 | idle VmRSS after ${IDLE_S} s connected (kB) | $(rng "$idle_drss" "$idle_drss_min" "$idle_drss_max") | $(rng "$idle_frss" "$idle_frss_min" "$idle_frss_max") echo client | $(rng "$idle_rss_ratio" "$idle_rss_ratio_min" "$idle_rss_ratio_max") | ≤ 1.25 × | $(ok "$idle_rss_ratio" 1.25) |
 		| 2 | idle RssAnon (kB) | $(rng "$idle_danon" "$idle_danon_min" "$idle_danon_max") | $(rng "$idle_fanon" "$idle_fanon_min" "$idle_fanon_max") echo client | | ≤ 1536 kB | $(ok "$idle_danon" 1536) |
 		| 2 | idle PSS (kB) | $(rng "$idle_dpss" "$idle_dpss_min" "$idle_dpss_max") | $(rng "$idle_fpss" "$idle_fpss_min" "$idle_fpss_max") echo client | | (reported) | |
 		| 2 | idle wakeups per ${IDLE_S} s | $(rng "$idle_dwake" "$idle_dwake_min" "$idle_dwake_max"), of which beyond keepalive: $(rng "$idle_dbeyond" "$idle_dbeyond_min" "$idle_dbeyond_max") | $(rng "$idle_fwake" "$idle_fwake_min" "$idle_fwake_max") echo client | | ≤ 6 beyond keepalive | $(ok "$idle_dbeyond" 6) |
 		| 3 | exec → READY=1 (ms, $STARTS starts) | $(rng "$start_ready" "$start_ready_min" "$start_ready_max") | | | | |
-		| 3 | exec → READY=1 → connected (ms, $STARTS starts) | $(rng "$start_conn" "$start_conn_min" "$start_conn_max") | | | ≤ 50 ms | $(ok "$start_conn" 50) |
+		| 3 | exec → READY=1 → connected (ms, $STARTS starts) | $(rng "$start_conn" "$start_conn_min" "$start_conn_max") | $(rng "$start_fconn" "$start_fconn_min" "$start_fconn_max") echo client, exec → SUBACK | | ≤ 50 ms | $(ok "$start_conn" 50) |
+		| 3 | CPU time until connected (ms) | $(rng "$start_cpu" "$start_cpu_min" "$start_cpu_max") | $(rng "$start_fcpu" "$start_fcpu_min" "$start_fcpu_max") echo client | | (reported) | |
 		| 4 | OTA $OTA_MIB MiB at full speed (ms) | $(rng "$ota_daemon" "$ota_daemon_min" "$ota_daemon_max") | $(rng "$ota_two" "$ota_two_min" "$ota_two_max") curl -o + md5sum | $(rng "$ota_ratio_two" "$ota_ratio_two_min" "$ota_ratio_two_max") | ≤ 0.8 × | $(ok "$ota_ratio_two" 0.8) |
 		| 4 | | | $(rng "$ota_curl" "$ota_curl_min" "$ota_curl_max") curl -o | $(rng "$ota_ratio_curl" "$ota_ratio_curl_min" "$ota_ratio_curl_max") | ≤ 1.4 × | $(ok "$ota_ratio_curl" 1.4) |
 		| 4 | OTA $OTA_MIB MiB at $OTA_RATE bytes/s (ms) | $(rng "$ota_rdaemon" "$ota_rdaemon_min" "$ota_rdaemon_max") | $(rng "$ota_rcurl" "$ota_rcurl_min" "$ota_rcurl_max") curl -o | $(rng "$ota_ratio_rate" "$ota_ratio_rate_min" "$ota_ratio_rate_max") | ≤ 1.05 × | $(ok "$ota_ratio_rate" 1.05) |
+		| 4 | CPU time per $OTA_MIB MiB at full speed (ms) | $ota_daemon_cpu | $ota_curl_cpu curl -o, $ota_md5_cpu md5sum | | (reported) | |
 		| 4 | daemon peak RSS during OTA (kB, all $((2 * RUNS)) downloads) | $(rng "$ota_hwm" "$ota_hwm_min" "$ota_hwm_max") | | | ≤ 8192 kB | $(ok "$ota_hwm_max" 8192) |
 		| 5 | burst of $BURST sets: time to the last answer (ms) | $(rng "$burst_ms" "$burst_ms_min" "$burst_ms_max") | $(rng "$burst_echo_ms" "$burst_echo_ms_min" "$burst_echo_ms_max") echo client | | | |
 		| 5 | burst: answered, last state posted | $burst_answered of $burst_sent answered; last state posted in $burst_posts of $RUNS runs | | | all | $([ "$burst_answered" = "$burst_sent" ] && [ "$burst_posts" = "$RUNS" ] && echo yes || echo '**no**') |
 		| 5 | burst: daemon peak RSS (kB) | $(rng "$burst_hwm" "$burst_hwm_min" "$burst_hwm_max") | | | (reported) | |
+		| 5 | burst: daemon CPU time per set (µs) | $burst_cpu | | | (reported) | |
 
 		How each is taken:
 		1. One cloud client (bench/bench-cloud.c) publishes property sets at QoS 1 on a fixed schedule,
@@ -492,11 +554,13 @@ chain_kb() { grep -E "/($1)[.-]" "$SMAPS" | awk -v c="$2" '{ s += $c } END { pri
 		   what else runs.
 		3. bench/bench-start.c plays systemd's notify socket: from just before fork() to READY=1 (sent once
 		   the daemon owns its name on a private system bus) and to STATUS=connected (sent once CONNACK and
-		   every SUBACK are in, so it bounds CONNACK from above).
+		   every SUBACK are in, so it bounds CONNACK from above). The floor is the echo client from fork() to
+		   its "# subscribed" line (CONNACK and SUBACK). CPU time from /proc/PID/schedstat at that moment.
 		4. The daemon's time is from the OTA push to progress "100": downloaded, MD5 computed while
 		   downloading, checked, synced, renamed, the installer (/bin/true) run, the result sent. curl's time
 		   is the process's, start to exit, and md5sum's is added for the two-pass floor. All files on a
-		   tmpfs. The daemon's peak RSS is VmHWM, reset (clear_refs 5) before each download.
+		   tmpfs. The daemon's peak RSS is VmHWM, reset (clear_refs 5) before each download. CPU times:
+		   the daemon's from /proc/PID/schedstat, curl's and md5sum's from bash's \`time\`.
 		5. $BURST property sets published back to back at QoS 1 with no limit on messages in flight; the
 		   time is to the last set_reply; every id must come back exactly once with code 200, and the last
 		   property post must show the last set's colour.
@@ -520,14 +584,20 @@ chain_kb() { grep -E "/($1)[.-]" "$SMAPS" | awk -v c="$2" '{ s += $c } END { pri
 		libcurl and the libraries only it brings in: $(chain_kb "$curl_chain" 1) kB resident ($(chain_kb "$curl_chain" 2) kB anonymous) while idle.
 		libsystemd's own dependencies (libgcrypt, libgpg-error, liblz4, liblzma, libzstd, libcap): $(chain_kb "$systemd_chain" 1) kB resident.
 
+		During a download (first run at $OTA_RATE bytes/s, sampled once progress passed 0): $(total_kb "$T/ota-smaps") kB
+		resident in all, of which libcurl and the libraries only it brings in: $(chain_kb "$curl_chain" 1 "$T/ota-smaps") kB
+		($(grep -cE "/($curl_chain)[.-]" "$T/ota-smaps") libraries; $(chain_kb "$curl_chain" 2 "$T/ota-smaps") kB anonymous). The heap then: $(awk '$3 == "[heap]" { print $1 }' "$T/ota-smaps") kB.
+
 		## Runs
 
 		\`\`\`
 	EOF
-	cat "$T/rtt.out" "$T/burst.out" "$T/ota.out" "$T/idle.out"
+	cat "$T/rtt.out" "$T/burst.out" "$T/ota-runs.out" "$T/idle.out"
 	field ready_ms <"$T/start.out" | tr '\n' ' ' | sed 's/^/start ready_ms: /'
 	echo
 	field connected_ms <"$T/start.out" | tr '\n' ' ' | sed 's/^/start connected_ms: /'
+	echo
+	field connected_ms <"$T/start-echo.out" | tr '\n' ' ' | sed 's/^/start echo connected_ms: /'
 	echo
 	echo '```'
 	if [ -f "$top_srcdir/bench/bounds.md" ]; then
