@@ -24,6 +24,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "cloud-session.h"
+
 #define MAX_DEVICES 4
 
 typedef struct Device {
@@ -34,8 +36,7 @@ typedef struct Device {
         unsigned answered, duplicates, bad;
 } Device;
 
-static const char *host = "127.0.0.1", *cafile, *user = "cloud", *pass, *pk;
-static int port;
+static const char *pk;
 static Device devices[MAX_DEVICES];
 static int n_devices;
 static unsigned count = 2000, rate = 100;
@@ -304,26 +305,24 @@ static void usage(void)
 int main(int argc, char *argv[])
 {
         static const struct option options[] = {
-                { "host", required_argument, NULL, 'h' },    { "port", required_argument, NULL, 'p' },
-                { "cafile", required_argument, NULL, 'c' },  { "user", required_argument, NULL, 'u' },
-                { "pass", required_argument, NULL, 'P' },    { "product-key", required_argument, NULL, 'k' },
+                CLOUD_LONG_OPTIONS,
+                { "product-key", required_argument, NULL, 'k' },
                 { "device", required_argument, NULL, 'd' },  { "count", required_argument, NULL, 'n' },
                 { "rate", required_argument, NULL, 'r' },    { "timeout", required_argument, NULL, 't' },
                 { "push", required_argument, NULL, 'o' },    { "no-post", no_argument, NULL, 'N' },
                 {},
         };
+        CloudOptions o = CLOUD_OPTIONS_INIT;
         struct mosquitto *m;
         const char *mode;
         uint64_t deadline;
         int c, rc;
 
-        while ((c = getopt_long(argc, argv, "", options, NULL)) >= 0)
+        o.pass = NULL;
+        while ((c = getopt_long(argc, argv, "", options, NULL)) >= 0) {
+                if (cloud_option(&o, c, optarg))
+                        continue;
                 switch (c) {
-                case 'h': host = optarg; break;
-                case 'p': port = atoi(optarg); break;
-                case 'c': cafile = optarg; break;
-                case 'u': user = optarg; break;
-                case 'P': pass = optarg; break;
                 case 'k': pk = optarg; break;
                 case 'd':
                         if (n_devices == MAX_DEVICES)
@@ -337,7 +336,8 @@ int main(int argc, char *argv[])
                 case 'N': post_wanted = false; break;
                 default: usage();
                 }
-        if (optind + 1 != argc || !cafile || !pass || !pk || n_devices == 0 || port <= 0 || count == 0 || rate == 0)
+        }
+        if (optind + 1 != argc || !o.cafile || !o.pass || !pk || n_devices == 0 || count == 0 || rate == 0)
                 usage();
         mode = argv[optind];
         if (strcmp(mode, "ota") == 0 && !push_json)
@@ -363,24 +363,16 @@ int main(int argc, char *argv[])
                         d->rtt_us[k] = -1;
         }
 
-        mosquitto_lib_init();
-        m = mosquitto_new(NULL, true, NULL);
+        m = cloud_new(&o, /* id= */ NULL, /* clean_session= */ true, NULL);
         if (!m)
                 return 1;
-        mosquitto_int_option(m, MOSQ_OPT_PROTOCOL_VERSION, MQTT_PROTOCOL_V311);
-        mosquitto_int_option(m, MOSQ_OPT_TCP_NODELAY, 1);
         /* As fast as the cloud side can send: no cap on QoS 1 messages in flight from here. */
         mosquitto_int_option(m, MOSQ_OPT_SEND_MAXIMUM, 65535);
-        mosquitto_username_pw_set(m, user, pass);
-        mosquitto_tls_set(m, cafile, NULL, NULL, NULL, NULL);
         mosquitto_connect_callback_set(m, on_connect);
         mosquitto_subscribe_callback_set(m, on_subscribe);
         mosquitto_message_callback_set(m, on_message);
-        rc = mosquitto_connect(m, host, port, 60);
-        if (rc != MOSQ_ERR_SUCCESS) {
-                fprintf(stderr, "bench-cloud: cannot connect to %s:%d: %s\n", host, port, mosquitto_strerror(rc));
+        if (cloud_connect(m, &o, "bench-cloud") < 0)
                 return 1;
-        }
         deadline = now_ns() + 10000000000ull;
         while (!failed && !subscribed && now_ns() < deadline)
                 if (loop_once(m, 100) < 0)
