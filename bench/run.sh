@@ -28,9 +28,13 @@ RATE=${BENCH_RATE:-100}
 BURST=${BENCH_BURST:-10000}
 STARTS=${BENCH_STARTS:-20}
 IDLE_S=${BENCH_IDLE_SECONDS:-60}
-# The wakeup window: one second longer, so that it holds exactly one keepalive cycle of the daemon (with
-# keepalive 60 it pings every 61 s when idle: libmosquitto counts whole seconds).
-WAKE_S=$((IDLE_S + 1))
+# The wakeup window: an idle daemon pings every keepalive + 1 s (libmosquitto counts whole seconds), the
+# first time that long after connecting. The window opens halfway between its first two pings and lasts
+# one ping period: it holds exactly one keepalive cycle, far from its edges.
+KEEPALIVE_S=${KEEPALIVE:-60}
+WAKE_S=$((KEEPALIVE_S + 1))
+WAKE_FROM=$((WAKE_S * 3 / 2))
+[ "$WAKE_FROM" -ge "$IDLE_S" ] || WAKE_FROM=$IDLE_S
 OTA_MIB=${BENCH_OTA_MIB:-256}
 OTA_RATE=${BENCH_OTA_RATE:-50000000}
 RESULTS=${BENCH_RESULTS:-$top_srcdir/bench/results.md}
@@ -46,6 +50,7 @@ done
 OTA_DIR=$(mktemp -d /dev/shm/ali-linkd-bench.XXXXXX)
 _bench_cleanup() {
 	local rc=$?
+	set +e
 	rm -rf "$OTA_DIR"
 	(exit $rc)
 	_ota_cleanup
@@ -187,13 +192,17 @@ for k in $(seq 1 "$RUNS"); do
 done
 _now_us
 IDLE_T0=$NOW_US
-# The window: memory IDLE_S seconds after the last of them connected, wakeups over the WAKE_S seconds after
-# that. The sleeps are the window, not a synchronisation.
+# Memory IDLE_S seconds after the last of them connected (they all did within a few seconds), wakeups over
+# the WAKE_S seconds from 1.5 x IDLE_S. The sleeps are the windows, not a synchronisation.
 (
 	sleep "$IDLE_S"
 	for p in "${IDLE_DPIDS[@]}" "${IDLE_EPIDS[@]}"; do
-		echo "$p $(status_kb "$p" VmRSS) $(status_kb "$p" RssAnon) $(pss_kb "$p") $(vcsw "$p") $(date +%s)"
+		echo "$p $(status_kb "$p" VmRSS) $(status_kb "$p" RssAnon) $(pss_kb "$p")"
 	done >"$T/idle-mem"
+	sleep $((WAKE_FROM - IDLE_S))
+	for p in "${IDLE_DPIDS[@]}" "${IDLE_EPIDS[@]}"; do
+		echo "$p $(vcsw "$p") $(date +%s)"
+	done >"$T/idle-wake0"
 	sleep "$WAKE_S"
 	for p in "${IDLE_DPIDS[@]}" "${IDLE_EPIDS[@]}"; do
 		echo "$p $(vcsw "$p") $(date +%s)"
@@ -301,6 +310,7 @@ truncate -s "$SIZE" "$T/www/image.bin"
 MD5=$(md5sum <"$T/www/image.bin" | cut -d' ' -f1)
 URL="$URL_BASE/image.bin"
 ota_version=0
+: >"$T/ota-smaps"
 
 # The CPU time (user + system, ms) of the command, from bash's time keyword.
 TIMEFORMAT='%3U %3S'
@@ -337,8 +347,9 @@ daemon_get() {
 	ota_mark
 	bench_cloud --device "$DN" --push "$push" --timeout 300 ota >"$T/ota-daemon.out" &
 	pid=$!
-	if [ "${2:-}" = sample ]; then
-		wait_step '([1-9]|[1-9][0-9])' 60 || fail "no download progress above 0"
+	# (Progress is reported at most once a second: a download shorter than that has no step between 0 and
+	# 100, and no sample.)
+	if [ "${2:-}" = sample ] && wait_step '([1-9]|[1-9][0-9])' 10; then
 		smaps_of "$DAEMON_PID" >"$T/ota-smaps"
 	fi
 	wait "$pid" || fail "OTA by the daemon failed: $(cat "$T/ota-daemon.out")"
@@ -396,29 +407,31 @@ nginx_stop
 # 2 (end). The idle window closes.
 
 phase "idle footprint: waiting for the end of the window"
-wait_for "$T/idle-done" '^done$' $((3 * IDLE_S)) || fail "the idle sampler did not finish"
+wait_for "$T/idle-done" '^done$' $((WAKE_FROM + WAKE_S + 60)) || fail "the idle sampler did not finish"
 for p in "${IDLE_DPIDS[@]}" "${IDLE_EPIDS[@]}"; do kill -0 "$p" 2>/dev/null || fail "idle process $p died"; done
 # Keepalive pings each idle client sent in the wakeup window, as the broker logged them (whole seconds: a
 # ping in the second the window opens or closes may be counted or not; for the record only).
-IDLE_W0=$(awk 'NR == 1 { print $6 }' "$T/idle-mem")
+IDLE_W0=$(awk 'NR == 1 { print $3 }' "$T/idle-wake0")
 IDLE_W1=$(awk 'NR == 1 { print $3 }' "$T/idle-wake")
 pings() { awk -v a="$IDLE_W0" -v b="$IDLE_W1" -v c="$1" -F': ' '$2 ~ "^Received PINGREQ from " c "$" && $1 >= a && $1 <= b' "$T/broker.log" | wc -l; }
 : >"$T/idle.out"
 for k in $(seq 1 "$RUNS"); do
 	p=${IDLE_DPIDS[$((k - 1))]}
-	read -r _ rss anon pss v0 _ < <(grep "^$p " "$T/idle-mem")
+	read -r _ rss anon pss < <(grep "^$p " "$T/idle-mem")
+	read -r _ v0 _ < <(grep "^$p " "$T/idle-wake0")
 	read -r _ v1 _ < <(grep "^$p " "$T/idle-wake")
 	echo "daemon rss=$rss anon=$anon pss=$pss wake=$((v1 - v0)) pings=$(pings "$PK\\.BENCH-IDLE-$k\\|.*")" >>"$T/idle.out"
 	p=${IDLE_EPIDS[$((k - 1))]}
-	read -r _ rss anon pss v0 _ < <(grep "^$p " "$T/idle-mem")
+	read -r _ rss anon pss < <(grep "^$p " "$T/idle-mem")
+	read -r _ v0 _ < <(grep "^$p " "$T/idle-wake0")
 	read -r _ v1 _ < <(grep "^$p " "$T/idle-wake")
 	echo "echo rss=$rss anon=$anon pss=$pss wake=$((v1 - v0)) pings=$(pings "$PK\\.BENCH-IDLE-ECHO-$k\\|.*")" >>"$T/idle.out"
 done
 idle_of() { grep "^$1 " "$T/idle.out" | field "$2"; }
-# Wakeups beyond keepalive traffic: a keepalive cycle costs the daemon two (the timer, then the PINGRESP),
-# and the window holds WAKE_S / 61 of them.
-beyond() { grep "^$1 " "$T/idle.out" | awk -v w="$WAKE_S" '{ for (i = 1; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] }
-	printf "%.2f\n", v["wake"] - 2 * w / 61 }'; }
+# Wakeups beyond keepalive traffic: the window holds one keepalive cycle, which costs the daemon two (the
+# timer, then the PINGRESP).
+beyond() { grep "^$1 " "$T/idle.out" | awk '{ for (i = 1; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] }
+	print v["wake"] - 2 }'; }
 read -r idle_drss idle_drss_min idle_drss_max < <(idle_of daemon rss | stats)
 read -r idle_frss idle_frss_min idle_frss_max < <(idle_of echo rss | stats)
 read -r idle_danon idle_danon_min idle_danon_max < <(idle_of daemon anon | stats)
@@ -552,10 +565,11 @@ rng() { printf '%s (%s–%s)' "$1" "$2" "$3"; }
 		2. $RUNS daemons and $RUNS echo clients with their own device identities, connected at the same time
 		   (each daemon on its own private system bus, as under systemd); VmRSS and RssAnon from
 		   /proc/PID/status and PSS from /proc/PID/smaps_rollup ${IDLE_S} s after connecting; wakeups are
-		   voluntary context switches over the next ${WAKE_S} s. Keepalive is 60 s: an idle daemon pings
-		   every 61 s (libmosquitto counts whole seconds), so the window holds one keepalive cycle, which
-		   costs two wakeups (the timer, the PINGRESP); "beyond keepalive" is the rest. (The broker's log,
-		   in whole seconds, shows $idle_dpings ping per daemon in the window at the median.) The window runs while the other figures are measured; nothing is sent
+		   voluntary context switches over ${WAKE_S} s from ${WAKE_FROM} s after connecting. Keepalive is
+		   ${KEEPALIVE_S} s: an idle daemon pings every ${WAKE_S} s (libmosquitto counts whole seconds), first
+		   ${WAKE_S} s after connecting, so the window, opening halfway between two pings, holds exactly one
+		   keepalive cycle, which costs two wakeups (the timer, the PINGRESP); "beyond keepalive" is the
+		   rest. (The broker's log shows $idle_dpings ping per daemon in the window at the median.) The window runs while the other figures are measured; nothing is sent
 		   to these devices. PSS divides shared pages among every process mapping them, so it depends on
 		   what else runs.
 		3. bench/bench-start.c plays systemd's notify socket: from just before fork() to READY=1 (sent once
@@ -590,9 +604,13 @@ rng() { printf '%s (%s–%s)' "$1" "$2" "$3"; }
 		libcurl and the libraries only it brings in: $(chain_kb "$curl_chain" 1) kB resident ($(chain_kb "$curl_chain" 2) kB anonymous) while idle.
 		libsystemd's own dependencies (libgcrypt, libgpg-error, liblz4, liblzma, libzstd, libcap): $(chain_kb "$systemd_chain" 1) kB resident.
 
-		During a download (first run at $OTA_RATE bytes/s, sampled once progress passed 0): $(total_kb "$T/ota-smaps") kB
-		resident in all, of which libcurl and the libraries only it brings in: $(chain_kb "$curl_chain" 1 "$T/ota-smaps") kB
-		($(grep -cE "/($curl_chain)[.-]" "$T/ota-smaps") libraries; $(chain_kb "$curl_chain" 2 "$T/ota-smaps") kB anonymous). The heap then: $(awk '$3 == "[heap]" { print $1 }' "$T/ota-smaps") kB.
+		$(if [ -s "$T/ota-smaps" ]; then
+			echo "During a download (first run at $OTA_RATE bytes/s, sampled once progress passed 0): $(total_kb "$T/ota-smaps") kB"
+			echo "resident in all, of which libcurl and the libraries only it brings in: $(chain_kb "$curl_chain" 1 "$T/ota-smaps") kB"
+			echo "($(grep -cE "/($curl_chain)[.-]" "$T/ota-smaps") libraries; $(chain_kb "$curl_chain" 2 "$T/ota-smaps") kB anonymous). The heap then: $(awk '$3 == "[heap]" { print $1 }' "$T/ota-smaps") kB."
+		else
+			echo "(No sample during a download: it was shorter than a progress step.)"
+		fi)
 
 		## Runs
 
