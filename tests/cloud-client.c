@@ -17,10 +17,12 @@
 #include <string.h>
 #include <time.h>
 
+#include "cloud-session.h"
+
 #define MAX_ITEMS 64
 
-static const char *host = "127.0.0.1", *cafile, *user = "cloud", *pass = "cloud-secret", *id;
-static int port = 8883, qos = 1, count = -1;
+static const char *id;
+static int qos = 1, count = -1;
 static double timeout_s = 10;
 static const char *subs[MAX_ITEMS], *expects[MAX_ITEMS], *pubs[MAX_ITEMS][2];
 static size_t pub_lens[MAX_ITEMS];
@@ -132,9 +134,8 @@ static void usage(void)
 int main(int argc, char *argv[])
 {
         static const struct option options[] = {
-                { "host", required_argument, NULL, 'h' },   { "port", required_argument, NULL, 'p' },
-                { "cafile", required_argument, NULL, 'c' }, { "user", required_argument, NULL, 'u' },
-                { "pass", required_argument, NULL, 'P' },   { "id", required_argument, NULL, 'i' },
+                CLOUD_LONG_OPTIONS,
+                { "id", required_argument, NULL, 'i' },
                 { "sub", required_argument, NULL, 's' },    { "pub", required_argument, NULL, 'b' },
                 { "pub-file", required_argument, NULL, 'f' },
                 { "qos", required_argument, NULL, 'q' },    { "expect", required_argument, NULL, 'e' },
@@ -142,17 +143,15 @@ int main(int argc, char *argv[])
                 { "keep-session", no_argument, NULL, 'k' }, { "time", no_argument, NULL, 'T' },
                 {},
         };
+        CloudOptions o = CLOUD_OPTIONS_INIT;
         struct mosquitto *m;
         double deadline;
         int c, rc;
 
-        while ((c = getopt_long(argc, argv, "", options, NULL)) >= 0)
+        while ((c = getopt_long(argc, argv, "", options, NULL)) >= 0) {
+                if (cloud_option(&o, c, optarg))
+                        continue;
                 switch (c) {
-                case 'h': host = optarg; break;
-                case 'p': port = atoi(optarg); break;
-                case 'c': cafile = optarg; break;
-                case 'u': user = optarg; break;
-                case 'P': pass = optarg; break;
                 case 'i': id = optarg; break;
                 case 's': if (n_subs < MAX_ITEMS) subs[n_subs++] = optarg; break;
                 case 'b':
@@ -200,30 +199,23 @@ int main(int argc, char *argv[])
                 case 'T': print_time = true; break;
                 default: usage();
                 }
-        if (!cafile)
+        }
+        if (!o.cafile)
                 usage();
 
-        mosquitto_lib_init();
         /* --keep-session: the broker keeps the subscriptions and queues QoS 1 messages while we are away. */
         if (keep_session && !id)
                 usage();
-        m = mosquitto_new(id, !keep_session, NULL);
+        m = cloud_new(&o, id, !keep_session, NULL);
         if (!m)
                 return 1;
-        mosquitto_int_option(m, MOSQ_OPT_PROTOCOL_VERSION, MQTT_PROTOCOL_V311);
-        mosquitto_int_option(m, MOSQ_OPT_TCP_NODELAY, 1);
-        mosquitto_username_pw_set(m, user, pass);
-        mosquitto_tls_set(m, cafile, NULL, NULL, NULL, NULL);
         mosquitto_connect_callback_set(m, on_connect);
         mosquitto_subscribe_callback_set(m, on_subscribe);
         mosquitto_message_callback_set(m, on_message);
         mosquitto_publish_callback_set(m, on_publish);
 
-        rc = mosquitto_connect(m, host, port, 60);
-        if (rc != MOSQ_ERR_SUCCESS) {
-                fprintf(stderr, "cloud-client: cannot connect to %s:%d: %s\n", host, port, mosquitto_strerror(rc));
+        if (cloud_connect(m, &o, "cloud-client") < 0)
                 return 1;
-        }
         deadline = now() + timeout_s;
         while (!failed && !(subscribed && done())) {
                 double left = deadline - now();

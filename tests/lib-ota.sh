@@ -72,6 +72,8 @@ nginx_stop() {
 
 _ota_cleanup() {
 	local rc=$?
+	# Not under set -e: "(exit $rc)" hands the status on to _cleanup, it must not end the trap.
+	set +e
 	nginx_stop
 	(exit $rc)
 	_cleanup

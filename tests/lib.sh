@@ -215,6 +215,8 @@ broker_start() {
 	[ -d "$T/pki" ] || pki_create
 	BROKER_PORT=${2:-$("$TESTS_BUILD/free-port")}
 	printf '%s %s %s\n' "$PK" "$DN" "$SECRET" >"$T/devices"
+	# BROKER_DEVICES: more device names the broker admits (same product key and secret).
+	for d in ${BROKER_DEVICES:-}; do printf '%s %s %s\n' "$PK" "$d" "$SECRET" >>"$T/devices"; done
 	cat >"$T/mosquitto.conf" <<-EOF
 		per_listener_settings false
 		allow_anonymous false

@@ -9,6 +9,11 @@
  * to the expected size; it does not own a file: the body goes to the caller's data handler chunk by chunk
  * (at most CURL_MAX_WRITE_SIZE bytes each), so memory stays flat whatever the size.
  *
+ * A Downloader loads libcurl (dlopen) when it is made and unloads it when it is freed, so that a daemon
+ * that is not downloading does not carry libcurl and its dependencies: make one for the downloads of an
+ * update and free it afterwards (never from inside one of its handlers), after its Downloads. Without
+ * libcurl on the system downloader_new() fails with -EOPNOTSUPP.
+ *
  * Policy it enforces: TLS peer and host-name verification always on (trust: the system store, or ca_file);
  * only https (and http when allowed), for redirects too; connect and stall timeouts; a 206 must start at
  * the requested offset, a 200 restarts at byte 0 (begin handler says so); the server's idea of the size

@@ -205,8 +205,9 @@ static void manager_handle_property_set(Manager *m, const void *payload, size_t 
         }
 
         log_info("Property set %s from the cloud", ps.id);
-        bus_emit_property_set(m->bus, ps.params_json);
         (void) manager_change_led(m, &ps.change, ps.id, NULL);
+        /* After the set_reply has gone out: local listeners do not hold up the cloud's round trip. */
+        bus_emit_property_set(m->bus, ps.params_json);
 }
 
 int manager_post_properties(Manager *m, const char *params_json, char **ret_error)

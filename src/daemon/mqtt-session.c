@@ -7,8 +7,10 @@
  * business of the caller's outbox, not of libmosquitto's in-memory queue.
  *
  * libmosquitto's callbacks run inside mosquitto_loop_read()/_write()/_misc(); they only record what
- * happened (and hand messages on). Everything that may destroy the handle runs after the loop call has
- * returned, in session_after_loop().
+ * happened. Everything that may destroy the handle runs after the loop call has returned, in
+ * session_after_loop(). Messages are handed on there too: a reply the handler publishes then goes on the
+ * wire at once (inside a callback libmosquitto only queues it), before whatever else the handler does
+ * after it, so the cloud's round trip does not wait for that work.
  *
  * Keepalive without a 1 s tick: the timer fires when libmosquitto's keepalive is due (the earlier of the
  * last byte in and the last byte out, plus keepalive, plus 1 s because libmosquitto counts whole seconds);
@@ -50,6 +52,15 @@ typedef struct SubscribeBatch {
         size_t first, count;
 } SubscribeBatch;
 
+/* A message read in this loop call, waiting to be handed on once libmosquitto has returned. */
+typedef struct PendingMessage {
+        struct PendingMessage *next;
+        char *topic;    /* points into data */
+        size_t len;
+        int qos;
+        char data[];    /* payload, then the topic */
+} PendingMessage;
+
 struct MqttSession {
         sd_event *event;
         MqttSessionHandlers handlers;
@@ -71,6 +82,7 @@ struct MqttSession {
         uint32_t io_events;
         SubscribeBatch *batches;
         size_t n_batches, pending_subacks;
+        PendingMessage *pending, **pending_tail; /* messages of this loop call, in order */
         int connack_rc;     /* -1 until CONNACK */
         bool subscribed;    /* every SUBACK arrived: report CONNECTED after the loop call */
         char *lib_error;    /* first error libmosquitto logged during this connection */
@@ -83,6 +95,7 @@ struct MqttSession {
 
         MqttState state;
         sd_event_source *timer; /* connect timeout, keepalive, ping deadline */
+        uint64_t timer_keepalive_usec; /* when it is armed for the keepalive, that time; else 0 */
         sd_event_source *retry; /* backoff */
         Backoff backoff;
         bool ever_connected;
@@ -224,12 +237,44 @@ static void on_mosq_subscribe(struct mosquitto *mosq, void *userdata, int mid, i
 static void on_mosq_message(struct mosquitto *mosq, void *userdata, const struct mosquitto_message *m)
 {
         MqttSession *s = userdata;
+        size_t len = (size_t) MAX(m->payloadlen, 0), tl = strlen(m->topic);
+        PendingMessage *p;
 
         (void) mosq;
         s->stats.messages_received++;
-        s->stats.bytes_received += (uint64_t) MAX(m->payloadlen, 0);
-        if (s->handlers.message)
-                s->handlers.message(s, m->topic, m->payload, (size_t) MAX(m->payloadlen, 0), m->qos, s->userdata);
+        s->stats.bytes_received += len;
+        if (!s->handlers.message)
+                return;
+        /* libmosquitto owns m only during this call: keep a copy (the payload is at most MQTT_MAX_PAYLOAD
+         * plus what one read brought in). Without memory, hand it on now rather than lose it. */
+        p = malloc(sizeof(PendingMessage) + len + tl + 1);
+        if (!p) {
+                s->handlers.message(s, m->topic, m->payload, len, m->qos, s->userdata);
+                return;
+        }
+        memcpy(p->data, m->payload, len);
+        p->topic = p->data + len;
+        memcpy(p->topic, m->topic, tl + 1);
+        p->len = len;
+        p->qos = m->qos;
+        p->next = NULL;
+        *s->pending_tail = p;
+        s->pending_tail = &p->next;
+}
+
+/* Hand on the messages of the last loop call, outside libmosquitto. */
+static void session_dispatch_messages(MqttSession *s)
+{
+        while (s->pending) {
+                PendingMessage *p = s->pending;
+
+                s->pending = p->next;
+                if (!s->pending)
+                        s->pending_tail = &s->pending;
+                if (s->handlers.message)
+                        s->handlers.message(s, p->topic, p->data, p->len, p->qos, s->userdata);
+                free(p);
+        }
 }
 
 static void on_mosq_publish(struct mosquitto *mosq, void *userdata, int mid)
@@ -275,6 +320,7 @@ static void connection_free(MqttSession *s)
         s->verify_error = X509_V_OK;
         s->verify_subject = mfree(s->verify_subject);
         s->ping_deadline_usec = 0;
+        s->timer_keepalive_usec = 0;
         s->stats.connected_since_usec = 0;
 }
 
@@ -439,13 +485,19 @@ static void session_fail(MqttSession *s, const char *why)
 /* After every libmosquitto loop call: act on what the callbacks recorded, keep the io source in step. */
 static void session_after_loop(MqttSession *s, int rc, int saved_errno)
 {
+        struct mosquitto *mosq;
         uint32_t events;
 
         if (!s->mosq)
                 return;
         if (rc != MOSQ_ERR_SUCCESS || mosquitto_socket(s->mosq) < 0 || s->connack_rc > 0) {
                 _cleanup_(freep) char *why = describe_failure(s, rc, saved_errno);
-                session_fail(s, why);
+
+                mosq = s->mosq;
+                /* What arrived before the link broke was acknowledged: hand it on all the same. */
+                session_dispatch_messages(s);
+                if (s->mosq == mosq) /* unless a handler stopped or restarted us */
+                        session_fail(s, why);
                 return;
         }
 
@@ -473,6 +525,11 @@ static void session_after_loop(MqttSession *s, int rc, int saved_errno)
                 if (!s->mosq) /* the handler stopped or restarted us */
                         return;
         }
+
+        mosq = s->mosq;
+        session_dispatch_messages(s);
+        if (s->mosq != mosq)
+                return;
 
         /* EPOLLOUT only while libmosquitto has something to write (or the TCP connect is pending):
          * asking for it on an idle socket would spin the loop. */
@@ -538,6 +595,7 @@ static int on_timer(sd_event_source *source, uint64_t usec, void *userdata)
         (void) source;
         (void) usec;
 
+        s->timer_keepalive_usec = 0;
         if (!s->mosq)
                 return 0;
         if (s->state == MQTT_STATE_CONNECTING) {
@@ -577,6 +635,7 @@ static int on_timer(sd_event_source *source, uint64_t usec, void *userdata)
 
 static void session_arm_timer(MqttSession *s)
 {
+        bool keepalive = false;
         uint64_t next;
         int r;
 
@@ -586,14 +645,21 @@ static void session_arm_timer(MqttSession *s)
                 next = s->attempt_usec + MQTT_CONNECT_TIMEOUT_USEC;
         else if (s->ping_deadline_usec > 0)
                 next = s->ping_deadline_usec;
-        else
+        else {
                 next = MIN(s->last_in_usec, s->last_out_usec) + (s->keepalive + 1) * USEC_PER_SEC;
+                keepalive = true;
+        }
 
+        /* Every message moves the keepalive deadline later. Rather than reprogramming the timer for each one,
+         * leave it where it is: when it fires early, on_timer() finds nothing due and it is armed again. */
+        if (keepalive && s->timer_keepalive_usec > 0 && next >= s->timer_keepalive_usec)
+                return;
         r = sd_event_source_set_time(s->timer, next);
         if (r >= 0)
                 r = sd_event_source_set_enabled(s->timer, SD_EVENT_ONESHOT);
         if (r < 0)
                 log_warning_errno(r, "Cannot arm the MQTT keepalive timer, ignoring: %m");
+        s->timer_keepalive_usec = r >= 0 && keepalive ? next : 0;
 }
 
 static int session_connect(MqttSession *s)
@@ -751,6 +817,7 @@ int mqtt_session_new(MqttSession **ret, sd_event *event, const MqttSessionConfig
                 return -ENOMEM;
         s->fd = -1;
         s->connack_rc = -1;
+        s->pending_tail = &s->pending;
         s->event = sd_event_ref(event);
         s->handlers = handlers ? *handlers : (MqttSessionHandlers) {};
         s->userdata = userdata;
@@ -807,6 +874,7 @@ MqttSession *mqtt_session_free(MqttSession *s)
                 return NULL;
         s->handlers = (MqttSessionHandlers) {};
         mqtt_session_stop(s);
+        session_dispatch_messages(s); /* without a handler: frees them */
         sd_event_source_disable_unref(s->timer);
         sd_event_source_disable_unref(s->retry);
         sd_event_unref(s->event);

@@ -72,7 +72,8 @@ typedef struct OtaJob {
 struct Ota {
         Manager *manager;
         sd_event *event;
-        Downloader *downloader;
+        Downloader *downloader;          /* libcurl loaded: only while a job downloads */
+        sd_event_source *release_source; /* frees it once no transfer runs, outside its handlers */
         char *job_path;
 
         /* The running firmware version. */
@@ -300,6 +301,29 @@ static OtaJob *ota_job_free(OtaJob *j)
         return NULL;
 }
 
+static int on_release_downloader(sd_event_source *s, void *userdata)
+{
+        Ota *o = userdata;
+
+        (void) s;
+        o->release_source = sd_event_source_disable_unref(o->release_source);
+        if (o->job && o->job->download)
+                return 0; /* a transfer started again meanwhile */
+        o->downloader = downloader_free(o->downloader);
+        log_debug("Unloaded libcurl: no download runs");
+        return 0;
+}
+
+/* No transfer runs now: unload libcurl (in a later dispatch: this may be called from the Downloader's own
+ * handlers). A retry or a new job loads it again. */
+static void ota_release_downloader(Ota *o)
+{
+        if (!o->downloader || o->release_source)
+                return;
+        if (sd_event_add_defer(o->event, &o->release_source, on_release_downloader, o) >= 0)
+                (void) sd_event_source_set_description(o->release_source, "ota-release-downloader");
+}
+
 /* Ends the job for good: its files and the job file go. */
 static void ota_job_end(Ota *o)
 {
@@ -316,6 +340,7 @@ static void ota_job_end(Ota *o)
         ota_remove_job_file(o);
         o->job = ota_job_free(j);
         o->progress_timer = sd_event_source_disable_unref(o->progress_timer);
+        ota_release_downloader(o);
 }
 
 static int ota_job_new(Ota *o, AlinkOtaFirmware *fw, OtaJob **ret)
@@ -548,6 +573,7 @@ static void on_download_finished(Download *d, int result, const char *message, v
         const char *module = j->fw.module;
 
         j->download = download_free(d);
+        ota_release_downloader(o);
         log_info("Transfer ended after %" PRIu64 " bytes in %.1f s (%.1f MiB/s)", moved, (double) elapsed / 1e6,
                 elapsed > 0 ? (double) moved / 1048576.0 / ((double) elapsed / 1e6) : 0.0);
 
@@ -628,7 +654,9 @@ static void ota_job_download(Ota *o)
         if (j->bytes > 0)
                 log_info("Resuming the download of firmware %s at byte %" PRIu64 " of %" PRIu64, j->fw.version, j->bytes,
                         j->fw.size);
-        r = download_start(o->downloader, &req, &handlers, o, &j->download);
+        r = o->downloader ? 0 : downloader_new(&o->downloader, o->event);
+        if (r >= 0)
+                r = download_start(o->downloader, &req, &handlers, o, &j->download);
         if (r < 0) {
                 ota_fail(o, -1, j->fw.module, "cannot start the download: %s", strerror(-r));
                 ota_job_end(o);
@@ -1380,9 +1408,6 @@ int ota_new(Ota **ret, Manager *m)
         o->event = sd_event_ref(m->event);
         o->version_fd = -1;
         o->last_step = -100;
-        r = downloader_new(&o->downloader, o->event);
-        if (r < 0)
-                return r;
         r = ensure_directory(m->conf->state_directory);
         if (r < 0)
                 log_warning_errno(r, "Cannot create the state directory %s: %m", m->conf->state_directory);
@@ -1424,6 +1449,7 @@ Ota *ota_free(Ota *o)
                 (void) close(o->version_fd);
         free(o->version_output);
         sd_event_source_disable_unref(o->progress_timer);
+        sd_event_source_disable_unref(o->release_source);
         downloader_free(o->downloader);
         sd_event_unref(o->event);
         free(o->running_version);

@@ -18,7 +18,6 @@
 #include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
-#include <zlib.h>
 
 #include "log.h"
 #include "outbox.h"
@@ -30,6 +29,8 @@
 #define MAX_BODY (1024u * 1024u)  /* far above any message the platform accepts (256 KiB) */
 #define MAX_JOURNAL_READ (256ull * 1024 * 1024)
 #define COMPACT_MIN_BYTES (1024u * 1024u)
+/* How long an accepted message may wait for its fdatasync() when nothing is sent meanwhile. */
+#define SYNC_DELAY_USEC USEC_PER_SEC
 
 enum { RECORD_MESSAGE = 1, RECORD_REMOVE = 2 };
 enum { FLAG_TIMED = 1 };
@@ -68,8 +69,9 @@ struct Outbox {
         uint64_t bytes, dropped, next_seq;
         bool online, dirty;
 
-        sd_event_source *flush; /* deferred: fdatasync, then send */
+        sd_event_source *flush; /* deferred: send what may go (syncing first) */
         sd_event_source *timer; /* the rate limit lets the next message out */
+        sd_event_source *sync_timer; /* SYNC_DELAY_USEC after the first unsynced append */
         uint64_t *sent;         /* ring of the last max_rate send times (CLOCK_MONOTONIC µs) */
         unsigned sent_pos;
 };
@@ -104,6 +106,24 @@ static uint64_t get64(const uint8_t *p)
         return (uint64_t) get32(p) | (uint64_t) get32(p + 4) << 32;
 }
 
+/* CRC-32 (IEEE 802.3, the one of zlib's crc32(), which the journal used to be written with), four bits at
+ * a time. Records are small and read once at start: not worth a library mapped for the daemon's lifetime. */
+static uint32_t crc32_ieee(const uint8_t *p, size_t n)
+{
+        static const uint32_t nibble[16] = {
+                0x00000000, 0x1db71064, 0x3b6e20c8, 0x26d930ac, 0x76dc4190, 0x6b6b51f4, 0x4db26158, 0x5005713c,
+                0xedb88320, 0xf00f9344, 0xd6d6a3e8, 0xcb61b38c, 0x9b64c2b0, 0x86d3d2d4, 0xa00ae278, 0xbdbdf21c,
+        };
+        uint32_t c = 0xffffffffu;
+
+        while (n-- > 0) {
+                c ^= *p++;
+                c = c >> 4 ^ nibble[c & 15];
+                c = c >> 4 ^ nibble[c & 15];
+        }
+        return ~c;
+}
+
 /* --- record parsing (pure, shared by loading and the fuzzer) --- */
 
 typedef struct Record {
@@ -130,7 +150,7 @@ static int record_parse(const uint8_t *p, size_t avail, Record *r)
         if (body_len < BODY_FIXED || body_len > MAX_BODY || body_len > avail - HEADER_SIZE)
                 return 0;
         b = p + HEADER_SIZE;
-        if ((uint32_t) crc32(0, b, body_len) != get32(p + 8))
+        if (crc32_ieee(b, body_len) != get32(p + 8))
                 return 0;
 
         *r = (Record) { .type = b[0], .class = b[1], .timed = b[2] & FLAG_TIMED, .seq = get64(b + 4),
@@ -178,7 +198,7 @@ static int journal_write(Outbox *o, const uint8_t *body, size_t body_len)
                 return -EBADF;
         put32(header, RECORD_MAGIC);
         put32(header + 4, (uint32_t) body_len);
-        put32(header + 8, (uint32_t) crc32(0, body, (uInt) body_len));
+        put32(header + 8, crc32_ieee(body, body_len));
         iov[0] = (struct iovec) { header, HEADER_SIZE };
         iov[1] = (struct iovec) { (void *) body, body_len };
         n = pwritev(o->fd, iov, 2, (off_t) o->file_size);
@@ -409,9 +429,6 @@ static void outbox_drain(Outbox *o)
 
                 if (m->inflight)
                         continue;
-                /* Nothing goes out before it is on disk, and nothing overtakes it. */
-                if (!m->synced)
-                        break;
                 if (!rate_allows(o, now, &next)) {
                         r = sd_event_source_set_time(o->timer, next);
                         if (r >= 0)
@@ -420,6 +437,9 @@ static void outbox_drain(Outbox *o)
                                 log_warning_errno(r, "Cannot arm the outbox rate timer: %m");
                         break;
                 }
+                /* Nothing goes out before it is on disk: one fdatasync() for everything appended so far. */
+                if (!m->synced)
+                        (void) outbox_sync(o);
                 r = o->send(o->userdata, m->topic, m->payload, m->len, &mid);
                 if (r < 0) {
                         log_debug_errno(r, "Cannot send the outbox's message %llu now: %m",
@@ -436,11 +456,16 @@ static void outbox_drain(Outbox *o)
 
 static int on_flush(sd_event_source *s, void *userdata)
 {
-        Outbox *o = userdata;
-
         (void) s;
-        (void) outbox_sync(o);
-        outbox_drain(o);
+        outbox_drain(userdata);
+        return 0;
+}
+
+static int on_sync_timer(sd_event_source *s, uint64_t usec, void *userdata)
+{
+        (void) s;
+        (void) usec;
+        (void) outbox_sync(userdata);
         return 0;
 }
 
@@ -463,6 +488,7 @@ int outbox_sync(Outbox *o)
                 journal_report(o, r);
         }
         o->dirty = false;
+        (void) sd_event_source_set_enabled(o->sync_timer, SD_EVENT_OFF);
         /* Whatever was appended is now as durable as it can be. */
         for (Message *m = o->tail; m && !m->synced; m = m->prev)
                 m->synced = true;
@@ -532,7 +558,12 @@ int outbox_append(Outbox *o, OutboxClass c, const char *topic, const char *paylo
         }
         if (o->fd < 0)
                 m->synced = true;
-        o->dirty = true;
+        else if (!o->dirty) {
+                o->dirty = true;
+                if (sd_event_source_set_time_relative(o->sync_timer, SYNC_DELAY_USEC) < 0 ||
+                    sd_event_source_set_enabled(o->sync_timer, SD_EVENT_ONESHOT) < 0)
+                        (void) outbox_sync(o);
+        }
         (void) sd_event_source_set_enabled(o->flush, SD_EVENT_ONESHOT);
         return 0;
 }
@@ -707,6 +738,11 @@ int outbox_new(Outbox **ret, sd_event *event, const char *path, const OutboxLimi
                 return r;
         (void) sd_event_source_set_description(o->timer, "outbox-rate");
         (void) sd_event_source_set_enabled(o->timer, SD_EVENT_OFF);
+        r = sd_event_add_time(event, &o->sync_timer, CLOCK_MONOTONIC, UINT64_MAX, 10 * USEC_PER_MSEC, on_sync_timer, o);
+        if (r < 0)
+                return r;
+        (void) sd_event_source_set_description(o->sync_timer, "outbox-sync");
+        (void) sd_event_source_set_enabled(o->sync_timer, SD_EVENT_OFF);
 
         if (path) {
                 o->path = strdup(path);
@@ -741,6 +777,7 @@ Outbox *outbox_free(Outbox *o)
         }
         sd_event_source_disable_unref(o->flush);
         sd_event_source_disable_unref(o->timer);
+        sd_event_source_disable_unref(o->sync_timer);
         sd_event_unref(o->event);
         if (o->fd >= 0)
                 (void) close(o->fd);

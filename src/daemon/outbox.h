@@ -6,9 +6,12 @@
  * kill -9 and power loss: an append-only journal in the state directory, one record per message and one per
  * removal, each framed by length and CRC32, so a torn tail is detected, cut off and never parsed.
  *
- * Durability: outbox_append() writes the record; the journal is fdatasync()ed once per event-loop iteration
- * (group commit), before any message of that iteration is sent. outbox_sync() does it now, for callers that
- * must answer "accepted" only once the message is on disk (D-Bus Publish).
+ * Durability: outbox_append() writes the record; the journal is fdatasync()ed before the message is sent,
+ * and at the latest one second after it was appended when it waits (group commit: one fdatasync for
+ * everything appended meanwhile, so property sets arriving faster than posts may be sent do not each cost
+ * a disk flush). outbox_sync() does it now, for callers that must answer "accepted" only once the message
+ * is on disk (D-Bus Publish). kill -9 loses nothing written; a power loss may lose what was accepted in the
+ * last second and not yet sent.
  *
  * Sending: in order, at most max_rate messages a second and max_inflight unacknowledged (the platform's
  * limits: 10/s and 100, ALINK-PROTOCOL.md §5), through the send function the owner hands in. A message
@@ -62,7 +65,7 @@ int outbox_new(Outbox **ret, sd_event *event, const char *path, const OutboxLimi
 Outbox *outbox_free(Outbox *o);
 DEFINE_TRIVIAL_CLEANUP_FUNC(Outbox *, outbox_free);
 
-/* Accept a message. Returns 0 when it is in the journal (durable at the end of this loop iteration),
+/* Accept a message. Returns 0 when it is in the journal (durable before it is sent, within a second),
  * 1 when it could only be kept in memory (the journal could not be written; logged), negative errno on
  * bad arguments or out of memory. */
 int outbox_append(Outbox *o, OutboxClass c, const char *topic, const char *payload, size_t len);
