@@ -200,7 +200,7 @@ static int method_publish(sd_bus_message *msg, void *userdata, sd_bus_error *err
         if (qos == 1 && (r > 0 || outbox_sync(m->outbox) < 0))
                 return sd_bus_error_set(error, ALI_BUS_ERROR_STORAGE_FAILED,
                         "The message could not be stored on disk; it is kept in memory and sent while the daemon runs");
-        log_info("%s %zu bytes to %s for a local client", qos == 1 ? "Accepted" : "Published", strlen(payload), topic);
+        log_debug("%s %zu bytes to %s for a local client", qos == 1 ? "Accepted" : "Published", strlen(payload), topic);
         return sd_bus_reply_method_return(msg, NULL);
 }
 

@@ -223,7 +223,7 @@ int manager_post_properties(Manager *m, const char *params_json, char **ret_erro
                 return r;
         r = manager_queue_post(m, payload);
         if (r >= 0)
-                log_info("Posting properties for a local client as message %s", id);
+                log_debug("Posting properties for a local client as message %s", id);
         return r;
 }
 

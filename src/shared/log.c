@@ -15,7 +15,9 @@ static const char *prefix;
 
 /* Flood protection. Identical consecutive messages are said once and then counted; a summary follows
  * when another message comes, or every LOG_REPEAT_USEC while the repeats go on. And no more than
- * LOG_BURST messages above debug level per LOG_INTERVAL_USEC: the rest are counted and summarised. */
+ * LOG_BURST messages above debug level per LOG_INTERVAL_USEC: the rest are counted and summarised.
+ * Catalogued events (a MESSAGE_ID: connected, disconnected, OTA) are never held back by the burst cap: a
+ * flood of other messages must not hide that the link came back. */
 #define LOG_REPEAT_USEC (30 * USEC_PER_SEC)
 #define LOG_INTERVAL_USEC (10 * USEC_PER_SEC)
 #define LOG_BURST 200
@@ -149,7 +151,7 @@ void log_reset(void)
 }
 
 /* Returns true when msg is to be written now. */
-static bool admit(int level, const char *msg)
+static bool admit(int level, const char *message_id, const char *msg)
 {
         uint64_t now = now_usec();
 
@@ -167,7 +169,7 @@ static bool admit(int level, const char *msg)
         last.level = level;
         last.since = now;
 
-        if (level >= LOG_DEBUG)
+        if (level >= LOG_DEBUG || message_id)
                 return true;
         if (now - burst.begin >= LOG_INTERVAL_USEC) {
                 if (burst.suppressed > 0)
@@ -196,7 +198,7 @@ int log_internalv(int level, int error, const char *message_id, const char *form
         if (r < 0)
                 return error ? -error : -ENOMEM;
 
-        if (admit(level, msg))
+        if (admit(level, message_id, msg))
                 write_line(level, message_id, msg);
         errno = saved;
         return error ? -error : 0;

@@ -4,7 +4,8 @@
  * Owns the process-wide log level and target (the only globals besides parsed argv). Writes to the journal
  * when stderr is connected to it (JOURNAL_STREAM), otherwise one plain line per message to stderr. It
  * never floods: identical consecutive messages are counted and summarised ("... repeated 120 more times"),
- * and more than 200 messages above debug level in 10 s are counted instead of written. Code in
+ * and more than 200 messages above debug level in 10 s are counted instead of written (catalogued events,
+ * log_struct() with a MESSAGE_ID, are always written). Code in
  * src/shared never logs above debug; the calling layer logs once. Never pass payloads or credentials at
  * info or higher, and never pass the device secret or the MQTT password at all. */
 #pragma once
