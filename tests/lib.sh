@@ -242,12 +242,12 @@ broker_start() {
 	# As root mosquitto would drop to the mosquitto user; stay in this test's identity instead.
 	[ "$(id -u)" -eq 0 ] && echo "user root" >>"$T/mosquitto.conf"
 	: >>"$T/broker.log"
-	started=$(count_lines "$T/broker.log" "Opening ipv4 listen socket on port $BROKER_PORT")
+	started=$(count_lines "$T/broker.log" "Opening ipv[46] listen socket on port $BROKER_PORT")
 	# BROKER_NETNS: run it inside that network namespace (ip netns exec replaces itself with mosquitto).
 	${BROKER_NETNS:+ip netns exec "$BROKER_NETNS"} mosquitto -c "$T/mosquitto.conf" >>"$T/broker.stderr" 2>&1 &
 	BROKER_PID=$!
 	# A restart on the same port appends to the same log: wait for this start's line, not an earlier one.
-	wait_for_count "$T/broker.log" "Opening ipv4 listen socket on port $BROKER_PORT" $((started + 1)) 10 ||
+	wait_for_count "$T/broker.log" "Opening ipv[46] listen socket on port $BROKER_PORT" $((started + 1)) 10 ||
 		fail "mosquitto did not start: $(cat "$T/broker.stderr" 2>/dev/null)"
 }
 

@@ -16,7 +16,12 @@
  * last byte in and the last byte out, plus keepalive, plus 1 s because libmosquitto counts whole seconds);
  * mosquitto_loop_misc() then sends PINGREQ, and if nothing at all arrives within half a keepalive the link
  * is declared dead. A black-holed link is thus noticed within 1.5 x keepalive of the last traffic, and an
- * idle session wakes up about twice per keepalive period. */
+ * idle session wakes up about twice per keepalive period.
+ *
+ * Address families: libmosquitto starts a non-blocking connect to the first address the name resolves to
+ * and never tries the others. When a host name has IPv6 and IPv4 addresses and the TCP connect to the one
+ * tried fails (refused, unreachable, timed out), the next attempt is confined to the other family by
+ * binding to its wildcard address, so a broken family costs one backoff step, not the connection. */
 #include <errno.h>
 #include <mosquitto.h>
 #include <netdb.h>
@@ -87,6 +92,7 @@ struct MqttSession {
         bool subscribed;    /* every SUBACK arrived: report CONNECTED after the loop call */
         char *lib_error;    /* first error libmosquitto logged during this connection */
         int socket_error;   /* SO_ERROR of a TCP connect that failed */
+        int socket_family;  /* the address family of the socket it failed on */
         long verify_error;  /* X509_V_ERR_* of the first certificate check that failed, or X509_V_OK */
         char *verify_subject; /* the certificate it failed on */
         uint64_t attempt_usec, connected_usec, last_in_usec, last_out_usec, ping_deadline_usec;
@@ -99,6 +105,7 @@ struct MqttSession {
         sd_event_source *retry; /* backoff */
         Backoff backoff;
         bool ever_connected;
+        int next_family;    /* AF_INET or AF_INET6 for the next attempt after a failed TCP connect; else 0 */
 
         char *last_error;   /* why the last connection ended or failed */
         char *logged_error; /* the last reason logged at warning level: log changes, not repeats */
@@ -299,6 +306,29 @@ static void on_mosq_log(struct mosquitto *mosq, void *userdata, int level, const
 
 /* --- connection lifecycle --- */
 
+static bool host_is_address(const char *host)
+{
+        unsigned char addr[16];
+
+        return inet_pton(AF_INET, host, addr) == 1 || inet_pton(AF_INET6, host, addr) == 1;
+}
+
+static int socket_family(int fd)
+{
+        struct sockaddr_storage sa;
+        socklen_t l = sizeof(sa);
+
+        return fd >= 0 && getsockname(fd, (struct sockaddr *) &sa, &l) >= 0 ? sa.ss_family : 0;
+}
+
+/* A failed TCP connect: its error, and the family it was tried over (libmosquitto may close the socket
+ * before we get to ask). */
+static void session_set_socket_error(MqttSession *s, int fd, int error)
+{
+        s->socket_error = error;
+        s->socket_family = socket_family(fd);
+}
+
 static void session_arm_timer(MqttSession *s);
 static void session_schedule_retry(MqttSession *s, bool was_connected);
 
@@ -317,6 +347,7 @@ static void connection_free(MqttSession *s)
         s->connack_rc = -1;
         s->lib_error = mfree(s->lib_error);
         s->socket_error = 0;
+        s->socket_family = 0;
         s->verify_error = X509_V_OK;
         s->verify_subject = mfree(s->verify_subject);
         s->ping_deadline_usec = 0;
@@ -426,7 +457,7 @@ static void on_ssl_info(const SSL *ssl, int where, int ret)
 
         if (s && (where & SSL_CB_EXIT) && ret < 0 && s->socket_error == 0 && e != 0 && e != EAGAIN &&
             e != EWOULDBLOCK && e != EINPROGRESS && e != EINTR)
-                s->socket_error = e;
+                session_set_socket_error(s, SSL_get_fd(ssl), e);
         errno = e;
 }
 
@@ -437,8 +468,7 @@ static int session_setup_tls(MqttSession *s)
 {
         SSL_CTX *ctx;
         X509_VERIFY_PARAM *param;
-        unsigned char addr[16];
-        bool is_ip = inet_pton(AF_INET, s->host, addr) == 1 || inet_pton(AF_INET6, s->host, addr) == 1;
+        bool is_ip = host_is_address(s->host);
 
         if (s->ssl_ctx)
                 return 0;
@@ -465,11 +495,39 @@ fail:
         return -EINVAL;
 }
 
+/* When this attempt's TCP connect never came up, the family to try next: the other one. */
+static int next_family_after_failure(MqttSession *s)
+{
+        struct sockaddr_storage sa;
+        socklen_t l = sizeof(sa);
+        int family = 0;
+
+        if (s->connack_rc >= 0 || host_is_address(s->host))
+                return 0;
+        switch (s->socket_error) {
+        case ECONNREFUSED:
+        case ENETUNREACH:
+        case EHOSTUNREACH:
+        case ENETDOWN:
+        case EHOSTDOWN:
+        case ETIMEDOUT:
+        case EADDRNOTAVAIL:
+                family = s->socket_family;
+                break;
+        }
+        if (family == 0 && s->socket_error == 0 && s->fd >= 0 && getpeername(s->fd, (struct sockaddr *) &sa, &l) < 0 &&
+                 errno == ENOTCONN)
+                family = socket_family(s->fd); /* the connect timed out on our side */
+        return family == AF_INET6 ? AF_INET : family == AF_INET ? AF_INET6 : 0;
+}
+
 /* The connection ended (or never came up): say why once per distinct reason, then back off. */
 static void session_fail(MqttSession *s, const char *why)
 {
         uint64_t now = now_usec(CLOCK_MONOTONIC);
         bool was_connected = s->state == MQTT_STATE_CONNECTED;
+
+        s->next_family = next_family_after_failure(s);
 
         if (was_connected || s->connected_usec > 0)
                 backoff_disconnected(&s->backoff, s->connected_usec, now);
@@ -554,7 +612,7 @@ static int on_io(sd_event_source *source, int fd, uint32_t revents, void *userda
                 int err = 0;
                 socklen_t l = sizeof(err);
                 if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &l) >= 0 && err > 0)
-                        s->socket_error = err;
+                        session_set_socket_error(s, fd, err);
         }
 
         /* The server went away during the TLS handshake. libmosquitto treats a failed handshake read
@@ -714,7 +772,22 @@ static int session_connect(MqttSession *s)
         log_debug("Connecting to %s:%u", s->host, s->port);
 
         errno = 0;
-        rc = mosquitto_connect_async(m, s->host, s->port, (int) s->keepalive);
+        rc = MOSQ_ERR_NO_CONN;
+        if (s->next_family != 0) {
+                /* Binding to the wildcard of one family makes libmosquitto skip the other's addresses. */
+                log_debug("Connecting to %s:%u over %s: the last TCP connect over %s failed", s->host, s->port,
+                        s->next_family == AF_INET ? "IPv4" : "IPv6", s->next_family == AF_INET ? "IPv6" : "IPv4");
+                rc = mosquitto_connect_bind_async(m, s->host, s->port, (int) s->keepalive,
+                        s->next_family == AF_INET ? "0.0.0.0" : "::");
+                s->next_family = 0;
+                if (rc != MOSQ_ERR_SUCCESS && mosquitto_socket(m) < 0) {
+                        /* The name has no address of that family (or resolving failed): any will do. */
+                        log_debug("No %s address to try: %s", s->host, mosquitto_strerror(rc));
+                        errno = 0;
+                }
+        }
+        if (rc != MOSQ_ERR_SUCCESS && mosquitto_socket(m) < 0)
+                rc = mosquitto_connect_async(m, s->host, s->port, (int) s->keepalive);
         saved_errno = errno; /* for MOSQ_ERR_EAI libmosquitto leaves the getaddrinfo() code here */
         if (rc != MOSQ_ERR_SUCCESS) {
                 _cleanup_(freep) char *why = NULL;
@@ -725,7 +798,7 @@ static int session_connect(MqttSession *s)
                  * "a TLS error": ask the socket what really happened. */
                 fd = mosquitto_socket(m);
                 if (fd >= 0 && getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &l) >= 0 && err > 0)
-                        s->socket_error = err;
+                        session_set_socket_error(s, fd, err);
                 log_debug("mosquitto_connect_async: %s, errno %s, socket error %s", mosquitto_strerror(rc),
                         strerror(saved_errno), strerror(s->socket_error));
                 why = describe_failure(s, rc, saved_errno);

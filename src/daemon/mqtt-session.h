@@ -10,6 +10,9 @@
  * It does not know Alink: the Manager hands in the credentials and topics and receives messages through
  * the handlers. The password is held (it is needed for every reconnect), never logged, and wiped on free.
  *
+ * A host name with addresses of both families: when the TCP connect over one fails, the next attempt is
+ * made over the other (libmosquitto itself tries only the first address).
+ *
  * Known risk: libmosquitto resolves the host name with a blocking getaddrinfo() inside
  * mosquitto_connect_async() (lib/net_mosq.c); a slow resolver stalls the loop for that long. */
 #pragma once
