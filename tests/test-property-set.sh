@@ -50,6 +50,15 @@ set_property '{"id":"81","params":{"RGBColor":{"Green":200}}}' post
 post | grep -qF '"RGBColor":{"Red":255,"Green":200,"Blue":128}' || fail "post was $(post)"
 pass "partial colour after errors"
 
+# The light's state is saved within a second of a change (one fsync for a burst): it survives kill -9.
+wait_for "$T/state/led-state" '^green=200$' 5 || fail "the state was not saved: $(cat "$T/state/led-state" 2>&1)"
+daemon_stop KILL >/dev/null
+daemon_start
+daemon_wait_connected
+set_property '{"id":"82","params":{"RGBColor":{"Blue":1}}}' post
+post | grep -qF '"params":{"LightSwitch":0,"RGBColor":{"Red":255,"Green":200,"Blue":1}}' || fail "post after kill -9 was $(post)"
+pass "the state survives kill -9"
+
 # An unknown async service is answered, and our own reply (which comes back through thing/service/+) is not.
 cloud --sub "/sys/$PK/$DN/thing/service/reboot_reply" --pub "/sys/$PK/$DN/thing/service/reboot" '{"id":"90","params":{}}' \
 	--expect "/sys/$PK/$DN/thing/service/reboot_reply" --timeout 10 >"$T/cloud.out" || fail "no reply to the service call"

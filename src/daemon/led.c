@@ -24,6 +24,7 @@ struct Led {
         LedState state;
         char *state_path; /* NULL: nothing is saved */
         bool state_loaded; /* the state came from the state file */
+        bool state_dirty;  /* changed since it was last saved */
 
         /* Exactly one of these, by config.backend (none of them for "none"). */
         LedGpio *gpio;
@@ -196,6 +197,7 @@ Led *led_free(Led *l)
 {
         if (!l)
                 return NULL;
+        (void) led_save(l);
         led_gpio_free(l->gpio);
         led_pwm_free(l->pwm);
         led_class_free(l->class);
@@ -230,15 +232,22 @@ static int led_write(Led *l, const LedState *want, LedState *actual)
         }
 }
 
-static void led_save(Led *l)
+bool led_needs_save(const Led *l)
+{
+        return l && l->state_path && l->state_dirty;
+}
+
+int led_save(Led *l)
 {
         int r;
 
-        if (!l->state_path)
-                return;
+        if (!led_needs_save(l))
+                return 0;
         r = led_state_save(l->state_path, &l->state);
         if (r < 0)
-                log_warning_errno(r, "Cannot save the light's state to %s: %m", l->state_path);
+                return log_warning_errno(r, "Cannot save the light's state to %s: %m", l->state_path);
+        l->state_dirty = false;
+        return 0;
 }
 
 int led_apply(Led *l, const LedState *want, LedState *ret_actual)
@@ -255,7 +264,7 @@ int led_apply(Led *l, const LedState *want, LedState *ret_actual)
                 return r;
         if (!led_state_equal(&actual, &l->state)) {
                 l->state = actual;
-                led_save(l);
+                l->state_dirty = true;
         }
         if (ret_actual)
                 *ret_actual = actual;

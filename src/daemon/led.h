@@ -32,7 +32,8 @@ typedef struct Led Led;
  * state saved there, if any, becomes the current state; the hardware is not touched until led_restore()
  * or led_apply(). */
 int led_new(Led **ret, const LedConfig *config, const char *state_directory);
-/* Releases the hardware (GPIO lines go back to the kernel). Does not apply on_exit: see led_stop(). */
+/* Saves a pending state and releases the hardware (GPIO lines go back to the kernel). Does not apply
+ * on_exit: see led_stop(). */
 Led *led_free(Led *l);
 DEFINE_TRIVIAL_CLEANUP_FUNC(Led *, led_free);
 
@@ -40,8 +41,14 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(Led *, led_free);
 int led_restore(Led *l, LedState *ret_actual);
 /* Applies want; *ret_actual receives the state read back. Returns 0 when it equals want, a positive
  * LED_CODE_* when the hardware failed or differs, negative errno on internal errors. The state actually
- * shown becomes the current state and is saved. */
+ * shown becomes the current state, to be saved by led_save(). */
 int led_apply(Led *l, const LedState *want, LedState *ret_actual);
+/* Whether the current state differs from the one last saved. */
+bool led_needs_save(const Led *l);
+/* Saves the current state (atomically: a temporary file, fsync, rename) when it needs saving. The owner
+ * calls it a moment after a change, so that a burst of changes costs one disk flush, not one each;
+ * led_free() calls it too. Logs a failure; returns 0 or negative errno. */
+int led_save(Led *l);
 /* At a clean stop: on_exit=off switches the light off (without saving that), keep leaves it. */
 int led_stop(Led *l);
 const LedState *led_get_state(const Led *l);

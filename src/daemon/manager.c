@@ -158,6 +158,42 @@ static const char *led_code_message(int code)
         }
 }
 
+/* How long a changed light state may wait to be saved: a burst of changes then costs one fsync, and a crash
+ * or power loss forgets at most this much (the state the light shows is posted after each connect). */
+#define LED_SAVE_DELAY_USEC USEC_PER_SEC
+
+static int on_led_save(sd_event_source *s, uint64_t usec, void *userdata)
+{
+        Manager *m = userdata;
+
+        (void) s;
+        (void) usec;
+        (void) led_save(m->led);
+        return 0;
+}
+
+static void manager_schedule_led_save(Manager *m)
+{
+        int enabled = SD_EVENT_OFF, r;
+
+        if (!led_needs_save(m->led))
+                return;
+        if (!m->led_save_timer) {
+                r = sd_event_add_time_relative(m->event, &m->led_save_timer, CLOCK_MONOTONIC, LED_SAVE_DELAY_USEC,
+                        10 * USEC_PER_MSEC, on_led_save, m);
+                if (r >= 0)
+                        (void) sd_event_source_set_description(m->led_save_timer, "led-save");
+        } else if (sd_event_source_get_enabled(m->led_save_timer, &enabled) >= 0 && enabled != SD_EVENT_OFF)
+                return; /* already due */
+        else {
+                r = sd_event_source_set_time_relative(m->led_save_timer, LED_SAVE_DELAY_USEC);
+                if (r >= 0)
+                        r = sd_event_source_set_enabled(m->led_save_timer, SD_EVENT_ONESHOT);
+        }
+        if (r < 0)
+                (void) led_save(m->led); /* no timer: now, then */
+}
+
 int manager_change_led(Manager *m, const LedChange *change, const char *reply_id, LedState *ret_actual)
 {
         LedState want = *led_get_state(m->led), actual = want;
@@ -171,6 +207,7 @@ int manager_change_led(Manager *m, const LedChange *change, const char *reply_id
                 actual = *led_get_state(m->led);
         }
         code = r == 0 ? ALINK_CODE_SUCCESS : r;
+        manager_schedule_led_save(m);
         bus_property_changed(m->bus, BUS_PROPERTY_LED);
         if (code != ALINK_CODE_SUCCESS)
                 log_warning("The light did not take the requested state: device error %d", code);
@@ -435,6 +472,7 @@ static int manager_setup_led(Manager *m)
         _cleanup_(led_freep) Led *l = NULL;
         int r;
 
+        (void) led_save(m->led); /* the new light starts from the state the old one shows */
         r = led_new(&l, &m->conf->led, m->conf->state_directory);
         if (r < 0)
                 return log_error_errno(r, "Cannot set up the light: %m");
@@ -650,7 +688,8 @@ Manager *manager_free(Manager *m)
         outbox_free(m->outbox);
         mqtt_library_cleanup();
         alink_topics_done(&m->topics);
-        led_free(m->led);
+        sd_event_source_disable_unref(m->led_save_timer);
+        led_free(m->led); /* saves a pending state */
         conf_free(m->conf);
         sd_event_source_disable_unref(m->sigterm_source);
         sd_event_source_disable_unref(m->sigint_source);

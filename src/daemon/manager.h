@@ -54,6 +54,7 @@ typedef struct Manager {
 
         /* The light. */
         Led *led;
+        sd_event_source *led_save_timer; /* saves its state a moment after a change */
 
         /* Firmware updates. */
         Ota *ota;
