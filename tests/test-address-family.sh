@@ -8,6 +8,9 @@
 
 need unshare mount getent
 [ "$(id -u)" -eq 0 ] || skip "needs root (a mount namespace for the test's /etc/hosts)"
+# Making mounts private needs / to be a mount point: not so in a chroot.
+unshare --mount --propagation private true 2>/dev/null ||
+	skip "cannot make a private mount namespace here (a chroot whose / is no mount point?)"
 
 printf '::1 localhost\n127.0.0.1 localhost\n' >"$T/hosts"
 : >"$T/gai-default.conf"
