@@ -52,8 +52,6 @@ static int curl_api_load(CurlApi *api)
 
 /* One watched socket; kept in a list so the Downloader can release what curl did not remove. */
 typedef struct DownloadSocket {
-        Downloader *downloader;
-        curl_socket_t fd;
         sd_event_source *source;
         struct DownloadSocket *next;
 } DownloadSocket;
@@ -65,7 +63,6 @@ struct Downloader {
         CURLM *multi;
         sd_event_source *timer;
         DownloadSocket *sockets;
-        unsigned n_running;
 };
 
 struct Download {
@@ -83,11 +80,6 @@ struct Download {
         char *content_range;     /* the response's Content-Range header, if any */
         char error[CURL_ERROR_SIZE];
 };
-
-static int curl_to_errno(CURLcode c)
-{
-        return c == CURLE_OUT_OF_MEMORY ? -ENOMEM : -EIO;
-}
 
 /* ---- the glue ---- */
 
@@ -150,8 +142,6 @@ static int on_socket(CURL *easy, curl_socket_t fd, int what, void *userdata, voi
                 return -1;
         }
         (void) sd_event_source_set_description(ds->source, "download-socket");
-        ds->downloader = dl;
-        ds->fd = fd;
         ds->next = dl->sockets;
         dl->sockets = ds;
         if (dl->api.multi_assign(dl->multi, fd, ds) != CURLM_OK)
@@ -478,7 +468,6 @@ int download_start(Downloader *dl, const DownloadRequest *req, const DownloadHan
         if (dl->api.multi_add_handle(dl->multi, d->easy) != CURLM_OK)
                 return -EIO;
         d->downloader = dl;
-        dl->n_running++;
         *ret = TAKE_PTR(d);
         return 0;
 }
@@ -489,7 +478,6 @@ Download *download_free(Download *d)
                 return NULL;
         if (d->downloader) {
                 (void) d->api->multi_remove_handle(d->downloader->multi, d->easy);
-                d->downloader->n_running--;
         }
         if (d->easy)
                 d->api->easy_cleanup(d->easy);
@@ -507,11 +495,6 @@ long download_get_http_status(const Download *d)
         return status;
 }
 
-uint64_t download_get_received(const Download *d)
-{
-        return d->received;
-}
-
 static void download_done(Download *d, CURLcode c)
 {
         _cleanup_(freep) char *message = NULL;
@@ -520,7 +503,6 @@ static void download_done(Download *d, CURLcode c)
 
         /* Out of the multi handle first: the handler may free d or start another transfer. */
         (void) d->api->multi_remove_handle(d->downloader->multi, d->easy);
-        d->downloader->n_running--;
         d->downloader = NULL;
 
         switch (c) {
@@ -567,7 +549,7 @@ static void download_done(Download *d, CURLcode c)
                 result = DOWNLOAD_E_TLS;
                 break;
         case CURLE_OUT_OF_MEMORY:
-                result = curl_to_errno(c);
+                result = -ENOMEM;
                 break;
         default:
                 /* Could not resolve or connect, connection cut (PARTIAL_FILE, RECV_ERROR, GOT_NOTHING), stalled

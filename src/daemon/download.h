@@ -79,5 +79,3 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(Download *, download_free);
 
 /* The HTTP status of the last response, 0 before one arrived. */
 long download_get_http_status(const Download *d);
-/* Body bytes received by this transfer. */
-uint64_t download_get_received(const Download *d);
