@@ -6,6 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "fs-util.h"
 #include "led-model.h"
 #include "macro.h"
 #include "string-util.h"
@@ -169,32 +170,10 @@ int led_state_load(const char *path, LedState *ret)
 
 int led_state_save(const char *path, const LedState *s)
 {
-        _cleanup_(freep) char *tmp = NULL, *text = NULL;
-        _cleanup_(closep) int fd = -1;
-        int len, r;
+        _cleanup_(freep) char *text = NULL;
 
-        len = asprintf(&text, "on=%d\nred=%u\ngreen=%u\nblue=%u\nbrightness=%u\n", s->on, s->red, s->green,
-                s->blue, s->brightness);
-        if (len < 0) {
-                text = NULL;
+        if (asprintf(&text, "on=%d\nred=%u\ngreen=%u\nblue=%u\nbrightness=%u\n", s->on, s->red, s->green, s->blue,
+                    s->brightness) < 0)
                 return -ENOMEM;
-        }
-        if (asprintf(&tmp, "%s.tmp", path) < 0) {
-                tmp = NULL;
-                return -ENOMEM;
-        }
-        fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
-        if (fd < 0)
-                return -errno;
-        if (write(fd, text, (size_t) len) != len || fsync(fd) < 0) {
-                r = errno > 0 ? -errno : -EIO;
-                (void) unlink(tmp);
-                return r;
-        }
-        if (close(TAKE_FD(fd)) < 0 || rename(tmp, path) < 0) {
-                r = -errno;
-                (void) unlink(tmp);
-                return r;
-        }
-        return 0;
+        return write_file_atomic(path, text, 0644);
 }

@@ -15,6 +15,7 @@
 #include "alink.h"
 #include "digest.h"
 #include "download.h"
+#include "fs-util.h"
 #include "log.h"
 #include "manager.h"
 #include "bus.h"
@@ -58,7 +59,7 @@ typedef struct OtaJob {
         uint64_t hashed;     /* resume: bytes of the partial file digested so far */
         uint64_t attempt_start;
         unsigned failures, url_refreshes;
-        uint64_t transfer_start_usec, transfer_start_bytes;
+        uint64_t transfer_start_usec;
         Download *download;
         sd_event_source *hash_source, *retry_source;
         uint8_t *hash_buf;
@@ -203,48 +204,6 @@ static void ota_fail(Ota *o, int step, const char *module, const char *format, .
 
 /* ---- the job file ---- */
 
-static int fsync_directory_of(const char *path)
-{
-        _cleanup_(freep) char *dir = strndup(path, (size_t) (strrchr(path, '/') - path));
-        _cleanup_(closep) int fd = -1;
-
-        if (!dir)
-                return -ENOMEM;
-        fd = open(isempty(dir) ? "/" : dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (fd < 0 || fsync(fd) < 0)
-                return -errno;
-        return 0;
-}
-
-static int write_file_atomic(const char *path, const char *content)
-{
-        _cleanup_(freep) char *tmp = NULL;
-        _cleanup_(closep) int fd = -1;
-        size_t len = strlen(content), done = 0;
-        int r;
-
-        if (asprintf(&tmp, "%s.tmp", path) < 0)
-                return -ENOMEM;
-        fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
-        if (fd < 0)
-                return -errno;
-        while (done < len) {
-                ssize_t n = write(fd, content + done, len - done);
-                if (n < 0) {
-                        r = -errno;
-                        (void) unlink(tmp);
-                        return r;
-                }
-                done += (size_t) n;
-        }
-        if (fsync(fd) < 0 || rename(tmp, path) < 0) {
-                r = -errno;
-                (void) unlink(tmp);
-                return r;
-        }
-        return fsync_directory_of(path);
-}
-
 static const char *const phase_names[] = {
         [OTA_HASHING] = "download",   [OTA_DOWNLOADING] = "download", [OTA_RETRY_WAIT] = "download",
         [OTA_WAITING_URL] = "download", [OTA_INSTALLING] = "install",
@@ -258,7 +217,7 @@ static int ota_save(Ota *o, const AlinkOtaFirmware *fw, uint64_t bytes, const ch
         r = alink_build_ota_job(fw, bytes, phase, boot_id, &json);
         if (r < 0)
                 return log_oom();
-        r = write_file_atomic(o->job_path, json);
+        r = write_file_atomic(o->job_path, json, 0600);
         if (r < 0)
                 return log_warning_errno(r, "Cannot save the OTA job to %s: %m", o->job_path);
         return 0;
@@ -425,6 +384,11 @@ static void ota_progress_update(Ota *o)
                 return;
         }
         if (o->progress_timer) {
+                int enabled = SD_EVENT_OFF;
+
+                /* Already due then: not reprogrammed for every chunk that arrives meanwhile. */
+                if (sd_event_source_get_enabled(o->progress_timer, &enabled) >= 0 && enabled != SD_EVENT_OFF)
+                        return;
                 (void) sd_event_source_set_time(o->progress_timer, due);
                 (void) sd_event_source_set_enabled(o->progress_timer, SD_EVENT_ONESHOT);
         } else if (sd_event_add_time(o->event, &o->progress_timer, CLOCK_MONOTONIC, due, 0, on_progress_timer, o) >= 0)
@@ -444,26 +408,29 @@ static int on_progress_timer(sd_event_source *s, uint64_t usec, void *userdata)
 
 /* ---- download handlers ---- */
 
+/* Drop the bytes on disk and download from byte 0 again. */
+static int ota_job_start_over(Ota *o)
+{
+        OtaJob *j = o->job;
+
+        if (ftruncate(j->fd, 0) < 0)
+                return -errno;
+        j->bytes = j->checkpoint = j->attempt_start = 0;
+        (void) ota_job_save(o);
+        return digest_reset(j->digest);
+}
+
 static int on_download_begin(Download *d, uint64_t offset, void *userdata)
 {
         Ota *o = userdata;
         OtaJob *j = o->job;
-        int r;
 
         (void) d;
         if (offset == j->bytes)
                 return 0;
         /* A 200 answering our range request: the server sends the whole file; start over. */
         log_info("The server sent the whole file instead of the range from byte %" PRIu64 "; starting over", j->bytes);
-        if (ftruncate(j->fd, 0) < 0)
-                return -errno;
-        r = digest_reset(j->digest);
-        if (r < 0)
-                return r;
-        j->bytes = j->attempt_start = j->transfer_start_bytes = 0;
-        j->checkpoint = 0;
-        (void) ota_job_save(o);
-        return 0;
+        return ota_job_start_over(o);
 }
 
 static int on_download_data(Download *d, const void *buf, size_t len, void *userdata)
@@ -502,13 +469,14 @@ static int on_retry(sd_event_source *s, uint64_t usec, void *userdata)
         return 0;
 }
 
-static void ota_job_retry(Ota *o, const char *why)
+/* progressed: this attempt brought bytes, so the next one starts at once and the failures count anew. */
+static void ota_job_retry(Ota *o, const char *why, bool progressed)
 {
         OtaJob *j = o->job;
         uint64_t delay = 0;
         int r;
 
-        if (j->bytes > j->attempt_start)
+        if (progressed)
                 j->failures = 0; /* it moved: resume at once */
         else if (++j->failures >= OTA_MAX_FAILURES) {
                 const char *module = j->fw.module;
@@ -569,8 +537,9 @@ static void on_download_finished(Download *d, int result, const char *message, v
         OtaJob *j = o->job;
         long status = download_get_http_status(d);
         uint64_t elapsed = now_usec(o) - j->transfer_start_usec;
-        uint64_t moved = j->bytes >= j->transfer_start_bytes ? j->bytes - j->transfer_start_bytes : 0;
+        uint64_t moved = j->bytes - j->attempt_start;
         const char *module = j->fw.module;
+        int r;
 
         j->download = download_free(d);
         ota_release_downloader(o);
@@ -582,7 +551,7 @@ static void on_download_finished(Download *d, int result, const char *message, v
                 ota_job_verify(o);
                 return;
         case DOWNLOAD_E_TRANSFER:
-                ota_job_retry(o, message);
+                ota_job_retry(o, message, j->bytes > j->attempt_start);
                 return;
         case DOWNLOAD_E_HTTP:
                 if ((status == 403 || status == 410) && j->url_refreshes < OTA_MAX_URL_REFRESHES) {
@@ -598,12 +567,10 @@ static void on_download_finished(Download *d, int result, const char *message, v
                 }
                 if (status == 416 && j->bytes > 0) {
                         log_warning("The server refused the range from byte %" PRIu64 "; starting over", j->bytes);
-                        if (ftruncate(j->fd, 0) < 0)
-                                log_warning_errno(errno, "Cannot empty %s, ignoring: %m", j->part_path);
-                        (void) digest_reset(j->digest);
-                        j->bytes = j->checkpoint = 0;
-                        j->attempt_start = 1; /* counts as an attempt without progress */
-                        ota_job_retry(o, "HTTP 416");
+                        r = ota_job_start_over(o);
+                        if (r < 0)
+                                log_warning_errno(r, "Cannot empty %s, ignoring: %m", j->part_path);
+                        ota_job_retry(o, "HTTP 416", /* progressed= */ false);
                         return;
                 }
                 ota_fail(o, -2, module, "download failed: %s", strna(message));
@@ -664,7 +631,6 @@ static void ota_job_download(Ota *o)
         }
         j->phase = OTA_DOWNLOADING;
         j->attempt_start = j->bytes;
-        j->transfer_start_bytes = j->bytes;
         j->transfer_start_usec = now_usec(o);
 }
 
@@ -1399,7 +1365,6 @@ static void ota_resume(Ota *o)
 int ota_new(Ota **ret, Manager *m)
 {
         _cleanup_(ota_freep) Ota *o = NULL;
-        int r;
 
         o = calloc(1, sizeof(*o));
         if (!o)
@@ -1408,9 +1373,6 @@ int ota_new(Ota **ret, Manager *m)
         o->event = sd_event_ref(m->event);
         o->version_fd = -1;
         o->last_step = -100;
-        r = ensure_directory(m->conf->state_directory);
-        if (r < 0)
-                log_warning_errno(r, "Cannot create the state directory %s: %m", m->conf->state_directory);
         if (asprintf(&o->job_path, "%s/" OTA_JOB_FILE, m->conf->state_directory) < 0)
                 return -ENOMEM;
 

@@ -10,7 +10,6 @@
  * the journal: it and everything after it is a torn tail, cut off when the file is opened. */
 #include <errno.h>
 #include <fcntl.h>
-#include <libgen.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +18,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "fs-util.h"
 #include "log.h"
 #include "outbox.h"
 
@@ -267,19 +267,6 @@ static void journal_append_remove(Outbox *o, Message *m)
         put64(body + 4, m->seq);
         /* Not synced: if a removal is lost the message is sent once more, which QoS 1 allows. */
         journal_report(o, journal_write(o, body, sizeof(body)));
-}
-
-static int fsync_directory_of(const char *path)
-{
-        _cleanup_(freep) char *copy = strdup(path);
-        _cleanup_(closep) int fd = -1;
-
-        if (!copy)
-                return -ENOMEM;
-        fd = open(dirname(copy), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (fd < 0 || fsync(fd) < 0)
-                return -errno;
-        return 0;
 }
 
 /* Rewrite the journal with only the live messages: new file, fsync, rename over the old one. */

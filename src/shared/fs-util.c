@@ -1,0 +1,53 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "fs-util.h"
+#include "macro.h"
+
+int fsync_directory_of(const char *path)
+{
+        _cleanup_(freep) char *copy = strdup(path);
+        _cleanup_(closep) int fd = -1;
+
+        if (!copy)
+                return -ENOMEM;
+        fd = open(dirname(copy), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (fd < 0 || fsync(fd) < 0)
+                return -errno;
+        return 0;
+}
+
+int write_file_atomic(const char *path, const char *content, mode_t mode)
+{
+        _cleanup_(freep) char *tmp = NULL;
+        _cleanup_(closep) int fd = -1;
+        size_t len = strlen(content), done = 0;
+        int r;
+
+        if (asprintf(&tmp, "%s.tmp", path) < 0)
+                return -ENOMEM;
+        fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, mode);
+        if (fd < 0)
+                return -errno;
+        while (done < len) {
+                ssize_t n = write(fd, content + done, len - done);
+                if (n < 0) {
+                        r = -errno;
+                        (void) unlink(tmp);
+                        return r;
+                }
+                done += (size_t) n;
+        }
+        if (fsync(fd) < 0 || close(TAKE_FD(fd)) < 0 || rename(tmp, path) < 0) {
+                r = -errno;
+                (void) unlink(tmp);
+                return r;
+        }
+        return fsync_directory_of(path);
+}

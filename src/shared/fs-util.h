@@ -1,0 +1,13 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* fs-util.h: durable file replacement. Pure, no logging: callers say what failed. */
+#pragma once
+
+#include <sys/types.h>
+
+/* fsync() the directory that holds path, so a rename or a new file in it survives a power loss. Returns 0
+ * or negative errno. */
+int fsync_directory_of(const char *path);
+/* Replace path with content atomically and durably: path.tmp written (mode, never following a link),
+ * fsync()ed, renamed over path, the directory fsync()ed. On failure path is untouched and path.tmp gone.
+ * Returns 0 or negative errno. */
+int write_file_atomic(const char *path, const char *content, mode_t mode);
