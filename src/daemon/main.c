@@ -94,7 +94,7 @@ static int run(int argc, char *argv[])
 
         /* A peer that closes its end must not kill the daemon: writes to it fail with EPIPE instead
          * (OpenSSL writes to the MQTT socket without MSG_NOSIGNAL; systemd's IgnoreSIGPIPE= would cover
-         * this under a unit, but not when run by hand or in tests). */
+         * this under a unit, but not when run by hand or in tests). Children get the default back (spawn.c). */
         if (signal(SIGPIPE, SIG_IGN) == SIG_ERR)
                 return log_error_errno(errno, "Cannot ignore SIGPIPE: %m");
 
@@ -107,11 +107,6 @@ static int run(int argc, char *argv[])
         sigaddset(&mask, SIGHUP);
         if (sigprocmask(SIG_BLOCK, &mask, NULL) < 0)
                 return log_error_errno(errno, "Cannot block signals: %m");
-        /* OpenSSL writes to the MQTT socket with plain write(): when the server has reset the connection, that
-         * must fail with EPIPE (and the session reconnect), not kill the daemon. Children get the default back
-         * (spawn.c). */
-        if (signal(SIGPIPE, SIG_IGN) == SIG_ERR)
-                return log_error_errno(errno, "Cannot ignore SIGPIPE: %m");
 
         r = manager_new(&m, arg_config);
         if (r < 0)
