@@ -44,10 +44,23 @@ try() {
 		fail "$first first: the next attempt did not switch to $other"
 	DAEMON_HOST=localhost daemon_wait_connected 15
 	wait_for "$T/broker.log" "alink-auth: accepted" 5 || fail "$first first: no login over $other"
-	daemon_stop TERM >/dev/null
+	[ "$(daemon_stop TERM)" = 0 ] || fail "exit status after SIGTERM"
 	broker_stop
 	pass "localhost names $first first, the broker listens on $addr only: refused once, then connected over $other"
 }
 
 try IPv6 "$T/gai-default.conf" 127.0.0.1 IPv4
 try IPv4 "$T/gai-ipv4.conf" ::1 IPv6
+
+# A name with IPv4 addresses only and nobody listening: one attempt finds no IPv6 address to try; after
+# that each attempt resolves the name once, not twice.
+printf '127.0.0.1 localhost\n' >"$T/hosts"
+rm -f "$T/daemon.log" "$T/ali-linkd.conf"
+BROKER_PORT=$("$TESTS_BUILD/free-port")
+DAEMON_HOST=localhost daemon_config
+DAEMON_WRAPPER="unshare --mount --propagation private $T/with-hosts $T/gai-default.conf" daemon_start
+wait_for_count "$T/daemon.log" "^Connection to localhost:$BROKER_PORT failed" 4 30 || fail "fewer than 4 attempts"
+[ "$(grep -c "^No localhost address to try" "$T/daemon.log")" = 1 ] ||
+	fail "the missing family was tried more than once: $(grep -c "^No localhost address to try" "$T/daemon.log")"
+[ "$(daemon_stop TERM)" = 0 ] || fail "exit status after SIGTERM"
+pass "IPv4 only, nobody listening: the missing IPv6 family is looked for once, not on every attempt"

@@ -106,6 +106,7 @@ struct MqttSession {
         Backoff backoff;
         bool ever_connected;
         int next_family;    /* AF_INET or AF_INET6 for the next attempt after a failed TCP connect; else 0 */
+        bool single_family; /* the host had no address of the other family: not tried again until connected */
 
         char *last_error;   /* why the last connection ended or failed */
         char *logged_error; /* the last reason logged at warning level: log changes, not repeats */
@@ -241,6 +242,8 @@ static void on_mosq_subscribe(struct mosquitto *mosq, void *userdata, int mid, i
         }
 }
 
+static void session_dispatch_messages(MqttSession *s);
+
 static void on_mosq_message(struct mosquitto *mosq, void *userdata, const struct mosquitto_message *m)
 {
         MqttSession *s = userdata;
@@ -256,6 +259,7 @@ static void on_mosq_message(struct mosquitto *mosq, void *userdata, const struct
          * plus what one read brought in). Without memory, hand it on now rather than lose it. */
         p = malloc(sizeof(PendingMessage) + len + tl + 1);
         if (!p) {
+                session_dispatch_messages(s); /* the ones before it first */
                 s->handlers.message(s, m->topic, m->payload, len, m->qos, s->userdata);
                 return;
         }
@@ -502,7 +506,7 @@ static int next_family_after_failure(MqttSession *s)
         socklen_t l = sizeof(sa);
         int family = 0;
 
-        if (s->connack_rc >= 0 || host_is_address(s->host))
+        if (s->single_family || s->connack_rc >= 0 || host_is_address(s->host))
                 return 0;
         switch (s->socket_error) {
         case ECONNREFUSED:
@@ -567,6 +571,7 @@ static void session_after_loop(MqttSession *s, int rc, int saved_errno)
                 if (s->ever_connected)
                         s->stats.reconnects++;
                 s->ever_connected = true;
+                s->single_family = false;
                 s->last_error = mfree(s->last_error);
                 s->logged_error = mfree(s->logged_error);
                 if (ssl) {
@@ -723,6 +728,7 @@ static void session_arm_timer(MqttSession *s)
 static int session_connect(MqttSession *s)
 {
         struct mosquitto *m;
+        const char *bind;
         int rc, saved_errno, fd, r;
 
         s->attempt_usec = now_usec(CLOCK_MONOTONIC);
@@ -771,23 +777,22 @@ static int session_connect(MqttSession *s)
         session_set_state(s, MQTT_STATE_CONNECTING, NULL, 0);
         log_debug("Connecting to %s:%u", s->host, s->port);
 
-        errno = 0;
-        rc = MOSQ_ERR_NO_CONN;
-        if (s->next_family != 0) {
-                /* Binding to the wildcard of one family makes libmosquitto skip the other's addresses. */
+        /* Binding to the wildcard of one family makes libmosquitto skip the other's addresses. */
+        bind = s->next_family == AF_INET ? "0.0.0.0" : s->next_family == AF_INET6 ? "::" : NULL;
+        if (bind)
                 log_debug("Connecting to %s:%u over %s: the last TCP connect over %s failed", s->host, s->port,
                         s->next_family == AF_INET ? "IPv4" : "IPv6", s->next_family == AF_INET ? "IPv6" : "IPv4");
-                rc = mosquitto_connect_bind_async(m, s->host, s->port, (int) s->keepalive,
-                        s->next_family == AF_INET ? "0.0.0.0" : "::");
-                s->next_family = 0;
-                if (rc != MOSQ_ERR_SUCCESS && mosquitto_socket(m) < 0) {
-                        /* The name has no address of that family (or resolving failed): any will do. */
-                        log_debug("No %s address to try: %s", s->host, mosquitto_strerror(rc));
-                        errno = 0;
-                }
-        }
-        if (rc != MOSQ_ERR_SUCCESS && mosquitto_socket(m) < 0)
+        s->next_family = 0;
+        errno = 0;
+        rc = mosquitto_connect_bind_async(m, s->host, s->port, (int) s->keepalive, bind);
+        if (bind && rc != MOSQ_ERR_SUCCESS && mosquitto_socket(m) < 0) {
+                /* The name has no address of that family (or resolving failed): any will do, and the other
+                 * family is not tried again (resolving twice per attempt) until a connection came up. */
+                log_debug("No %s address to try: %s", s->host, mosquitto_strerror(rc));
+                s->single_family = true;
+                errno = 0;
                 rc = mosquitto_connect_async(m, s->host, s->port, (int) s->keepalive);
+        }
         saved_errno = errno; /* for MOSQ_ERR_EAI libmosquitto leaves the getaddrinfo() code here */
         if (rc != MOSQ_ERR_SUCCESS) {
                 _cleanup_(freep) char *why = NULL;
