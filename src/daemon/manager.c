@@ -174,23 +174,14 @@ static int on_led_save(sd_event_source *s, uint64_t usec, void *userdata)
 
 static void manager_schedule_led_save(Manager *m)
 {
-        int enabled = SD_EVENT_OFF, r;
+        int enabled = SD_EVENT_OFF;
 
         if (!led_needs_save(m->led))
                 return;
-        if (!m->led_save_timer) {
-                r = sd_event_add_time_relative(m->event, &m->led_save_timer, CLOCK_MONOTONIC, LED_SAVE_DELAY_USEC,
-                        10 * USEC_PER_MSEC, on_led_save, m);
-                if (r >= 0)
-                        (void) sd_event_source_set_description(m->led_save_timer, "led-save");
-        } else if (sd_event_source_get_enabled(m->led_save_timer, &enabled) >= 0 && enabled != SD_EVENT_OFF)
+        if (sd_event_source_get_enabled(m->led_save_timer, &enabled) >= 0 && enabled != SD_EVENT_OFF)
                 return; /* already due */
-        else {
-                r = sd_event_source_set_time_relative(m->led_save_timer, LED_SAVE_DELAY_USEC);
-                if (r >= 0)
-                        r = sd_event_source_set_enabled(m->led_save_timer, SD_EVENT_ONESHOT);
-        }
-        if (r < 0)
+        if (sd_event_source_set_time_relative(m->led_save_timer, LED_SAVE_DELAY_USEC) < 0 ||
+            sd_event_source_set_enabled(m->led_save_timer, SD_EVENT_ONESHOT) < 0)
                 (void) led_save(m->led); /* no timer: now, then */
 }
 
@@ -669,6 +660,13 @@ int manager_new(Manager **ret, const char *config_path)
         r = sd_event_add_signal(m->event, &m->sighup_source, SIGHUP, on_sighup, m);
         if (r < 0)
                 return r;
+
+        r = sd_event_add_time(m->event, &m->led_save_timer, CLOCK_MONOTONIC, UINT64_MAX, 10 * USEC_PER_MSEC,
+                on_led_save, m);
+        if (r < 0)
+                return r;
+        (void) sd_event_source_set_description(m->led_save_timer, "led-save");
+        (void) sd_event_source_set_enabled(m->led_save_timer, SD_EVENT_OFF);
 
         r = mqtt_library_init();
         if (r < 0)
