@@ -1,10 +1,11 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* fake-sysfs.h: a prepared directory tree shaped like sysfs, for the pwm and ledclass backends.
  *
- * A fake, and only because this host's kernel offers no PWM chip and no LED class device to drive (the
- * gpio test boots a kernel of its own for the real gpio-sim). What it can check is what the backends do
- * to the files: which ones they write, in which order (recorded with inotify: every close after a write,
- * in the order the kernel would have seen them), and the values left in them. */
+ * The real parts run in the qemu guest (test-led-guest.sh: gpio-sim, a PWM chip, a multicolor LED,
+ * leds-gpio). This tree covers what a real kernel will not stage on demand: a read-only duty_cycle, a
+ * missing chip, unreadable channels, a read-back that differs, and the order of writes when the period
+ * grows (recorded with inotify: every close after a write, in the order the kernel would have seen
+ * them), and the values left in the files. */
 #pragma once
 
 #include <stdbool.h>

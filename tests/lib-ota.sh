@@ -102,7 +102,7 @@ hook_install() {
 		mode=\$(cat "$T/hook-mode" 2>/dev/null || echo "exit 0")
 		echo "test-hook: \$\$ got \$1 (\$ALI_LINKD_OTA_VERSION), mode \$mode" >&2
 		case "\$mode" in
-		hang) echo \$\$ >"$T/hook-pid"; sleep 600; echo "test-hook: not killed" >&2 ;;
+		hang) echo \$\$ >"$T/hook-pid"; sleep 600 & echo \$! >"$T/hook-child-pid"; wait ;;
 		exit*) exit \${mode#exit } ;;
 		esac
 	EOF

@@ -391,7 +391,7 @@ TOPIC_POST=/sys/$PK/$DN/thing/event/property/post
 # second argument, the property post that follows) into $T/cloud.out; reply and post print them.
 set_property() {
 	cloud --sub "$TOPIC_SET_REPLY" --sub "$TOPIC_POST" --pub "$TOPIC_SET" "$1" \
-		--expect "$TOPIC_SET_REPLY" ${2:+--expect "$TOPIC_POST"} --timeout 10 >"$T/cloud.out" 2>"$T/cloud.err" ||
+		--expect "$TOPIC_SET_REPLY" ${2:+--expect "$TOPIC_POST"} --timeout "${SET_TIMEOUT:-10}" >"$T/cloud.out" 2>"$T/cloud.err" ||
 		fail "no answer to $1"
 }
 reply() { grep -F "$TOPIC_SET_REPLY " "$T/cloud.out" | tail -n 1 | cut -d' ' -f2-; }

@@ -101,11 +101,13 @@ chmod 0644 "$pwm/pwm0/duty_cycle"
 grep -qx 'on=1' "$T/state/led-state" || fail "on_exit=off was saved as the state"
 grep -qx 'red=255' "$T/state/led-state" && grep -qx 'green=255' "$T/state/led-state" &&
 	grep -qx 'blue=0' "$T/state/led-state" || fail "state file: $(cat "$T/state/led-state")"
-: >"$T/posts.out"
+# (The cloud listener keeps writing posts.out: count, never truncate it.)
+restored="^$TOPIC_POST .*\"LightSwitch\":1,\"RGBColor\":\\{\"Red\":255,\"Green\":255,\"Blue\":0\\}"
+n=$(count_lines "$T/posts.out" "$restored")
 daemon_start
 daemon_wait_connected
-wait_for "$T/posts.out" "^$TOPIC_POST .*\"LightSwitch\":1,\"RGBColor\":\\{\"Red\":255,\"Green\":255,\"Blue\":0\\}" 10 ||
-	fail "the restored state was not posted after connect: $(cat "$T/posts.out")"
+wait_for_count "$T/posts.out" "$restored" $((n + 1)) 10 ||
+	fail "the restored state was not posted after connect: $(tail -n 5 "$T/posts.out")"
 [ "$(duties)" = "1000000 1000000 0" ] || fail "duties after restart: $(duties)"
 pass "saved, switched off on exit, restored and posted after restart"
 

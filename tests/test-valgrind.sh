@@ -13,10 +13,7 @@ DAEMON_WRAPPER="valgrind --tool=memcheck --leak-check=full --errors-for-leak-kin
 	daemon_start
 daemon_wait_connected 60
 
-set_property() {
-	cloud --sub "$TOPIC_SET_REPLY" --pub "$TOPIC_SET" "$1" --expect "$TOPIC_SET_REPLY" --timeout 30 >"$T/cloud.out" 2>"$T/cloud.err" ||
-		fail "no answer to $1"
-}
+SET_TIMEOUT=30 # everything is slower under valgrind
 set_property '{"id":"1","params":{"LightSwitch":1,"RGBColor":{"Red":255,"Green":0,"Blue":128}}}'
 grep -qF '"code":200' "$T/cloud.out" || fail "set 1"
 set_property '{"id":"2","params":{"RGBColor":{"Red":300}}}'
