@@ -20,7 +20,6 @@ struct LedClass {
         size_t n_dirs;
 };
 
-static const char *const color_names[3] = { "red", "green", "blue" };
 
 int led_class_new(LedClass **ret, const LedConfig *config)
 {
@@ -160,10 +159,10 @@ static int apply_multicolor(LedClass *c, const LedState *want, const LedState *c
         }
         for (size_t i = 0; i < 3; i++) {
                 for (pos[i] = 0; pos[i] < n; pos[i]++)
-                        if (streq(index[pos[i]], color_names[i]))
+                        if (streq(index[pos[i]], led_color_names[i]))
                                 break;
                 if (pos[i] == n) {
-                        log_warning("LED %s has no %s channel (multi_index: %s)", name, color_names[i],
+                        log_warning("LED %s has no %s channel (multi_index: %s)", name, led_color_names[i],
                                 index_text);
                         return LED_CODE_UNAVAILABLE;
                 }
@@ -270,7 +269,7 @@ static int apply_single(LedClass *c, const LedState *want, const LedState *curre
                         (uint8_t) MIN(scale(255 * 100, got, max[i] * want->brightness), (uint64_t) 255);
                 if (!rb.matches[i])
                         log_warning("LED %s (%s) reads back brightness %" PRIu64 " instead of %" PRIu64,
-                                c->config->leds[i], color_names[i], got, brightness[i]);
+                                c->config->leds[i], led_color_names[i], got, brightness[i]);
         }
 
         if (led_readback_to_state(&rb, want, current, ret_actual))

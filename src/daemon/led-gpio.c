@@ -29,7 +29,6 @@ struct LedGpio {
         char *chip_path; /* of the chip the lines were requested from, for the log */
 };
 
-static const char *const color_names[3] = { "red", "green", "blue" };
 
 int led_gpio_new(LedGpio **ret, const LedConfig *config)
 {
@@ -139,7 +138,7 @@ static int lines_resolve(LedGpio *g, struct gpiod_chip *chip, const char *chip_d
                 if (safe_atou64_range(line, 0, UINT32_MAX, &offset) >= 0) {
                         if (offset >= num_lines) {
                                 log_warning("GPIO chip %s has %zu lines: there is no line %s (%s)", chip_desc,
-                                        num_lines, line, color_names[i]);
+                                        num_lines, line, led_color_names[i]);
                                 return LED_CODE_UNAVAILABLE;
                         }
                         g->offsets[i] = (unsigned) offset;
@@ -147,12 +146,12 @@ static int lines_resolve(LedGpio *g, struct gpiod_chip *chip, const char *chip_d
                         int o = gpiod_chip_get_line_offset_from_name(chip, line);
                         if (o < 0 && errno == ENOENT) {
                                 log_warning("GPIO chip %s has no line named \"%s\" (%s)", chip_desc, line,
-                                        color_names[i]);
+                                        led_color_names[i]);
                                 return LED_CODE_UNAVAILABLE;
                         }
                         if (o < 0) {
                                 led_log_fault(errno, "Cannot look up GPIO line \"%s\" (%s) of %s", line,
-                                        color_names[i], chip_desc);
+                                        led_color_names[i], chip_desc);
                                 return LED_CODE_UNAVAILABLE;
                         }
                         g->offsets[i] = (unsigned) o;
@@ -163,7 +162,7 @@ static int lines_resolve(LedGpio *g, struct gpiod_chip *chip, const char *chip_d
                         if (g->offsets[i] == g->offsets[j]) {
                                 log_warning("GPIO lines for %s and %s are both line %u of %s: each colour needs a "
                                             "line of its own",
-                                        color_names[i], color_names[j], g->offsets[i], chip_desc);
+                                        led_color_names[i], led_color_names[j], g->offsets[i], chip_desc);
                                 return LED_CODE_UNAVAILABLE;
                         }
         return 0;
@@ -178,7 +177,7 @@ static void log_busy(LedGpio *g, struct gpiod_chip *chip, const char *chip_desc,
                 info = gpiod_chip_get_line_info(chip, g->offsets[i]);
                 if (info && gpiod_line_info_is_used(info)) {
                         led_log_fault(error, "GPIO line %u (%s) of %s is busy: used by \"%s\"", g->offsets[i],
-                                color_names[i], chip_desc, strna(gpiod_line_info_get_consumer(info)));
+                                led_color_names[i], chip_desc, strna(gpiod_line_info_get_consumer(info)));
                         return;
                 }
         }
@@ -292,7 +291,7 @@ int led_gpio_apply(LedGpio *g, const LedState *want, const LedState *current, Le
                 rb.value[i] = 255; /* a lit line is all the light it can give */
                 if (!rb.matches[i])
                         log_warning("GPIO line %u (%s) of %s reads back %d instead of %d", g->offsets[i],
-                                color_names[i], g->chip_path, got[i], values[i]);
+                                led_color_names[i], g->chip_path, got[i], values[i]);
         }
         if (led_readback_to_state(&rb, want, current, ret_actual))
                 return 0;

@@ -16,7 +16,6 @@ struct LedPwm {
         char *chip_dir;          /* SYSFS_ROOT/class/pwm/CHIP */
 };
 
-static const char *const color_names[3] = { "red", "green", "blue" };
 
 uint64_t led_pwm_duty(uint64_t period_ns, double gamma, bool on, uint8_t value, uint8_t brightness)
 {
@@ -98,7 +97,7 @@ static int channel_open(LedPwm *p, unsigned i)
         r = sysfs_write_u64(export, channel);
         if (r < 0) {
                 led_log_fault(r, "Cannot export channel %u (%s) of PWM chip %s: writing %s failed%s", channel,
-                        color_names[i], p->chip_dir, export,
+                        led_color_names[i], p->chip_dir, export,
                         r == -EBUSY ? " (a kernel driver uses the channel)" :
                         r == -ENODEV || r == -EINVAL ? " (the chip has no such channel)" : "");
                 return LED_CODE_UNAVAILABLE;
@@ -109,7 +108,7 @@ static int channel_open(LedPwm *p, unsigned i)
                         p->chip_dir, dir);
                 return LED_CODE_UNAVAILABLE;
         }
-        log_info("Exported PWM channel %u (%s) of %s", channel, color_names[i], p->chip_dir);
+        log_info("Exported PWM channel %u (%s) of %s", channel, led_color_names[i], p->chip_dir);
         return 0;
 }
 
@@ -206,7 +205,7 @@ int led_pwm_apply(LedPwm *p, const LedState *want, const LedState *current, LedS
                     (r = read_attr(p, ch, "enable", &enabled)) < 0) {
                         if (r == -ENOMEM)
                                 return r;
-                        led_log_fault(r, "Cannot read back PWM channel %u (%s) of %s", ch, color_names[i],
+                        led_log_fault(r, "Cannot read back PWM channel %u (%s) of %s", ch, led_color_names[i],
                                 p->chip_dir);
                         continue;
                 }
@@ -217,7 +216,7 @@ int led_pwm_apply(LedPwm *p, const LedState *want, const LedState *current, LedS
                 if (!rb.matches[i])
                         log_warning("PWM channel %u (%s) of %s reads back period %" PRIu64 ", duty_cycle %" PRIu64
                                     ", enable %" PRIu64 " instead of %" PRIu64 ", %" PRIu64 ", 1",
-                                ch, color_names[i], p->chip_dir, period, d, enabled, c->period_ns, duty[i]);
+                                ch, led_color_names[i], p->chip_dir, period, d, enabled, c->period_ns, duty[i]);
         }
 
         if (led_readback_to_state(&rb, want, current, ret_actual))

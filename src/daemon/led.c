@@ -19,6 +19,8 @@
 #include "macro.h"
 #include "string-util.h"
 
+const char *const led_color_names[3] = { "red", "green", "blue" };
+
 struct Led {
         LedConfig config;
         LedState state;
@@ -329,9 +331,4 @@ int led_stop(Led *l)
 const LedState *led_get_state(const Led *l)
 {
         return &l->state;
-}
-
-const LedConfig *led_get_config(const Led *l)
-{
-        return &l->config;
 }

@@ -52,9 +52,11 @@ int led_save(Led *l);
 /* At a clean stop: on_exit=off switches the light off (without saving that), keep leaves it. */
 int led_stop(Led *l);
 const LedState *led_get_state(const Led *l);
-const LedConfig *led_get_config(const Led *l);
 
 /* --- For the backends (led-gpio.c, led-pwm.c, led-class.c) --- */
+
+/* The channels' names, in the order of every three-element array here: red, green, blue. */
+extern const char *const led_color_names[3];
 
 /* Logs one warning line "MESSAGE: strerror(error)", adding "as user NAME (uid N)" when the error is a
  * permission problem, so the log says who was refused. Returns -abs(error). */
