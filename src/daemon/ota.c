@@ -1237,6 +1237,21 @@ static int on_version_timeout(sd_event_source *s, uint64_t usec, void *userdata)
         return 0;
 }
 
+/* Kills a version command that still runs and lets go of everything it had. */
+static void ota_version_command_stop(Ota *o)
+{
+        if (o->version_pid > 0)
+                (void) kill(-o->version_pid, SIGKILL);
+        o->version_pid = 0;
+        o->version_child = sd_event_source_disable_unref(o->version_child);
+        o->version_io = sd_event_source_disable_unref(o->version_io);
+        o->version_timer = sd_event_source_disable_unref(o->version_timer);
+        if (o->version_fd >= 0)
+                (void) close(o->version_fd);
+        o->version_fd = -1;
+        o->version_output = mfree(o->version_output);
+}
+
 static void ota_read_version(Ota *o)
 {
         const Conf *c = ota_conf(o);
@@ -1276,12 +1291,7 @@ static void ota_read_version(Ota *o)
                         OTA_VERSION_COMMAND_TIMEOUT_USEC, 0, on_version_timeout, o);
         if (r < 0) {
                 log_warning_errno(r, "Cannot run [ota] version_command: %m");
-                if (o->version_pid > 0)
-                        (void) kill(-o->version_pid, SIGKILL);
-                o->version_child = sd_event_source_disable_unref(o->version_child);
-                o->version_io = sd_event_source_disable_unref(o->version_io);
-                o->version_timer = sd_event_source_disable_unref(o->version_timer);
-                o->version_output = mfree(o->version_output);
+                ota_version_command_stop(o);
                 return ota_version_ready(o, NULL);
         }
         log_debug("Running [ota] version_command (pid %d)", (int) o->version_pid);
@@ -1402,14 +1412,7 @@ Ota *ota_free(Ota *o)
                 }
                 ota_job_free(j);
         }
-        if (o->version_pid > 0)
-                (void) kill(-o->version_pid, SIGKILL);
-        sd_event_source_disable_unref(o->version_child);
-        sd_event_source_disable_unref(o->version_io);
-        sd_event_source_disable_unref(o->version_timer);
-        if (o->version_fd >= 0)
-                (void) close(o->version_fd);
-        free(o->version_output);
+        ota_version_command_stop(o);
         sd_event_source_disable_unref(o->progress_timer);
         sd_event_source_disable_unref(o->release_source);
         downloader_free(o->downloader);
