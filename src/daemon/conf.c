@@ -5,6 +5,7 @@
  * against each other. inih does not tell a handler which line it is on, so the file is fed through our
  * own line reader, which counts lines, rejects over-long ones and catches lines inih would reject, so
  * every problem carries its line number and parsing always continues to the end. */
+#include <assert.h>
 #include <dirent.h>
 #include <fcntl.h>
 #include <glob.h>
@@ -42,7 +43,7 @@ struct ConfItem {
         const char *section;
         const char *key;
         ConfParseFn parse;
-        size_t offset;
+        size_t offset, size; /* of the field in Conf */
         uint64_t min, max;
 };
 
@@ -371,39 +372,27 @@ static bool parse_number(ConfParser *p, const ConfItem *item, const char *value,
         return true;
 }
 
-static int parse_u64(ConfParser *p, const ConfItem *item, const char *value, void *data)
+/* A whole number in [min, max], stored at the field's own width. */
+static int parse_uint(ConfParser *p, const ConfItem *item, const char *value, void *data)
 {
         uint64_t v;
 
-        if (parse_number(p, item, value, &v))
-                *(uint64_t *) data = v;
-        return 0;
-}
-
-static int parse_unsigned(ConfParser *p, const ConfItem *item, const char *value, void *data)
-{
-        uint64_t v;
-
-        if (parse_number(p, item, value, &v))
-                *(unsigned *) data = (unsigned) v;
-        return 0;
-}
-
-static int parse_uint16(ConfParser *p, const ConfItem *item, const char *value, void *data)
-{
-        uint64_t v;
-
-        if (parse_number(p, item, value, &v))
-                *(uint16_t *) data = (uint16_t) v;
-        return 0;
-}
-
-static int parse_u8(ConfParser *p, const ConfItem *item, const char *value, void *data)
-{
-        uint64_t v;
-
-        if (parse_number(p, item, value, &v))
+        assert(item->size == 8 || item->max < UINT64_C(1) << (8 * item->size));
+        if (!parse_number(p, item, value, &v))
+                return 0;
+        switch (item->size) {
+        case 1:
                 *(uint8_t *) data = (uint8_t) v;
+                break;
+        case 2:
+                *(uint16_t *) data = (uint16_t) v;
+                break;
+        case 4:
+                *(uint32_t *) data = (uint32_t) v;
+                break;
+        default:
+                *(uint64_t *) data = v;
+        }
         return 0;
 }
 
@@ -422,7 +411,7 @@ static int parse_gamma(ConfParser *p, const ConfItem *item, const char *value, v
         return 0;
 }
 
-#define C(field) offsetof(Conf, field)
+#define C(field) offsetof(Conf, field), sizeof(((Conf *) NULL)->field)
 static const ConfItem conf_items[] = {
         { "device", "product_key", parse_identifier, C(product_key), 1, 64 },
         { "device", "device_name", parse_identifier, C(device_name), 1, 64 },
@@ -431,26 +420,26 @@ static const ConfItem conf_items[] = {
         { "device", "region", parse_identifier, C(region), 1, 64 },
         { "device", "instance_id", parse_identifier, C(instance_id), 1, 64 },
         { "mqtt", "host", parse_host, C(host), 0, 0 },
-        { "mqtt", "port", parse_uint16, C(port), 1, 65535 },
+        { "mqtt", "port", parse_uint, C(port), 1, 65535 },
         { "mqtt", "ca_file", parse_path, C(ca_file), 0, 0 },
         { "mqtt", "ca_path", parse_path, C(ca_path), 0, 0 },
-        { "mqtt", "keepalive", parse_unsigned, C(keepalive), 30, 1200 },
+        { "mqtt", "keepalive", parse_uint, C(keepalive), 30, 1200 },
         { "mqtt", "clean_session", parse_bool, C(clean_session), 0, 0 },
         { "mqtt", "user_topics", parse_user_topics, C(user_topics), 0, 0 },
         { "daemon", "log_level", parse_log_level, C(log_level), 0, 0 },
         { "daemon", "state_directory", parse_path, C(state_directory), 0, 0 },
-        { "outbox", "max_messages", parse_unsigned, C(outbox_max_messages), 1, 1000000 },
-        { "outbox", "max_bytes", parse_unsigned, C(outbox_max_bytes), 4096, 1024u * 1024 * 1024 },
-        { "outbox", "max_rate", parse_unsigned, C(outbox_max_rate), 1, 1000 },
+        { "outbox", "max_messages", parse_uint, C(outbox_max_messages), 1, 1000000 },
+        { "outbox", "max_bytes", parse_uint, C(outbox_max_bytes), 4096, 1024u * 1024 * 1024 },
+        { "outbox", "max_rate", parse_uint, C(outbox_max_rate), 1, 1000 },
         { "bus", "forward_topics", parse_user_topics, C(bus_forward_topics), 0, 0 },
         { "led", "backend", parse_led_backend, C(led.backend), 0, 0 },
         { "led", "on_exit", parse_led_on_exit, C(led.on_exit), 0, 0 },
         { "led", "chip", parse_led_chip, C(led.chip), 0, 0 },
         { "led", "lines", parse_led_list, C(led.lines), 3, 3 },
         { "led", "active_low", parse_bool, C(led.active_low), 0, 0 },
-        { "led", "threshold", parse_u8, C(led.threshold), 1, 255 },
+        { "led", "threshold", parse_uint, C(led.threshold), 1, 255 },
         { "led", "channels", parse_led_channels, C(led.channels), 0, 0 },
-        { "led", "period_ns", parse_u64, C(led.period_ns), 1, UINT32_MAX },
+        { "led", "period_ns", parse_uint, C(led.period_ns), 1, UINT32_MAX },
         { "led", "gamma", parse_gamma, C(led.gamma), 0, 0 },
         { "led", "leds", parse_led_list, C(led.leds), 1, 3 },
         { "led", "sysfs_root", parse_path, C(led.sysfs_root), 0, 0 },
@@ -461,13 +450,13 @@ static const ConfItem conf_items[] = {
         { "ota", "version_command", parse_command, C(ota.version_command), 0, 0 },
         { "ota", "installer", parse_path, C(ota.installer), 0, 0 },
         { "ota", "install_unit", parse_unit_prefix, C(ota.install_unit), 0, 0 },
-        { "ota", "installer_timeout", parse_unsigned, C(ota.installer_timeout), 1, 7 * 24 * 3600 },
+        { "ota", "installer_timeout", parse_uint, C(ota.installer_timeout), 1, 7 * 24 * 3600 },
         { "ota", "download_dir", parse_path, C(ota.download_dir), 0, 0 },
         { "ota", "ca_file", parse_path, C(ota.ca_file), 0, 0 },
         { "ota", "allow_http", parse_bool, C(ota.allow_http), 0, 0 },
         { "ota", "max_size", parse_bytes, C(ota.max_size), 1, 1ULL << 40 },
-        { "ota", "connect_timeout", parse_uint16, C(ota.connect_timeout), 1, 3600 },
-        { "ota", "stall_timeout", parse_uint16, C(ota.stall_timeout), 1, 3600 },
+        { "ota", "connect_timeout", parse_uint, C(ota.connect_timeout), 1, 3600 },
+        { "ota", "stall_timeout", parse_uint, C(ota.stall_timeout), 1, 3600 },
 };
 #undef C
 
