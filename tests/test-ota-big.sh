@@ -40,8 +40,15 @@ pass "aliLinkctl: $(cat "$T/ctl.out"); ota request sent firmware/get"
 
 wait_step '(6[0-9]|[7-9][0-9])' 60 || fail "the download did not pass 60%"
 rss2=$(rss)
-[ $((rss2 - rss1)) -lt 2048 ] || fail "RSS grew from $rss1 kB to $rss2 kB during the download"
-pass "memory flat: RSS ${rss0} kB before, ${rss1} kB at 10 %, ${rss2} kB at 60 %"
+if [ "${SANITIZERS:-}" = yes ]; then
+	# AddressSanitizer's shadow memory, quarantine and size-class regions grow with every new allocation
+	# pattern (seen: 1.7-2.1 MB here while the plain build stays flat to the kB): the RSS says nothing
+	# about the daemon there. The plain build of the same CI run judges it.
+	log "RSS not judged under AddressSanitizer: ${rss0} kB before, ${rss1} kB at 10 %, ${rss2} kB at 60 %"
+else
+	[ $((rss2 - rss1)) -lt 2048 ] || fail "RSS grew from $rss1 kB to $rss2 kB during the download"
+	pass "memory flat: RSS ${rss0} kB before, ${rss1} kB at 10 %, ${rss2} kB at 60 %"
+fi
 
 wait_inform 2.0.0 1 120 || fail "the 256 MiB image was not installed"
 [ "$(ctl ota status)" = "Firmware 2.0.0; OTA idle, progress 100" ] || fail "ota status after: $(ctl ota status)"
