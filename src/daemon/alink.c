@@ -295,7 +295,8 @@ static int get_uint(json_object *v, const char *what, int64_t min, int64_t max, 
                 break;
         case json_type_double: {
                 double f = json_object_get_double(v);
-                if (!isfinite(f) || f != floor(f))
+                /* Integral? From 2^53 on every double is. (No floor(): the daemon does not link libm.) */
+                if (!isfinite(f) || (fabs(f) < 0x1p53 && (double) (int64_t) f != f))
                         goto bad;
                 if (f < (double) min || f > (double) max)
                         goto range;

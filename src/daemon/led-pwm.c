@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* led-pwm.c: sysfs PWM channels (Documentation/driver-api/pwm.rst, "Using PWMs with the sysfs interface"). */
+#include <dlfcn.h>
+#include <gnu/lib-names.h>
 #include <inttypes.h>
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/stat.h>
@@ -17,29 +18,66 @@ struct LedPwm {
 };
 
 
+/* pow() for the gamma curve comes from libm, which the daemon does not link: loading libm runs the IFUNC
+ * resolvers of all its functions, and that alone keeps about 320 kB resident in every daemon
+ * (bench/bounds.md), for a function that only this backend calls, and only with a gamma other than 1. It is
+ * loaded on first use and kept. Returns NULL (logged) if it cannot be. */
+typedef double PowFunction(double x, double y);
+
+static PowFunction *libm_pow(void)
+{
+        static PowFunction *f = NULL;
+        void *h;
+
+        if (f)
+                return f;
+        h = dlopen(LIBM_SO, RTLD_NOW | RTLD_LOCAL);
+        if (!h) {
+                log_error("Cannot load %s for the PWM gamma curve: %s", LIBM_SO, dlerror());
+                return NULL;
+        }
+        f = (PowFunction *) dlsym(h, "pow");
+        if (!f) {
+                log_error("Cannot load %s for the PWM gamma curve: it has no pow()", LIBM_SO);
+                (void) dlclose(h);
+        }
+        return f;
+}
+
+/* x >= 0, rounded half up (what llround() does for x >= 0, without libm). */
+static uint64_t round_u64(double x)
+{
+        return (uint64_t) (x + 0.5);
+}
+
 uint64_t led_pwm_duty(uint64_t period_ns, double gamma, bool on, uint8_t value, uint8_t brightness)
 {
+        PowFunction *pow_f;
         double x;
-        uint64_t duty;
 
         if (!on || value == 0 || brightness == 0)
                 return 0;
-        if (gamma == 1.0)
-                /* Exact: period * value/255 * brightness/100, rounded half up. period_ns < 2^32 (conf.c). */
+        pow_f = gamma == 1.0 ? NULL : libm_pow();
+        if (!pow_f)
+                /* Exact: period * value/255 * brightness/100, rounded half up. period_ns < 2^32 (conf.c). Also
+                 * the curve if libm cannot be loaded (led_pwm_new() refuses that case, logged). */
                 return (period_ns * value * brightness + 255 * 100 / 2) / (255 * 100);
-        x = pow(value / 255.0, gamma) * (brightness / 100.0);
-        duty = (uint64_t) llround((double) period_ns * x);
-        return MIN(duty, period_ns);
+        x = pow_f(value / 255.0, gamma) * (brightness / 100.0);
+        return MIN(round_u64((double) period_ns * x), period_ns);
 }
 
 uint8_t led_pwm_value(uint64_t period_ns, double gamma, uint64_t duty_ns, uint8_t brightness)
 {
-        double full = (double) period_ns * brightness / 100.0, v;
+        double full = (double) period_ns * brightness / 100.0, x;
+        PowFunction *pow_f;
 
         if (full <= 0 || (double) duty_ns >= full)
                 return 255;
-        v = 255.0 * pow((double) duty_ns / full, 1.0 / gamma);
-        return (uint8_t) MIN(llround(v), 255LL);
+        x = (double) duty_ns / full;
+        pow_f = gamma == 1.0 ? NULL : libm_pow();
+        if (pow_f)
+                x = pow_f(x, 1.0 / gamma);
+        return (uint8_t) MIN(round_u64(255.0 * x), 255u);
 }
 
 int led_pwm_new(LedPwm **ret, const LedConfig *config)
@@ -50,6 +88,8 @@ int led_pwm_new(LedPwm **ret, const LedConfig *config)
         if (!p)
                 return -ENOMEM;
         p->config = config;
+        if (config->gamma != 1.0 && !libm_pow())
+                return -ELIBACC;
         if (asprintf(&p->chip_dir, "%s/class/pwm/%s", config->sysfs_root ?: LED_DEFAULT_SYSFS_ROOT,
                     config->chip ?: LED_DEFAULT_PWM_CHIP) < 0)
                 return -ENOMEM;

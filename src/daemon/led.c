@@ -2,7 +2,6 @@
 /* led.c: the light's state, the backend dispatch, the "none" (simulated) backend and the state file. */
 #include <fcntl.h>
 #include <inttypes.h>
-#include <math.h>
 #include <pwd.h>
 #include <stdarg.h>
 #include <stdio.h>
