@@ -19,7 +19,7 @@
 
 #include "cloud-session.h"
 
-#define MAX_ITEMS 64
+#define MAX_ITEMS 512
 
 static const char *id;
 static int qos = 1, count = -1;

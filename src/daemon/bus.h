@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* bus.h: the daemon's D-Bus service org.alilinkd1 (object /org/alilinkd1, interface org.alilinkd1.Manager).
  *
- * Owns the system bus connection, the object vtable, the name request and a deferred source that batches
- * PropertiesChanged signals (one per loop iteration, whatever changed in it). It reads state from the
+ * Owns the system bus connection, the object vtable, the name request and a timer that batches the
+ * signals, sent in the order they were emitted: what cloud traffic causes (PropertySet, Message, the Led
+ * and outbox properties) a few milliseconds after the first of a batch, anything else on the next loop
+ * iteration; one PropertiesChanged for whatever changed. It reads state from the
  * Manager and calls the Manager for every action; it keeps no state of its own besides what changed.
  * Access control is the D-Bus policy's (etc/dbus-1/org.alilinkd1.conf): methods are marked unprivileged
  * for sd-bus so that members of the ali-link group, admitted by the policy, can call them.
@@ -55,8 +57,9 @@ int bus_start_unit(Bus *b, const char *unit, BusUnitDoneFn done, void *userdata)
 /* Stop waiting for it (the unit itself runs on); done is not called. */
 void bus_forget_unit(Bus *b);
 
-/* Queue a PropertiesChanged for p; sent once per loop iteration. Accepts a NULL bus. */
+/* Queue a PropertiesChanged for p; sent with the next batch of signals. Accepts a NULL bus. */
 void bus_property_changed(Bus *b, BusProperty p);
-/* Signals: the cloud set these properties (the params object as JSON); a forwarded custom topic. */
+/* Signals, queued for the next batch: the cloud set these properties (the params object as JSON); a
+ * forwarded custom topic. */
 void bus_emit_property_set(Bus *b, const char *params_json);
 void bus_emit_message(Bus *b, const char *topic, const void *payload, size_t len);
