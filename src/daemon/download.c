@@ -10,6 +10,7 @@
 #include <time.h>
 
 #include "download.h"
+#include "event-util.h"
 #include "log.h"
 #include "string-util.h"
 
@@ -174,9 +175,7 @@ static int on_curl_timer(CURLM *multi, long timeout_ms, void *userdata)
                 return -1;
         /* Round up, so curl is not woken a hair early and asks again. */
         when = now + (uint64_t) timeout_ms * USEC_PER_MSEC + USEC_PER_MSEC - 1;
-        if (sd_event_source_set_time(dl->timer, when) < 0 || sd_event_source_set_enabled(dl->timer, SD_EVENT_ONESHOT) < 0)
-                return -1;
-        return 0;
+        return event_timer_arm(dl->timer, when) < 0 ? -1 : 0;
 }
 
 int downloader_new(Downloader **ret, sd_event *event)

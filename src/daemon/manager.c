@@ -11,6 +11,7 @@
 
 #include "alink-sign.h"
 #include "bus.h"
+#include "event-util.h"
 #include "log.h"
 #include "manager.h"
 #include "string-util.h"
@@ -174,14 +175,9 @@ static int on_led_save(sd_event_source *s, uint64_t usec, void *userdata)
 
 static void manager_schedule_led_save(Manager *m)
 {
-        int enabled = SD_EVENT_OFF;
-
-        if (!led_needs_save(m->led))
-                return;
-        if (sd_event_source_get_enabled(m->led_save_timer, &enabled) >= 0 && enabled != SD_EVENT_OFF)
-                return; /* already due */
-        if (sd_event_source_set_time_relative(m->led_save_timer, LED_SAVE_DELAY_USEC) < 0 ||
-            sd_event_source_set_enabled(m->led_save_timer, SD_EVENT_ONESHOT) < 0)
+        if (!led_needs_save(m->led) || event_timer_armed(m->led_save_timer))
+                return; /* nothing to save, or already due */
+        if (event_timer_arm_relative(m->led_save_timer, LED_SAVE_DELAY_USEC) < 0)
                 (void) led_save(m->led); /* no timer: now, then */
 }
 

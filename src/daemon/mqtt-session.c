@@ -39,6 +39,7 @@
 #include <time.h>
 
 #include "backoff.h"
+#include "event-util.h"
 #include "log.h"
 #include "macro.h"
 #include "mqtt-session.h"
@@ -717,9 +718,7 @@ static void session_arm_timer(MqttSession *s)
          * leave it where it is: when it fires early, on_timer() finds nothing due and it is armed again. */
         if (keepalive && s->timer_keepalive_usec > 0 && next >= s->timer_keepalive_usec)
                 return;
-        r = sd_event_source_set_time(s->timer, next);
-        if (r >= 0)
-                r = sd_event_source_set_enabled(s->timer, SD_EVENT_ONESHOT);
+        r = event_timer_arm(s->timer, next);
         if (r < 0)
                 log_warning_errno(r, "Cannot arm the MQTT keepalive timer, ignoring: %m");
         s->timer_keepalive_usec = r >= 0 && keepalive ? next : 0;
@@ -872,9 +871,7 @@ static void session_schedule_retry(MqttSession *s, bool was_connected)
                 log_debug("Connection to %s:%u failed again: %s; retrying in %s", s->host, s->port,
                         strna(s->last_error), when);
 
-        r = sd_event_source_set_time(s->retry, now + delay);
-        if (r >= 0)
-                r = sd_event_source_set_enabled(s->retry, SD_EVENT_ONESHOT);
+        r = event_timer_arm(s->retry, now + delay);
         if (r < 0)
                 log_error_errno(r, "Cannot arm the reconnect timer: %m");
         session_set_state(s, MQTT_STATE_BACKOFF, s->last_error, delay);

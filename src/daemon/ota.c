@@ -15,6 +15,7 @@
 #include "alink.h"
 #include "digest.h"
 #include "download.h"
+#include "event-util.h"
 #include "fs-util.h"
 #include "log.h"
 #include "manager.h"
@@ -384,13 +385,9 @@ static void ota_progress_update(Ota *o)
                 return;
         }
         if (o->progress_timer) {
-                int enabled = SD_EVENT_OFF;
-
                 /* Already due then: not reprogrammed for every chunk that arrives meanwhile. */
-                if (sd_event_source_get_enabled(o->progress_timer, &enabled) >= 0 && enabled != SD_EVENT_OFF)
-                        return;
-                (void) sd_event_source_set_time(o->progress_timer, due);
-                (void) sd_event_source_set_enabled(o->progress_timer, SD_EVENT_ONESHOT);
+                if (!event_timer_armed(o->progress_timer))
+                        (void) event_timer_arm(o->progress_timer, due);
         } else if (sd_event_add_time(o->event, &o->progress_timer, CLOCK_MONOTONIC, due, 0, on_progress_timer, o) >= 0)
                 (void) sd_event_source_set_description(o->progress_timer, "ota-progress");
 }
@@ -797,8 +794,7 @@ static int on_installer_timeout(sd_event_source *s, uint64_t usec, void *userdat
                         ota_conf(o)->ota.installer_timeout);
                 j->hook_terminated = true;
                 (void) kill(-j->hook_pid, SIGTERM);
-                (void) sd_event_source_set_time_relative(s, OTA_KILL_GRACE_USEC);
-                (void) sd_event_source_set_enabled(s, SD_EVENT_ONESHOT);
+                (void) event_timer_arm_relative(s, OTA_KILL_GRACE_USEC);
         } else {
                 log_warning("The installer (pid %d) ignored SIGTERM; killing it", (int) j->hook_pid);
                 (void) kill(-j->hook_pid, SIGKILL);

@@ -18,6 +18,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "event-util.h"
 #include "fs-util.h"
 #include "log.h"
 #include "outbox.h"
@@ -417,9 +418,7 @@ static void outbox_drain(Outbox *o)
                 if (m->inflight)
                         continue;
                 if (!rate_allows(o, now, &next)) {
-                        r = sd_event_source_set_time(o->timer, next);
-                        if (r >= 0)
-                                r = sd_event_source_set_enabled(o->timer, SD_EVENT_ONESHOT);
+                        r = event_timer_arm(o->timer, next);
                         if (r < 0)
                                 log_warning_errno(r, "Cannot arm the outbox rate timer: %m");
                         break;
@@ -547,8 +546,7 @@ int outbox_append(Outbox *o, OutboxClass c, const char *topic, const char *paylo
                 m->synced = true;
         else if (!o->dirty) {
                 o->dirty = true;
-                if (sd_event_source_set_time_relative(o->sync_timer, SYNC_DELAY_USEC) < 0 ||
-                    sd_event_source_set_enabled(o->sync_timer, SD_EVENT_ONESHOT) < 0)
+                if (event_timer_arm_relative(o->sync_timer, SYNC_DELAY_USEC) < 0)
                         (void) outbox_sync(o);
         }
         (void) sd_event_source_set_enabled(o->flush, SD_EVENT_ONESHOT);
