@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* bus.c: org.alilinkd1 on the system bus with sd-bus, attached to the Manager's sd-event loop. */
 #include <errno.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -9,17 +10,23 @@
 #include "alink.h"
 #include "bus-names.h"
 #include "bus.h"
+#include "event-util.h"
 #include "log.h"
 #include "manager.h"
 #include "string-util.h"
+
+/* D-Bus signals caused by cloud traffic wait this long, in a queue of at most BUS_QUEUE_MAX (see "Signals,
+ * batched" below). */
+#define BUS_SIGNAL_DELAY_USEC (5 * USEC_PER_MSEC)
+#define BUS_QUEUE_MAX 256
 
 struct Bus {
         Manager *manager;
         sd_bus *bus;
         sd_bus_slot *object_slot, *name_slot;
         sd_event_source *flush;        /* timer: the queued signals, then PropertiesChanged */
-        sd_bus_message **queue;        /* signals waiting for it, oldest first */
-        size_t n_queue, queue_size;
+        sd_bus_message *queue[BUS_QUEUE_MAX]; /* signals waiting for it, oldest first; full: sent at once */
+        size_t n_queue;
         bool changed[_BUS_PROPERTY_MAX];
         bool have_name;
 
@@ -337,9 +344,6 @@ static const sd_bus_vtable manager_vtable[] = {
  * of 0.85-0.9 x (bench/bounds.md). A few milliseconds later they cost the cloud nothing, and a burst leaves
  * in one go. Any other property (State, Connected, OTA, ...) changes rarely and sends the batch on the next
  * loop iteration, so that a listener sees every state the daemon passes through. */
-#define BUS_SIGNAL_DELAY_USEC (5 * USEC_PER_MSEC)
-/* More waiting than this are sent at once. */
-#define BUS_QUEUE_MAX 256
 
 static bool property_batched(BusProperty p)
 {
@@ -382,46 +386,39 @@ static int on_flush(sd_event_source *s, uint64_t usec, void *userdata)
         return 0;
 }
 
-/* Arms the timer to fire delay from now, unless it is armed to fire sooner; sends at once if it cannot be. */
+/* Arms the timer to fire delay from now, unless it is armed and this can wait (delay > 0) as long as what
+ * armed it; sends at once if it cannot be armed. */
 static void bus_schedule_flush(Bus *b, uint64_t delay)
 {
-        uint64_t now, due;
         int r;
 
-        if (sd_event_source_get_enabled(b->flush, NULL) > 0) {
-                /* Armed: soon enough, unless this cannot wait and the timer is still running. */
-                if (delay > 0)
-                        return;
-                if (sd_event_source_get_time(b->flush, &due) >= 0 &&
-                    sd_event_now(sd_event_source_get_event(b->flush), CLOCK_MONOTONIC, &now) >= 0 && due <= now)
-                        return;
-        }
-        r = sd_event_source_set_time_relative(b->flush, delay);
-        if (r >= 0)
-                r = sd_event_source_set_enabled(b->flush, SD_EVENT_ONESHOT);
+        if (delay > 0 && event_timer_armed(b->flush))
+                return;
+        r = event_timer_arm_relative(b->flush, delay);
         if (r < 0) {
                 log_debug_errno(r, "Cannot delay D-Bus signals, sending them now: %m");
                 bus_flush(b);
         }
 }
 
-/* Takes the message. */
-static void bus_queue_signal(Bus *b, sd_bus_message *message)
+/* Queues the signal member with arguments of the given types (as sd_bus_message_append()). */
+static void bus_queue_signal(Bus *b, const char *member, const char *types, ...)
 {
-        if (b->n_queue == b->queue_size) {
-                size_t size = b->queue_size ? b->queue_size * 2 : 8;
-                sd_bus_message **q = reallocarray(b->queue, size, sizeof(*q));
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *message = NULL;
+        va_list ap;
+        int r;
 
-                if (!q) {
-                        log_oom();
-                        sd_bus_message_unref(message);
-                        return;
-                }
-                b->queue = q;
-                b->queue_size = size;
+        r = sd_bus_message_new_signal(b->bus, &message, ALI_BUS_PATH, ALI_BUS_INTERFACE, member);
+        if (r >= 0) {
+                va_start(ap, types);
+                r = sd_bus_message_appendv(message, types, ap);
+                va_end(ap);
         }
-        b->queue[b->n_queue++] = message;
-        if (b->n_queue >= BUS_QUEUE_MAX)
+        if (r < 0)
+                return (void) log_debug_errno(r, "Cannot emit %s, ignoring: %m", member);
+
+        b->queue[b->n_queue++] = TAKE_PTR(message);
+        if (b->n_queue == ELEMENTSOF(b->queue))
                 bus_flush(b);
         else
                 bus_schedule_flush(b, BUS_SIGNAL_DELAY_USEC);
@@ -437,27 +434,14 @@ void bus_property_changed(Bus *b, BusProperty p)
 
 void bus_emit_property_set(Bus *b, const char *params_json)
 {
-        sd_bus_message *message = NULL;
-        int r;
-
         if (!b || !b->have_name || !params_json)
                 return;
-        r = sd_bus_message_new_signal(b->bus, &message, ALI_BUS_PATH, ALI_BUS_INTERFACE, "PropertySet");
-        if (r >= 0)
-                r = sd_bus_message_append(message, "s", params_json);
-        if (r < 0) {
-                sd_bus_message_unref(message);
-                log_debug_errno(r, "Cannot emit PropertySet, ignoring: %m");
-                return;
-        }
-        bus_queue_signal(b, message);
+        bus_queue_signal(b, "PropertySet", "s", params_json);
 }
 
 void bus_emit_message(Bus *b, const char *topic, const void *payload, size_t len)
 {
         _cleanup_(freep) char *s = NULL;
-        sd_bus_message *message = NULL;
-        int r;
 
         if (!b || !b->have_name)
                 return;
@@ -469,15 +453,7 @@ void bus_emit_message(Bus *b, const char *topic, const void *payload, size_t len
         s = strndup(payload, len);
         if (!s)
                 return (void) log_oom();
-        r = sd_bus_message_new_signal(b->bus, &message, ALI_BUS_PATH, ALI_BUS_INTERFACE, "Message");
-        if (r >= 0)
-                r = sd_bus_message_append(message, "ss", topic, s);
-        if (r < 0) {
-                sd_bus_message_unref(message);
-                log_debug_errno(r, "Cannot emit Message, ignoring: %m");
-                return;
-        }
-        bus_queue_signal(b, message);
+        bus_queue_signal(b, "Message", "ss", topic, s);
 }
 
 /* --- units started through systemd (the firmware installer runs as root in one) --- */
@@ -696,7 +672,6 @@ Bus *bus_free(Bus *b)
         /* What is still queued goes out before the connection is flushed and closed. */
         if (b->flush)
                 bus_flush(b);
-        free(b->queue);
         sd_event_source_disable_unref(b->flush);
         sd_bus_slot_unref(b->name_slot);
         sd_bus_slot_unref(b->object_slot);
