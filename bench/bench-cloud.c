@@ -4,7 +4,7 @@
  *   rtt    Property sets at a steady rate, one device after the other (ali-linkd and the echo client in the
  *          same run, interleaved, so both see the same machine at the same moments). Each set is published
  *          at QoS 1; its round trip ends when the set_reply with its id arrives. Prints one line per device:
- *          "rtt DEVICE n=N lost=L p50=US p99=US min=US max=US mean=US" (microseconds).
+ *          "rtt DEVICE n=N lost=L dup=D bad=B p50=US p99=US min=US max=US mean=US" (microseconds).
  *   burst  COUNT property sets to one device as fast as this client can send them (no limit on QoS 1
  *          messages in flight), then waits until every id is answered. Also waits for the device's
  *          property post showing the last set's colour (posts are coalesced, the last state must arrive).
@@ -43,8 +43,8 @@ static unsigned count = 2000, rate = 100;
 static double timeout_s = 60;
 static const char *push_json;
 static uint64_t id_base;
-static bool subscribed, connected, failed;
-static int subacks_wanted, subacks;
+static bool subscribed, failed;
+static int subacks;
 static bool post_seen, post_wanted = true, progress_done, progress_failed;
 static uint64_t progress_ns;
 
@@ -64,7 +64,6 @@ static void on_connect(struct mosquitto *m, void *u, int rc)
                 failed = true;
                 return;
         }
-        connected = true;
         for (int i = 0; i < n_devices; i++) {
                 const char *topics[2] = { devices[i].reply_topic, devices[i].post_topic };
 
@@ -73,7 +72,6 @@ static void on_connect(struct mosquitto *m, void *u, int rc)
                 if (mosquitto_subscribe_multiple(m, NULL, push_json ? 1 : 2, (char *const *) topics, 1, 0, NULL) !=
                     MOSQ_ERR_SUCCESS)
                         failed = true;
-                subacks_wanted++;
         }
 }
 
@@ -85,7 +83,7 @@ static void on_subscribe(struct mosquitto *m, void *u, int mid, int n, const int
         for (int i = 0; i < n; i++)
                 if (granted[i] >= 0x80)
                         failed = true;
-        if (++subacks == subacks_wanted)
+        if (++subacks == n_devices) /* one SUBACK per device */
                 subscribed = true;
 }
 
@@ -168,17 +166,6 @@ static int publish_set(struct mosquitto *m, Device *d, unsigned k)
         return 0;
 }
 
-static int loop_once(struct mosquitto *m, int timeout_ms)
-{
-        int rc = mosquitto_loop(m, timeout_ms, 1);
-
-        if (rc != MOSQ_ERR_SUCCESS && rc != MOSQ_ERR_NO_CONN) {
-                fprintf(stderr, "bench-cloud: connection lost: %s\n", mosquitto_strerror(rc));
-                return -1;
-        }
-        return 0;
-}
-
 static int cmp_double(const void *a, const void *b)
 {
         double x = *(const double *) a, y = *(const double *) b;
@@ -220,12 +207,12 @@ static int run_rtt(struct mosquitto *m)
                         slot++;
                         continue;
                 }
-                if (loop_once(m, (int) ((due - t + 999999) / 1000000)) < 0)
+                if (cloud_loop(m, (int) ((due - t + 999999) / 1000000), "bench-cloud") < 0)
                         return 1;
         }
         deadline = now_ns() + (uint64_t) (timeout_s * 1e9);
         while (!failed && !all_answered() && now_ns() < deadline)
-                if (loop_once(m, 100) < 0)
+                if (cloud_loop(m, 100, "bench-cloud") < 0)
                         return 1;
 
         for (int i = 0; i < n_devices; i++) {
@@ -261,11 +248,11 @@ static int run_burst(struct mosquitto *m)
                 if (publish_set(m, d, k) < 0)
                         return 1;
         while (!failed && d->answered < count && now_ns() < deadline)
-                if (loop_once(m, 100) < 0)
+                if (cloud_loop(m, 100, "bench-cloud") < 0)
                         return 1;
         end = now_ns();
         while (!failed && post_wanted && d->answered == count && !post_seen && now_ns() < deadline)
-                if (loop_once(m, 100) < 0)
+                if (cloud_loop(m, 100, "bench-cloud") < 0)
                         return 1;
         printf("burst %s n=%u answered=%u duplicates=%u bad=%u elapsed_ms=%.1f post=%s\n", d->name, count, d->answered,
                 d->duplicates, d->bad, (double) (end - start) / 1e6, !post_wanted ? "-" : post_seen ? "ok" : "missing");
@@ -285,7 +272,7 @@ static int run_ota(struct mosquitto *m)
         if (rc != MOSQ_ERR_SUCCESS)
                 return 1;
         while (!failed && !progress_done && !progress_failed && now_ns() < deadline)
-                if (loop_once(m, 100) < 0)
+                if (cloud_loop(m, 100, "bench-cloud") < 0)
                         return 1;
         if (!progress_done) {
                 fprintf(stderr, "bench-cloud: no progress 100 within %.0f s\n", timeout_s);
@@ -340,7 +327,8 @@ int main(int argc, char *argv[])
         if (optind + 1 != argc || !o.cafile || !o.pass || !pk || n_devices == 0 || count == 0 || rate == 0)
                 usage();
         mode = argv[optind];
-        if (strcmp(mode, "ota") == 0 && !push_json)
+        if ((strcmp(mode, "rtt") != 0 && strcmp(mode, "burst") != 0 && strcmp(mode, "ota") != 0) ||
+            (strcmp(mode, "ota") == 0 && !push_json))
                 usage();
         if (strcmp(mode, "ota") != 0)
                 push_json = NULL;
@@ -375,7 +363,7 @@ int main(int argc, char *argv[])
                 return 1;
         deadline = now_ns() + 10000000000ull;
         while (!failed && !subscribed && now_ns() < deadline)
-                if (loop_once(m, 100) < 0)
+                if (cloud_loop(m, 100, "bench-cloud") < 0)
                         return 1;
         if (!subscribed) {
                 fprintf(stderr, "bench-cloud: not subscribed within 10 s\n");
@@ -386,15 +374,10 @@ int main(int argc, char *argv[])
                 rc = run_rtt(m);
         else if (strcmp(mode, "burst") == 0)
                 rc = run_burst(m);
-        else if (strcmp(mode, "ota") == 0)
-                rc = run_ota(m);
         else
-                usage();
+                rc = run_ota(m);
         fflush(stdout);
-        mosquitto_disconnect(m);
-        mosquitto_loop(m, 100, 1);
-        mosquitto_destroy(m);
-        mosquitto_lib_cleanup();
+        cloud_close(m);
         for (int i = 0; i < n_devices; i++) {
                 free(devices[i].sent_ns);
                 free(devices[i].rtt_us);

@@ -146,7 +146,7 @@ int main(int argc, char *argv[])
         CloudOptions o = CLOUD_OPTIONS_INIT;
         struct mosquitto *m;
         double deadline;
-        int c, rc;
+        int c;
 
         while ((c = getopt_long(argc, argv, "", options, NULL)) >= 0) {
                 if (cloud_option(&o, c, optarg))
@@ -227,16 +227,9 @@ int main(int argc, char *argv[])
                         failed = true;
                         break;
                 }
-                rc = mosquitto_loop(m, (int) (left * 1000 < 100 ? left * 1000 + 1 : 100), 1);
-                if (rc != MOSQ_ERR_SUCCESS && rc != MOSQ_ERR_NO_CONN) {
-                        fprintf(stderr, "cloud-client: connection lost: %s\n", mosquitto_strerror(rc));
+                if (cloud_loop(m, (int) (left * 1000 < 100 ? left * 1000 + 1 : 100), "cloud-client") < 0)
                         failed = true;
-                }
         }
-        /* Flush our own publishes before leaving. */
-        mosquitto_disconnect(m);
-        mosquitto_loop(m, 100, 1);
-        mosquitto_destroy(m);
-        mosquitto_lib_cleanup();
+        cloud_close(m);
         return failed ? 1 : 0;
 }

@@ -62,3 +62,25 @@ static inline int cloud_connect(struct mosquitto *m, const CloudOptions *o, cons
                 fprintf(stderr, "%s: cannot connect to %s:%d: %s\n", program, o->host, o->port, mosquitto_strerror(rc));
         return rc == MOSQ_ERR_SUCCESS ? 0 : -1;
 }
+
+/* One turn of libmosquitto's loop, up to timeout_ms; says on stderr when the connection is lost. (NO_CONN,
+ * between the TCP connect and CONNACK, is not a loss.) */
+static inline int cloud_loop(struct mosquitto *m, int timeout_ms, const char *program)
+{
+        int rc = mosquitto_loop(m, timeout_ms, 1);
+
+        if (rc != MOSQ_ERR_SUCCESS && rc != MOSQ_ERR_NO_CONN) {
+                fprintf(stderr, "%s: connection lost: %s\n", program, mosquitto_strerror(rc));
+                return -1;
+        }
+        return 0;
+}
+
+/* Disconnects after flushing our own publishes, and frees what cloud_new() set up. */
+static inline void cloud_close(struct mosquitto *m)
+{
+        mosquitto_disconnect(m);
+        mosquitto_loop(m, 100, 1);
+        mosquitto_destroy(m);
+        mosquitto_lib_cleanup();
+}
