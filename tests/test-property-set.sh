@@ -53,6 +53,7 @@ pass "partial colour after errors"
 # The light's state is saved within a second of a change (one fsync for a burst): it survives kill -9.
 wait_for "$T/state/led-state" '^green=200$' 5 || fail "the state was not saved: $(cat "$T/state/led-state" 2>&1)"
 daemon_stop KILL >/dev/null
+mv "$T/daemon.log" "$T/daemon-1.log" # so that the wait below is for the new daemon's connection
 daemon_start
 daemon_wait_connected
 set_property '{"id":"82","params":{"RGBColor":{"Blue":1}}}' post
