@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* led-guest.c: the light's backends on real kernel interfaces, run inside the test guest.
  *
- * Linked statically against libalilinkd.a, so this is the daemon's own backend code: led-gpio driving a
+ * Linked statically against liblight.a, so this is the daemon's own backend code: led-gpio driving a
  * real GPIO character device (gpio-sim) through libgpiod 2, led-pwm on a real PWM chip's sysfs, led-class on
  * a real multicolor LED and on leds-gpio. tests/guest/init sets up two gpio-sim chips and loads the test
  * module, and passes their names in the environment:
