@@ -511,9 +511,17 @@ static int verb_reload(sd_bus *bus, int argc, char *argv[])
 {
         (void) argc;
         (void) argv;
+        _cleanup_(freep) char *state = NULL;
         int r = call(bus, "Reload failed", "Reload", NULL, NULL);
         if (r < 0)
                 return r;
+        /* A file without the device triple is valid: it is applied, and the daemon waits for the triple. */
+        if (sd_bus_get_property_string(bus, ALI_BUS_NAME, ALI_BUS_PATH, ALI_BUS_INTERFACE, "State", NULL, &state) >= 0 &&
+            streq(state, "unconfigured")) {
+                printf("Configuration reloaded; the device is not configured: set product_key, device_name and "
+                       "device_secret, then reload again\n");
+                return 0;
+        }
         printf("Configuration reloaded\n");
         return 0;
 }

@@ -287,11 +287,16 @@ static int method_reload(sd_bus_message *msg, void *userdata, sd_bus_error *erro
         r = manager_reload(m);
         if (r < 0)
                 return r;
-        if (r > 0)
+        switch (r) {
+        case MANAGER_RELOAD_APPLIED:
+        case MANAGER_RELOAD_UNCONFIGURED: /* applied; the State property says "unconfigured" */
+                return sd_bus_reply_method_return(msg, NULL);
+        case MANAGER_RELOAD_KEPT:
+        default:
                 return sd_bus_error_setf(error, ALI_BUS_ERROR_INVALID_CONFIG,
                         "%s has problems (see the daemon's log); the running configuration was kept",
                         m->config_path);
-        return sd_bus_reply_method_return(msg, NULL);
+        }
 }
 
 #define CHANGE SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE

@@ -2,6 +2,7 @@
 /* manager.c: the daemon's state, its event sources, and the Alink message flow. */
 #include <inttypes.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <sys/stat.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -41,6 +42,23 @@ static void manager_set_state(Manager *m, ManagerState state)
         bus_property_changed(m->bus, BUS_PROPERTY_CONNECTED_SINCE);
         bus_property_changed(m->bus, BUS_PROPERTY_RECONNECTS);
         bus_property_changed(m->bus, BUS_PROPERTY_SERVER_CERTIFICATE_EXPIRY);
+}
+
+/* Tell systemd what the daemon is doing (STATUS=), and remember it: a reload ends by showing it again. */
+_printf_(2, 3) static void manager_notify_status(Manager *m, const char *format, ...)
+{
+        va_list ap;
+        char *status;
+
+        va_start(ap, format);
+        if (vasprintf(&status, format, ap) < 0)
+                status = NULL;
+        va_end(ap);
+        if (!status)
+                return (void) log_oom();
+        free(m->status);
+        m->status = status;
+        (void) sd_notifyf(false, "STATUS=%s", m->status);
 }
 
 char *manager_new_message_id(Manager *m)
@@ -352,11 +370,11 @@ static void on_mqtt_state(MqttSession *s, MqttState state, const char *why, uint
         switch (state) {
         case MQTT_STATE_CONNECTING:
                 manager_set_state(m, MANAGER_CONNECTING);
-                (void) sd_notifyf(false, "STATUS=connecting to %s:%u", c->host, c->port);
+                manager_notify_status(m, "connecting to %s:%u", c->host, c->port);
                 break;
         case MQTT_STATE_CONNECTED:
                 manager_set_state(m, MANAGER_CONNECTED);
-                (void) sd_notifyf(false, "STATUS=connected to %s:%u", c->host, c->port);
+                manager_notify_status(m, "connected to %s:%u", c->host, c->port);
                 /* What waited goes out first; then tell the cloud what the light shows now (the cloud
                  * keeps the last posted values). */
                 outbox_set_online(m->outbox, true);
@@ -366,7 +384,7 @@ static void on_mqtt_state(MqttSession *s, MqttState state, const char *why, uint
         case MQTT_STATE_BACKOFF:
                 outbox_set_online(m->outbox, false);
                 manager_set_state(m, MANAGER_BACKOFF);
-                (void) sd_notifyf(false, "STATUS=reconnecting in %llu s: %s",
+                manager_notify_status(m, "reconnecting in %llu s: %s",
                         (unsigned long long) ((retry_usec + USEC_PER_SEC / 2) / USEC_PER_SEC), strna(why));
                 break;
         case MQTT_STATE_IDLE:
@@ -443,7 +461,7 @@ static void manager_enter_unconfigured(Manager *m)
         log_warning("Not configured: set product_key, device_name and device_secret in %s, then reload "
                     "(systemctl reload ali-linkd)",
                 m->config_path);
-        (void) sd_notifyf(false, "STATUS=not configured: set product_key, device_name and device_secret in %s",
+        manager_notify_status(m, "not configured: set product_key, device_name and device_secret in %s",
                 m->config_path);
 }
 
@@ -551,13 +569,19 @@ int manager_start(Manager *m)
         return manager_create_session(m);
 }
 
+/* Reload ends the way it began for systemd: READY=1, with the STATUS= of what the daemon does now. Only
+ * the status is repeated; nothing is published (a reload is not a reconnect). */
+static void manager_end_reload(Manager *m)
+{
+        (void) sd_notifyf(false, "READY=1\nSTATUS=%s", strempty(m->status));
+}
+
 int manager_reload(Manager *m)
 {
         _cleanup_(conf_freep) Conf *c = NULL;
         bool reconnect, relight;
-        int r;
-
         uint64_t now = 0;
+        int r;
 
         (void) sd_event_now(m->event, CLOCK_MONOTONIC, &now);
         (void) sd_notifyf(false, "RELOADING=1\nMONOTONIC_USEC=%llu\nSTATUS=reloading %s", (unsigned long long) now,
@@ -569,9 +593,8 @@ int manager_reload(Manager *m)
                 if (r < 0)
                         log_error_errno(r, "Cannot load %s: %m", m->config_path);
                 log_error("Keeping the running configuration: %s has problems (listed above)", m->config_path);
-                (void) sd_notify(false, "READY=1");
-                on_mqtt_state(m->mqtt, m->mqtt ? mqtt_session_get_state(m->mqtt) : MQTT_STATE_IDLE, NULL, 0, m);
-                return r < 0 ? r : CONF_E_INVALID;
+                manager_end_reload(m);
+                return MANAGER_RELOAD_KEPT;
         }
 
         reconnect = !m->mqtt || conf_connection_changed(m->conf, c);
@@ -589,18 +612,20 @@ int manager_reload(Manager *m)
                 bus_property_changed(m->bus, BUS_PROPERTY_LED);
         }
 
-        if (!m->conf->product_key || !m->conf->device_name || !m->conf->device_secret)
+        if (!m->conf->product_key || !m->conf->device_name || !m->conf->device_secret) {
                 manager_enter_unconfigured(m);
-        else if (reconnect) {
+                manager_end_reload(m);
+                return MANAGER_RELOAD_UNCONFIGURED;
+        }
+
+        r = 0;
+        if (reconnect) {
                 log_info("Connection settings changed: reconnecting");
                 r = manager_create_session(m);
         } else
                 log_info("Configuration reloaded; the connection is unchanged");
-
-        (void) sd_notify(false, "READY=1");
-        if (m->mqtt && !reconnect)
-                on_mqtt_state(m->mqtt, mqtt_session_get_state(m->mqtt), NULL, 0, m);
-        return r;
+        manager_end_reload(m);
+        return r < 0 ? r : MANAGER_RELOAD_APPLIED;
 }
 
 static int on_stop_signal(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata)
@@ -690,6 +715,7 @@ Manager *manager_free(Manager *m)
         sd_event_source_disable_unref(m->sighup_source);
         sd_event_unref(m->event);
         free(m->config_path);
+        free(m->status);
         free(m);
         return NULL;
 }

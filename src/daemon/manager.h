@@ -62,6 +62,7 @@ typedef struct Manager {
         /* Local control. */
         Bus *bus;
         bool ready_sent;
+        char *status; /* the last STATUS= sent to systemd */
 
         /* Signals. */
         sd_event_source *sigterm_source, *sigint_source, *sighup_source;
@@ -74,7 +75,16 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(Manager *, manager_free);
 /* Load the configuration and start connecting (or wait, when unconfigured). Negative errno when the
  * configuration is invalid or a resource is missing. */
 int manager_start(Manager *m);
-/* Re-read the configuration; keep the old one when the new one is invalid (then CONF_E_INVALID). */
+/* What a reload did (conf_load()'s outcomes, mapped for the callers: D-Bus Reload, SIGHUP). */
+typedef enum ManagerReload {
+        MANAGER_RELOAD_APPLIED,      /* the new file is in use */
+        MANAGER_RELOAD_UNCONFIGURED, /* the new file is in use; it has no device triple, so the daemon idles */
+        MANAGER_RELOAD_KEPT,         /* the new file has problems (logged); the running configuration stays */
+} ManagerReload;
+
+/* Re-read the configuration and apply it when it is valid. Returns a ManagerReload, or negative errno when
+ * the new session could not be set up. Sends RELOADING=1 ... READY=1 with the current STATUS= again; never
+ * publishes anything. */
 int manager_reload(Manager *m);
 /* Run until SIGTERM/SIGINT; returns the exit code for main(). */
 int manager_run(Manager *m);
