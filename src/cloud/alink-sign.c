@@ -7,30 +7,16 @@
 
 #include "alink-sign.h"
 #include "macro.h"
+#include "string-table.h"
 #include "string-util.h"
 
-static const char *const method_names[_ALINK_SIGN_METHOD_MAX] = {
+static const char *const alink_sign_method_table[_ALINK_SIGN_METHOD_MAX] = {
         [ALINK_SIGN_HMACMD5] = "hmacmd5",
         [ALINK_SIGN_HMACSHA1] = "hmacsha1",
         [ALINK_SIGN_HMACSHA256] = "hmacsha256",
 };
 
-const char *alink_sign_method_to_string(AlinkSignMethod m)
-{
-        if (m < 0 || m >= _ALINK_SIGN_METHOD_MAX)
-                return NULL;
-        return method_names[m];
-}
-
-AlinkSignMethod alink_sign_method_from_string(const char *s)
-{
-        if (!s)
-                return _ALINK_SIGN_METHOD_INVALID;
-        for (int i = 0; i < _ALINK_SIGN_METHOD_MAX; i++)
-                if (strcasecmp(s, method_names[i]) == 0)
-                        return i;
-        return _ALINK_SIGN_METHOD_INVALID;
-}
+DEFINE_STRING_TABLE_CASE(alink_sign_method, AlinkSignMethod);
 
 int alink_sign_client_id_prefix(const char *product_key, const char *device_name, char **ret)
 {

@@ -11,12 +11,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "alink-limits.h"
 #include "digest.h"
 #include "led-model.h"
 #include "macro.h"
 
-/* The platform's message size limit (ALINK-PROTOCOL.md §5); anything larger is refused unparsed. */
-#define ALINK_MAX_PAYLOAD (256u * 1024u)
 /* Alink messages are shallow; a deeper document is an attack or a bug, not a request. */
 #define ALINK_MAX_JSON_DEPTH 16
 #define ALINK_MAX_ID_LENGTH 64

@@ -19,6 +19,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "alink-limits.h"
 #include "conf.h"
 #include "log.h"
 #include "macro.h"
@@ -199,8 +200,8 @@ static int parse_user_topics(ConfParser *p, const ConfItem *item, const char *va
                 size_t slashes = 0;
                 for (const char *c = *t; *c; c++)
                         slashes += *c == '/';
-                /* Below /${pk}/${dn}/user/: the whole topic has at most 7 slashes (ALINK-PROTOCOL.md §5). */
-                if ((*t)[0] == '/' || !alnum_or_chars(*t, "-_/+#") || strstr(*t, "//") || slashes > 3 ||
+                /* Below /${pk}/${dn}/user/ (4 slashes): at most ALINK_MAX_TOPIC_SLASHES in the whole topic. */
+                if ((*t)[0] == '/' || !alnum_or_chars(*t, "-_/+#") || strstr(*t, "//") || slashes > ALINK_MAX_TOPIC_SLASHES - 4 ||
                     (*t)[strlen(*t) - 1] == '/') {
                         conf_error(p, "invalid %s entry \"%s\": give a name below /${product_key}/${device_name}/user/, "
                                       "such as \"data\"",
@@ -423,7 +424,7 @@ static const ConfItem conf_items[] = {
         { "mqtt", "port", parse_uint, C(port), 1, 65535 },
         { "mqtt", "ca_file", parse_path, C(ca_file), 0, 0 },
         { "mqtt", "ca_path", parse_path, C(ca_path), 0, 0 },
-        { "mqtt", "keepalive", parse_uint, C(keepalive), 30, 1200 },
+        { "mqtt", "keepalive", parse_uint, C(keepalive), ALINK_KEEPALIVE_MIN, ALINK_KEEPALIVE_MAX },
         { "mqtt", "clean_session", parse_bool, C(clean_session), 0, 0 },
         { "mqtt", "user_topics", parse_user_topics, C(user_topics), 0, 0 },
         { "daemon", "log_level", parse_log_level, C(log_level), 0, 0 },

@@ -13,22 +13,20 @@
 #include "alink-sign.h"
 #include "bus.h"
 #include "event-util.h"
+#include "fs-util.h"
 #include "log.h"
 #include "manager.h"
+#include "string-table.h"
 #include "string-util.h"
+#include "time-util.h"
 
-static const char *const state_names[_MANAGER_STATE_MAX] = {
+static const char *const manager_state_table[_MANAGER_STATE_MAX] = {
         [MANAGER_STARTING] = "starting",       [MANAGER_CONNECTING] = "connecting",
         [MANAGER_CONNECTED] = "connected",     [MANAGER_BACKOFF] = "backoff",
         [MANAGER_UNCONFIGURED] = "unconfigured", [MANAGER_STOPPING] = "stopping",
 };
 
-const char *manager_state_to_string(ManagerState s)
-{
-        if (s < 0 || s >= _MANAGER_STATE_MAX)
-                return NULL;
-        return state_names[s];
-}
+DEFINE_STRING_TABLE_TO_STRING(manager_state, ManagerState);
 
 static void manager_set_state(Manager *m, ManagerState state)
 {
@@ -465,9 +463,16 @@ static void manager_enter_unconfigured(Manager *m)
                 m->config_path);
 }
 
+/* What every module's state lives in: made here, once per (re)load, when systemd (StateDirectory=) did not.
+ * A directory that cannot be made is logged; each module then says what it cannot keep. */
 static void manager_apply_conf(Manager *m)
 {
+        int r;
+
         log_set_max_level(m->conf->log_level);
+        r = mkdir_parents_and_self(m->conf->state_directory, 0700);
+        if (r < 0)
+                log_error_errno(r, "Cannot create the state directory %s: %m", m->conf->state_directory);
 }
 
 /* (Re)creates the light from the configuration and shows its saved state. A light whose hardware is missing
@@ -490,7 +495,7 @@ static int manager_setup_led(Manager *m)
         return 0;
 }
 
-/* The outbox lives in the state directory (created here when systemd did not); its limits are read once,
+/* The outbox lives in the state directory; its limits are read once,
  * at start. */
 static int manager_open_outbox(Manager *m)
 {
@@ -502,8 +507,6 @@ static int manager_open_outbox(Manager *m)
                 .max_inflight = OUTBOX_LIMITS_DEFAULT.max_inflight,
         };
 
-        if (mkdir(m->conf->state_directory, 0700) < 0 && errno != EEXIST)
-                log_error_errno(errno, "Cannot create the state directory %s: %m", m->conf->state_directory);
         if (asprintf(&path, "%s/outbox", m->conf->state_directory) < 0)
                 return log_oom();
         return outbox_new(&m->outbox, m->event, path, &limits, outbox_send, outbox_merge, m);
@@ -652,7 +655,6 @@ static int on_sighup(sd_event_source *s, const struct signalfd_siginfo *si, void
 int manager_new(Manager **ret, const char *config_path)
 {
         _cleanup_(manager_freep) Manager *m = NULL;
-        struct timespec ts;
         int r;
 
         m = calloc(1, sizeof(*m));
@@ -661,8 +663,7 @@ int manager_new(Manager **ret, const char *config_path)
         m->config_path = strdup(config_path ?: CONF_DEFAULT_PATH);
         if (!m->config_path)
                 return -ENOMEM;
-        (void) clock_gettime(CLOCK_REALTIME, &ts);
-        m->next_message_id = (uint32_t) ((uint64_t) ts.tv_sec * 1000 + (uint64_t) ts.tv_nsec / 1000000);
+        m->next_message_id = (uint32_t) (now_usec(CLOCK_REALTIME) / 1000);
 
         r = sd_event_default(&m->event);
         if (r < 0)

@@ -9,49 +9,23 @@
 #include "fs-util.h"
 #include "led-model.h"
 #include "macro.h"
+#include "string-table.h"
 #include "string-util.h"
 
-static const char *const backend_names[_LED_BACKEND_MAX] = {
+static const char *const led_backend_table[_LED_BACKEND_MAX] = {
         [LED_BACKEND_NONE] = "none",
         [LED_BACKEND_GPIO] = "gpio",
         [LED_BACKEND_PWM] = "pwm",
         [LED_BACKEND_LEDCLASS] = "ledclass",
 };
 
-static const char *const on_exit_names[_LED_ON_EXIT_MAX] = {
+static const char *const led_on_exit_table[_LED_ON_EXIT_MAX] = {
         [LED_ON_EXIT_KEEP] = "keep",
         [LED_ON_EXIT_OFF] = "off",
 };
 
-const char *led_backend_to_string(LedBackend b)
-{
-        if (b < 0 || b >= _LED_BACKEND_MAX)
-                return NULL;
-        return backend_names[b];
-}
-
-LedBackend led_backend_from_string(const char *s)
-{
-        for (int i = 0; s && i < _LED_BACKEND_MAX; i++)
-                if (streq(s, backend_names[i]))
-                        return i;
-        return _LED_BACKEND_INVALID;
-}
-
-const char *led_on_exit_to_string(LedOnExit e)
-{
-        if (e < 0 || e >= _LED_ON_EXIT_MAX)
-                return NULL;
-        return on_exit_names[e];
-}
-
-LedOnExit led_on_exit_from_string(const char *s)
-{
-        for (int i = 0; s && i < _LED_ON_EXIT_MAX; i++)
-                if (streq(s, on_exit_names[i]))
-                        return i;
-        return _LED_ON_EXIT_INVALID;
-}
+DEFINE_STRING_TABLE(led_backend, LedBackend);
+DEFINE_STRING_TABLE(led_on_exit, LedOnExit);
 
 void led_config_done(LedConfig *c)
 {

@@ -33,25 +33,6 @@ struct Led {
         LedClass *class;
 };
 
-static int mkdir_parents(const char *path, mode_t mode)
-{
-        _cleanup_(freep) char *p = strdup(path);
-
-        if (!p)
-                return -ENOMEM;
-        for (char *s = p + 1;; s++) {
-                if (*s != '/' && *s != 0)
-                        continue;
-                char c = *s;
-                *s = 0;
-                if (mkdir(p, mode) < 0 && errno != EEXIST)
-                        return -errno;
-                *s = c;
-                if (c == 0)
-                        return 0;
-        }
-}
-
 int led_log_fault(int error, const char *format, ...)
 {
         _cleanup_(freep) char *msg = NULL, *user = NULL;
@@ -161,18 +142,9 @@ int led_new(Led **ret, const LedConfig *config, const char *state_directory)
         if (r < 0)
                 return r;
 
-        if (state_directory) {
-                r = mkdir_parents(state_directory, 0700);
-                if (r == -ENOMEM)
-                        return r;
-                if (r < 0)
-                        log_warning_errno(r, "Cannot create the state directory %s, the light's state will not "
-                                             "survive a restart: %m",
-                                state_directory);
-                else if (asprintf(&l->state_path, "%s/" LED_STATE_FILE, state_directory) < 0) {
-                        l->state_path = NULL;
-                        return -ENOMEM;
-                }
+        if (state_directory && asprintf(&l->state_path, "%s/" LED_STATE_FILE, state_directory) < 0) {
+                l->state_path = NULL;
+                return -ENOMEM;
         }
 
         if (l->state_path) {

@@ -28,7 +28,7 @@
 
 typedef struct Led Led;
 
-/* Copies config. state_directory (created when missing) holds LED_STATE_FILE; NULL keeps no state. The
+/* Copies config. state_directory (which the caller made) holds LED_STATE_FILE; NULL keeps no state. The
  * state saved there, if any, becomes the current state; the hardware is not touched until led_restore()
  * or led_apply(). */
 int led_new(Led **ret, const LedConfig *config, const char *state_directory);

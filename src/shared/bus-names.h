@@ -5,6 +5,8 @@
  * the CLI cannot drift apart. Constants only. */
 #pragma once
 
+#include "alink-limits.h"
+
 #define ALI_BUS_NAME "org.alilinkd1"
 #define ALI_BUS_PATH "/org/alilinkd1"
 #define ALI_BUS_INTERFACE "org.alilinkd1.Manager"
@@ -18,5 +20,5 @@
 #define ALI_BUS_ERROR_NOT_SUPPORTED "org.alilinkd1.Error.NotSupported"
 #define ALI_BUS_ERROR_STORAGE_FAILED "org.alilinkd1.Error.StorageFailed"
 
-/* The platform's message size limit (ALINK-PROTOCOL.md §5), enforced on Publish and PostProperties. */
-#define ALI_BUS_MAX_PAYLOAD (256u * 1024u)
+/* The platform's message size limit, enforced on Publish and PostProperties. */
+#define ALI_BUS_MAX_PAYLOAD ALINK_MAX_PAYLOAD

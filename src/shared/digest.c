@@ -4,6 +4,7 @@
 #include <strings.h>
 
 #include "digest.h"
+#include "string-table.h"
 #include "string-util.h"
 
 struct Digest {
@@ -11,27 +12,12 @@ struct Digest {
         EVP_MD_CTX *ctx;
 };
 
-static const char *const method_names[_DIGEST_METHOD_MAX] = {
+static const char *const digest_method_table[_DIGEST_METHOD_MAX] = {
         [DIGEST_MD5] = "MD5",
         [DIGEST_SHA256] = "SHA256",
 };
 
-const char *digest_method_to_string(DigestMethod m)
-{
-        if (m < 0 || m >= _DIGEST_METHOD_MAX)
-                return NULL;
-        return method_names[m];
-}
-
-DigestMethod digest_method_from_string(const char *s)
-{
-        if (!s)
-                return _DIGEST_METHOD_INVALID;
-        for (DigestMethod m = 0; m < _DIGEST_METHOD_MAX; m++)
-                if (strcasecmp(s, method_names[m]) == 0)
-                        return m;
-        return _DIGEST_METHOD_INVALID;
-}
+DEFINE_STRING_TABLE_CASE(digest_method, DigestMethod);
 
 size_t digest_method_hex_length(DigestMethod m)
 {

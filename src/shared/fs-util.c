@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "fs-util.h"
@@ -50,4 +51,23 @@ int write_file_atomic(const char *path, const char *content, mode_t mode)
                 return r;
         }
         return fsync_directory_of(path);
+}
+
+int mkdir_parents_and_self(const char *path, mode_t mode)
+{
+        _cleanup_(freep) char *p = strdup(path);
+
+        if (!p)
+                return -ENOMEM;
+        for (char *s = p + 1;; s++) {
+                if (*s != '/' && *s != 0)
+                        continue;
+                char c = *s;
+                *s = 0;
+                if (mkdir(p, mode) < 0 && errno != EEXIST)
+                        return -errno;
+                *s = c;
+                if (c == 0)
+                        return 0;
+        }
 }

@@ -11,3 +11,6 @@ int fsync_directory_of(const char *path);
  * fsync()ed, renamed over path, the directory fsync()ed. On failure path is untouched and path.tmp gone.
  * Returns 0 or negative errno. */
 int write_file_atomic(const char *path, const char *content, mode_t mode);
+/* Create the directory path and its missing parents with mode (an existing one is left as it is). Returns 0
+ * or negative errno. */
+int mkdir_parents_and_self(const char *path, mode_t mode);

@@ -8,6 +8,8 @@
 #include <systemd/sd-journal.h>
 
 #include "log.h"
+#include "string-table.h"
+#include "time-util.h"
 
 static int max_level = LOG_INFO;
 static int journal = -1; /* -1: not yet checked */
@@ -34,7 +36,7 @@ static struct {
         unsigned count, suppressed;
 } burst;
 
-static const char *const level_names[] = {
+static const char *const log_level_table[] = {
         [LOG_EMERG] = "emerg", [LOG_ALERT] = "alert",   [LOG_CRIT] = "crit",  [LOG_ERR] = "err",
         [LOG_WARNING] = "warning", [LOG_NOTICE] = "notice", [LOG_INFO] = "info", [LOG_DEBUG] = "debug",
 };
@@ -54,24 +56,19 @@ void log_set_prefix(const char *p)
         prefix = p;
 }
 
+#define log_level_name_table log_level_table
+static _DEFINE_STRING_TABLE_FROM_STRING(log_level_name, int, strcmp);
+
 int log_level_from_string(const char *s)
 {
         if (!s)
                 return -EINVAL;
-        if (streq(s, "error"))
+        if (streq_ptr(s, "error")) /* the name people type for "err" */
                 return LOG_ERR;
-        for (size_t i = 0; i < ELEMENTSOF(level_names); i++)
-                if (streq(s, level_names[i]))
-                        return (int) i;
-        return -EINVAL;
+        return log_level_name_from_string(s);
 }
 
-const char *log_level_to_string(int level)
-{
-        if (level < 0 || (size_t) level >= ELEMENTSOF(level_names))
-                return NULL;
-        return level_names[level];
-}
+DEFINE_STRING_TABLE_TO_STRING(log_level, int);
 
 /* Is stderr the journal's stream? systemd sets JOURNAL_STREAM=dev:ino for exactly that fd. */
 static bool stderr_is_journal(void)
@@ -90,13 +87,6 @@ static bool stderr_is_journal(void)
         return journal;
 }
 
-static uint64_t now_usec(void)
-{
-        struct timespec ts;
-
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (uint64_t) ts.tv_sec * USEC_PER_SEC + (uint64_t) ts.tv_nsec / 1000;
-}
 
 static void write_line(int level, const char *message_id, const char *msg)
 {
@@ -153,7 +143,7 @@ void log_reset(void)
 /* Returns true when msg is to be written now. */
 static bool admit(int level, const char *message_id, const char *msg)
 {
-        uint64_t now = now_usec();
+        uint64_t now = now_usec(CLOCK_MONOTONIC);
 
         if (last.msg && level == last.level && streq(msg, last.msg)) {
                 last.repeats++;

@@ -2,15 +2,17 @@
 /* backoff.h: when to try the next MQTT connection.
  *
  * Exponential backoff with full jitter (a random delay in [0, min(cap, base * 2^failures)]), never more than
- * BACKOFF_MAX_ATTEMPTS connection attempts in any rolling window (the platform allows 5 a minute,
- * ALINK-PROTOCOL.md §5), and the failure count reset once a connection has stayed up long enough. Pure:
+ * BACKOFF_MAX_ATTEMPTS connection attempts in any rolling window (the platform allows
+ * ALINK_MAX_CONNECTS_PER_MINUTE), and the failure count reset once a connection has stayed up long enough. Pure:
  * the caller passes the clock and the randomness, so tests can drive it. Times are CLOCK_MONOTONIC µs. */
 #pragma once
 
 #include <stdbool.h>
 #include <stdint.h>
 
-#define BACKOFF_MAX_ATTEMPTS 5
+#include "alink-limits.h"
+
+#define BACKOFF_MAX_ATTEMPTS ALINK_MAX_CONNECTS_PER_MINUTE
 
 typedef struct Backoff {
         uint64_t base_usec;   /* 1 s */

@@ -38,16 +38,15 @@
 #include <sys/socket.h>
 #include <time.h>
 
+#include "alink-limits.h"
 #include "backoff.h"
 #include "event-util.h"
 #include "log.h"
 #include "macro.h"
 #include "mqtt-session.h"
 #include "string-util.h"
+#include "time-util.h"
 
-#define MQTT_MAX_PAYLOAD (256u * 1024u)     /* the platform's limit, ALINK-PROTOCOL.md §5 */
-#define MQTT_MAX_FILTERS_PER_SUBSCRIBE 8    /* ditto */
-#define MQTT_MAX_INFLIGHT 100               /* un-acknowledged QoS 1 publishes allowed per device */
 #define MQTT_CONNECT_TIMEOUT_USEC (30 * USEC_PER_SEC)
 /* How late the keepalive timer may fire (sd-event's accuracy), and the headroom kept for it. */
 #define MQTT_TIMER_ACCURACY_USEC (50 * USEC_PER_MSEC)
@@ -161,14 +160,6 @@ static int errno_from_mosq(int rc, int saved_errno)
         }
 }
 
-static uint64_t now_usec(clockid_t clock)
-{
-        struct timespec ts;
-
-        (void) clock_gettime(clock, &ts);
-        return (uint64_t) ts.tv_sec * USEC_PER_SEC + (uint64_t) ts.tv_nsec / NSEC_PER_USEC;
-}
-
 static void session_set_state(MqttSession *s, MqttState state, const char *why, uint64_t retry_usec)
 {
         if (s->state == state && state != MQTT_STATE_BACKOFF)
@@ -188,22 +179,22 @@ static void on_mosq_connect(struct mosquitto *mosq, void *userdata, int rc)
         if (rc != 0)
                 return;
 
-        /* Subscribe after every CONNACK, at most 8 filters per SUBSCRIBE (ALINK-PROTOCOL.md §5). */
+        /* Subscribe after every CONNACK, at most ALINK_MAX_FILTERS_PER_SUBSCRIBE filters per packet. */
         size_t n = strv_length(s->subscriptions);
         free(s->batches);
         s->n_batches = 0;
         s->pending_subacks = 0;
-        s->batches = calloc(n / MQTT_MAX_FILTERS_PER_SUBSCRIBE + 1, sizeof(SubscribeBatch));
+        s->batches = calloc(n / ALINK_MAX_FILTERS_PER_SUBSCRIBE + 1, sizeof(SubscribeBatch));
         if (!s->batches) {
                 s->lib_error = s->lib_error ?: strdup("out of memory");
                 return;
         }
-        for (size_t first = 0; first < n; first += MQTT_MAX_FILTERS_PER_SUBSCRIBE) {
+        for (size_t first = 0; first < n; first += ALINK_MAX_FILTERS_PER_SUBSCRIBE) {
                 SubscribeBatch *b = &s->batches[s->n_batches];
                 int r;
 
                 b->first = first;
-                b->count = MIN(n - first, (size_t) MQTT_MAX_FILTERS_PER_SUBSCRIBE);
+                b->count = MIN(n - first, (size_t) ALINK_MAX_FILTERS_PER_SUBSCRIBE);
                 r = mosquitto_subscribe_multiple(mosq, &b->mid, (int) b->count, s->subscriptions + first,
                         /* qos= */ 1, /* options= */ 0, /* properties= */ NULL);
                 if (r != MOSQ_ERR_SUCCESS) {
@@ -256,7 +247,7 @@ static void on_mosq_message(struct mosquitto *mosq, void *userdata, const struct
         s->stats.bytes_received += len;
         if (!s->handlers.message)
                 return;
-        /* libmosquitto owns m only during this call: keep a copy (the payload is at most MQTT_MAX_PAYLOAD
+        /* libmosquitto owns m only during this call: keep a copy (the payload is at most ALINK_MAX_PAYLOAD
          * plus what one read brought in). Without memory, hand it on now rather than lose it. */
         p = malloc(sizeof(PendingMessage) + len + tl + 1);
         if (!p) {
@@ -750,7 +741,7 @@ static int session_connect(MqttSession *s)
         if (rc == MOSQ_ERR_SUCCESS)
                 rc = mosquitto_int_option(m, MOSQ_OPT_TCP_NODELAY, 1);
         if (rc == MOSQ_ERR_SUCCESS)
-                rc = mosquitto_int_option(m, MOSQ_OPT_SEND_MAXIMUM, MQTT_MAX_INFLIGHT);
+                rc = mosquitto_int_option(m, MOSQ_OPT_SEND_MAXIMUM, ALINK_MAX_INFLIGHT);
         if (rc == MOSQ_ERR_SUCCESS)
                 rc = mosquitto_username_pw_set(m, s->username, s->password);
         if (rc == MOSQ_ERR_SUCCESS) {
@@ -990,7 +981,7 @@ int mqtt_session_publish(MqttSession *s, const char *topic, const void *payload,
 
         if (!s || !topic || qos < 0 || qos > 1)
                 return -EINVAL;
-        if (len > MQTT_MAX_PAYLOAD)
+        if (len > ALINK_MAX_PAYLOAD)
                 return -EMSGSIZE;
         if (!s->mosq || s->state != MQTT_STATE_CONNECTED)
                 return -ENOTCONN;

@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "capture-log.h"
+#include "fs-util.h"
 #include "led.h"
 #include "log.h"
 #include "string-util.h"
@@ -96,6 +97,8 @@ static void light_new(Light *l, const char *chip, const char *lines, bool active
         };
         CHECK(l->config.chip);
         CHECK(strv_split(lines, ",", &l->config.lines) == 0);
+        if (state_dir) /* the Manager's job in the daemon */
+                CHECK(mkdir_parents_and_self(state_dir, 0700) == 0);
         CHECK(led_new(&l->led, &l->config, state_dir) == 0);
 }
 
