@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* string-util.c */
 #include <ctype.h>
+#include <arpa/inet.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -238,4 +239,11 @@ bool alnum_or_chars(const char *s, const char *extra)
                             strchr(extra, *s)))
                         return false;
         return true;
+}
+
+bool host_is_address(const char *host)
+{
+        unsigned char addr[16];
+
+        return host && (inet_pton(AF_INET, host, addr) == 1 || inet_pton(AF_INET6, host, addr) == 1);
 }

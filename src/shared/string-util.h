@@ -30,3 +30,6 @@ bool alnum_or_chars(const char *s, const char *extra);
 int parse_boolean(const char *s);
 /* True when s is valid UTF-8 without NUL bytes (len bytes). */
 bool utf8_is_valid_n(const char *s, size_t len);
+
+/* Whether host is a numeric IPv4 or IPv6 address rather than a name. */
+bool host_is_address(const char *host);

@@ -25,11 +25,6 @@
 #include <errno.h>
 #include <mosquitto.h>
 #include <netdb.h>
-#include <arpa/inet.h>
-#include <openssl/err.h>
-#include <openssl/ssl.h>
-#include <openssl/x509v3.h>
-#include <openssl/x509.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -44,6 +39,7 @@
 #include "log.h"
 #include "macro.h"
 #include "mqtt-session.h"
+#include "mqtt-tls.h"
 #include "string-util.h"
 #include "time-util.h"
 
@@ -93,11 +89,9 @@ struct MqttSession {
         char *lib_error;    /* first error libmosquitto logged during this connection */
         int socket_error;   /* SO_ERROR of a TCP connect that failed */
         int socket_family;  /* the address family of the socket it failed on */
-        long verify_error;  /* X509_V_ERR_* of the first certificate check that failed, or X509_V_OK */
-        char *verify_subject; /* the certificate it failed on */
         uint64_t attempt_usec, connected_usec, last_in_usec, last_out_usec, ping_deadline_usec;
 
-        SSL_CTX *ssl_ctx; /* ours: trust, verification and host name check; handed to each handle */
+        MqttTls *tls; /* ours: trust, verification and host name check; handed to each handle */
 
         MqttState state;
         sd_event_source *timer; /* connect timeout, keepalive, ping deadline */
@@ -302,13 +296,6 @@ static void on_mosq_log(struct mosquitto *mosq, void *userdata, int level, const
 
 /* --- connection lifecycle --- */
 
-static bool host_is_address(const char *host)
-{
-        unsigned char addr[16];
-
-        return inet_pton(AF_INET, host, addr) == 1 || inet_pton(AF_INET6, host, addr) == 1;
-}
-
 static int socket_family(int fd)
 {
         struct sockaddr_storage sa;
@@ -323,6 +310,14 @@ static void session_set_socket_error(MqttSession *s, int fd, int error)
 {
         s->socket_error = error;
         s->socket_family = socket_family(fd);
+}
+
+static void on_tls_socket_error(void *userdata, int fd, int error)
+{
+        MqttSession *s = userdata;
+
+        if (s->socket_error == 0)
+                session_set_socket_error(s, fd, error);
 }
 
 static void session_arm_timer(MqttSession *s);
@@ -344,8 +339,7 @@ static void connection_free(MqttSession *s)
         s->lib_error = mfree(s->lib_error);
         s->socket_error = 0;
         s->socket_family = 0;
-        s->verify_error = X509_V_OK;
-        s->verify_subject = mfree(s->verify_subject);
+        mqtt_tls_reset(s->tls);
         s->ping_deadline_usec = 0;
         s->timer_keepalive_usec = 0;
         s->stats.connected_since_usec = 0;
@@ -370,23 +364,11 @@ static const char *connack_reason(int rc)
         }
 }
 
-/* libmosquitto's OpenSSL messages read "OpenSSL Error[0]: error:0A00010B:SSL routines::wrong version number":
- * keep the words after the last colon. */
-static const char *openssl_reason(const char *msg)
-{
-        const char *p;
-
-        if (!msg || !strstr(msg, "OpenSSL Error"))
-                return NULL;
-        p = strrchr(msg, ':');
-        return p && p[1] ? p + 1 : msg;
-}
-
 /* Why the connection failed, in words an operator can act on. */
 static char *describe_failure(MqttSession *s, int rc, int saved_errno)
 {
         bool handshake = s->connack_rc < 0; /* no CONNACK yet: TCP, TLS or the CONNECT itself failed */
-        const char *tls = openssl_reason(s->lib_error);
+        const char *tls = mqtt_tls_error_reason(s->lib_error), *reason, *subject;
         char *d = NULL;
         int r;
 
@@ -403,9 +385,9 @@ static char *describe_failure(MqttSession *s, int rc, int saved_errno)
                         s->host, s->port, strerror(s->socket_error));
         else if (handshake && s->socket_error > 0)
                 r = asprintf(&d, "cannot connect to %s:%u: %s", s->host, s->port, strerror(s->socket_error));
-        else if (s->verify_error != X509_V_OK)
+        else if (mqtt_tls_verify_failed(s->tls, &reason, &subject))
                 r = asprintf(&d, "TLS handshake with %s:%u failed: server certificate not accepted: %s (%s)", s->host,
-                        s->port, X509_verify_cert_error_string(s->verify_error), strna(s->verify_subject));
+                        s->port, reason, subject);
         else if (handshake && tls)
                 r = asprintf(&d, "TLS handshake with %s:%u failed: %s", s->host, s->port, tls);
         else if (handshake && rc == MOSQ_ERR_ERRNO && saved_errno > 0 && saved_errno != EPROTO)
@@ -424,71 +406,6 @@ static char *describe_failure(MqttSession *s, int rc, int saved_errno)
         else
                 r = asprintf(&d, "%s", tls ?: s->lib_error ?: mosquitto_strerror(rc));
         return r < 0 ? NULL : d;
-}
-
-/* Certificate checks: keep the first failure of the handshake so the log can name it. */
-static int on_verify(int ok, X509_STORE_CTX *store)
-{
-        SSL *ssl = X509_STORE_CTX_get_ex_data(store, SSL_get_ex_data_X509_STORE_CTX_idx());
-        MqttSession *s = ssl ? SSL_CTX_get_app_data(SSL_get_SSL_CTX(ssl)) : NULL;
-
-        if (!ok && s && s->verify_error == X509_V_OK) {
-                X509 *cert = X509_STORE_CTX_get_current_cert(store);
-                char *subject = cert ? X509_NAME_oneline(X509_get_subject_name(cert), NULL, 0) : NULL;
-
-                s->verify_error = X509_STORE_CTX_get_error(store);
-                s->verify_subject = subject ? strdup(subject) : NULL;
-                OPENSSL_free(subject);
-        }
-        return ok;
-}
-
-/* A refused or reset TCP connection surfaces in the first TLS read or write, which libmosquitto then reports
- * as "a TLS error" with errno replaced. OpenSSL calls this when SSL_connect() returns, while errno still
- * holds the socket's error. */
-static void on_ssl_info(const SSL *ssl, int where, int ret)
-{
-        MqttSession *s = SSL_CTX_get_app_data(SSL_get_SSL_CTX(ssl));
-        int e = errno;
-
-        if (s && (where & SSL_CB_EXIT) && ret < 0 && s->socket_error == 0 && e != 0 && e != EAGAIN &&
-            e != EWOULDBLOCK && e != EINPROGRESS && e != EINTR)
-                session_set_socket_error(s, SSL_get_fd(ssl), e);
-        errno = e;
-}
-
-/* Our TLS context: system trust as a hashed directory (looked up per certificate, not loaded whole) or the
- * configured CA file, TLS 1.2 at least, peer verification always, and the host name (or IP address)
- * checked by OpenSSL itself. libmosquitto gets it with its own defaults off, so nothing weakens it. */
-static int session_setup_tls(MqttSession *s)
-{
-        SSL_CTX *ctx;
-        X509_VERIFY_PARAM *param;
-        bool is_ip = host_is_address(s->host);
-
-        if (s->ssl_ctx)
-                return 0;
-        ctx = SSL_CTX_new(TLS_client_method());
-        if (!ctx)
-                return -ENOMEM;
-        SSL_CTX_set_app_data(ctx, s);
-        if (SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION) != 1)
-                goto fail;
-        SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS);
-        if (SSL_CTX_load_verify_locations(ctx, s->ca_file, s->ca_path) != 1)
-                goto fail;
-        SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, on_verify);
-        SSL_CTX_set_info_callback(ctx, on_ssl_info);
-        param = SSL_CTX_get0_param(ctx);
-        X509_VERIFY_PARAM_set_hostflags(param, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
-        if ((is_ip ? X509_VERIFY_PARAM_set1_ip_asc(param, s->host) : X509_VERIFY_PARAM_set1_host(param, s->host, 0)) != 1)
-                goto fail;
-        s->ssl_ctx = ctx;
-        return 0;
-fail:
-        SSL_CTX_free(ctx);
-        ERR_clear_error();
-        return -EINVAL;
 }
 
 /* When this attempt's TCP connect never came up, the family to try next: the other one. */
@@ -556,7 +473,7 @@ static void session_after_loop(MqttSession *s, int rc, int saved_errno)
         }
 
         if (s->subscribed && s->state != MQTT_STATE_CONNECTED) {
-                SSL *ssl = mosquitto_ssl_get(s->mosq);
+                const char *version, *cipher;
 
                 s->connected_usec = now_usec(CLOCK_MONOTONIC);
                 s->stats.connected_since_usec = now_usec(CLOCK_REALTIME);
@@ -566,16 +483,10 @@ static void session_after_loop(MqttSession *s, int rc, int saved_errno)
                 s->single_family = false;
                 s->last_error = mfree(s->last_error);
                 s->logged_error = mfree(s->logged_error);
-                if (ssl) {
-                        X509 *cert = SSL_get1_peer_certificate(ssl);
-                        struct tm tm;
-
-                        if (cert && ASN1_TIME_to_tm(X509_get0_notAfter(cert), &tm) == 1)
-                                s->stats.server_cert_not_after_usec = (uint64_t) timegm(&tm) * USEC_PER_SEC;
-                        X509_free(cert);
-                }
+                mqtt_tls_describe(mosquitto_ssl_get(s->mosq), &version, &cipher,
+                        &s->stats.server_cert_not_after_usec);
                 log_struct(LOG_INFO, ALI_MESSAGE_CLOUD_CONNECTED, "Connected to %s:%u (%s, %s)", s->host, s->port,
-                        ssl ? SSL_get_version(ssl) : "?", ssl ? SSL_get_cipher_name(ssl) : "?");
+                        version, cipher);
                 session_set_state(s, MQTT_STATE_CONNECTED, NULL, 0);
                 if (!s->mosq) /* the handler stopped or restarted us */
                         return;
@@ -615,7 +526,7 @@ static int on_io(sd_event_source *source, int fd, uint32_t revents, void *userda
         /* The server went away during the TLS handshake. libmosquitto treats a failed handshake read
          * (SSL_ERROR_SYSCALL) as "try again", which on a closed socket would spin; say what happened. */
         if ((revents & (EPOLLERR | EPOLLHUP | EPOLLRDHUP)) && s->connack_rc < 0 && !s->subscribed &&
-            (!mosquitto_ssl_get(s->mosq) || !SSL_is_init_finished(mosquitto_ssl_get(s->mosq)))) {
+            !mqtt_tls_handshake_done(mosquitto_ssl_get(s->mosq))) {
                 _cleanup_(freep) char *why = describe_failure(s, MOSQ_ERR_CONN_LOST, 0);
                 session_fail(s, why);
                 return 0;
@@ -745,7 +656,7 @@ static int session_connect(MqttSession *s)
         if (rc == MOSQ_ERR_SUCCESS)
                 rc = mosquitto_username_pw_set(m, s->username, s->password);
         if (rc == MOSQ_ERR_SUCCESS) {
-                r = session_setup_tls(s);
+                r = s->tls ? 0 : mqtt_tls_new(&s->tls, s->host, s->ca_file, s->ca_path, on_tls_socket_error, s);
                 if (r < 0) {
                         _cleanup_(freep) char *why = NULL;
                         if (asprintf(&why, "cannot load the trusted CA %s %s", s->ca_file ? "file" : "directory",
@@ -754,7 +665,7 @@ static int session_connect(MqttSession *s)
                         session_fail(s, why);
                         return 0;
                 }
-                rc = mosquitto_void_option(m, MOSQ_OPT_SSL_CTX, s->ssl_ctx);
+                rc = mosquitto_void_option(m, MOSQ_OPT_SSL_CTX, mqtt_tls_ssl_ctx(s->tls));
         }
         if (rc == MOSQ_ERR_SUCCESS)
                 rc = mosquitto_int_option(m, MOSQ_OPT_SSL_CTX_WITH_DEFAULTS, 0);
@@ -944,7 +855,7 @@ MqttSession *mqtt_session_free(MqttSession *s)
         sd_event_source_disable_unref(s->timer);
         sd_event_source_disable_unref(s->retry);
         sd_event_unref(s->event);
-        SSL_CTX_free(s->ssl_ctx);
+        mqtt_tls_free(s->tls);
         free(s->host);
         free(s->ca_file);
         free(s->ca_path);
