@@ -17,7 +17,8 @@
 #   5. burst: BENCH_BURST sets as fast as the cloud client sends them, every one answered, the last state
 #      posted; the daemon's peak RSS.
 # Each measurement runs BENCH_RUNS times (median, min, max). Prints "BENCH name value unit" lines and writes
-# BENCH_RESULTS (bench/results.md). Waits are on events (log lines, messages, notifications); the only sleeps
+# BENCH_RESULTS (bench/results.md in the build tree; generated, not committed). Waits are on events
+# (log lines, messages, notifications); the only sleeps
 # are the idle measurement window itself.
 . "$(dirname "$0")/../tests/lib.sh"
 . "$(dirname "$0")/../tests/lib-ota.sh"
@@ -37,7 +38,7 @@ WAKE_FROM=$((WAKE_S * 3 / 2))
 [ "$WAKE_FROM" -ge "$IDLE_S" ] || WAKE_FROM=$IDLE_S
 OTA_MIB=${BENCH_OTA_MIB:-256}
 OTA_RATE=${BENCH_OTA_RATE:-50000000}
-RESULTS=${BENCH_RESULTS:-$top_srcdir/bench/results.md}
+RESULTS=${BENCH_RESULTS:-$top_builddir/bench/results.md}
 BENCH_BUILD=$top_builddir/bench
 
 need curl md5sum nginx dbus-daemon openssl

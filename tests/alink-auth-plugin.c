@@ -2,7 +2,7 @@
 /* alink-auth-plugin.c: a mosquitto plugin that makes the broker behave like Alibaba's for logins and topics.
  *
  * Loaded by the test broker (mosquitto's plugin API version 5). It admits a device only when its MQTT
- * client id, user name and password follow ALINK-PROTOCOL.md §1.4: client id "<cid>|k=v,...|" with
+ * client id, user name and password follow https://help.aliyun.com/document_detail/73742.html: client id "<cid>|k=v,...|" with
  * securemode=2 and a known signmethod, user name "<dn>&<pk>" of a device listed in the devices file, and
  * password = hex HMAC(device secret, "clientId<cid>deviceName<dn>productKey<pk>[timestamp<ts>]"), either
  * case. A device may then only publish and subscribe within its own topics, as on the platform. One
@@ -193,7 +193,7 @@ static bool has_prefix(const char *s, const char *prefix)
         return strncmp(s, prefix, strlen(prefix)) == 0;
 }
 
-/* A device's own topics (ALINK-PROTOCOL.md §2.2, §3.1, §4). */
+/* A device's own topics (https://help.aliyun.com/document_detail/89301.htm, 89307.htm). */
 static bool device_topic_allowed(const char *pk, const char *dn, const char *topic)
 {
         char buf[512];

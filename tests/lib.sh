@@ -17,7 +17,7 @@ TESTS_BUILD="$top_builddir/tests"
 DAEMON="$top_builddir/ali-linkd"
 CTL="$top_builddir/aliLinkctl"
 
-# The device of the RT-Thread sample (a published demo secret, ALINK-PROTOCOL.md §7).
+# The device of the RT-Thread sample (a demo secret published in RT-Thread-packages/ali-iotkit).
 PK=a1HETlEuvri
 DN=RGB-LED-DEV-1
 SECRET=Ghuiyd9nmGowdZzjPqFtxhm3WUHEbIlI

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* test-alink-sign.c: the MQTT credentials against the known-answer vectors of ALINK-PROTOCOL.md §7. */
+/* test-alink-sign.c: the MQTT credentials against known-answer vectors (computed with
+ * OpenSSL and Python's hmac, independently). */
 #include "alink-sign.h"
 #include "macro.h"
 #include "test.h"

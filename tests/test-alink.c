@@ -315,7 +315,7 @@ TEST(request_id)
         CHECK(id == NULL);
 }
 
-/* ---- OTA (ALINK-PROTOCOL.md §3) ---- */
+/* ---- OTA (https://help.aliyun.com/document_detail/89307.htm) ---- */
 
 #define PUSH_MD5 "93230c3bde425a9d7984a594ac56d6ff"
 

@@ -9,7 +9,7 @@ daemon_config
 daemon_start
 daemon_wait_connected
 
-# The broker saw a valid Alink login, with the exact client id and user name of ALINK-PROTOCOL.md §1.4.
+# The broker saw a valid Alink login, with the exact client id and user name of https://help.aliyun.com/document_detail/73742.html.
 wait_for "$T/broker.log" "alink-auth: accepted $PK\.$DN\|timestamp=2524608000000,_ss=1,securemode=2,signmethod=hmacsha256,ext=3\|" 5 ||
 	fail "broker did not accept the login"
 grep -qF "u'$DN&$PK'" "$T/broker.log" || fail "user name is not dn&pk"

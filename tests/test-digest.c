@@ -67,7 +67,7 @@ TEST(reset_starts_over)
 
 TEST(method_names)
 {
-        /* Every spelling the cloud uses (ALINK-PROTOCOL.md §3.3), compared case-insensitively. */
+        /* Every spelling the cloud uses (upgrade pushes, https://help.aliyun.com/document_detail/89307.htm), compared case-insensitively. */
         CHECK(digest_method_from_string("Md5") == DIGEST_MD5);
         CHECK(digest_method_from_string("MD5") == DIGEST_MD5);
         CHECK(digest_method_from_string("md5") == DIGEST_MD5);

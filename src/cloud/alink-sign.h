@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* alink-sign.h: the MQTT credentials of Alibaba's "one device, one secret" login (ALINK-PROTOCOL.md §1.4).
+/* alink-sign.h: the MQTT credentials of Alibaba's "one device, one secret" login (https://help.aliyun.com/document_detail/73742.html;
+ * Link SDK C core/utils/core_auth.c).
  *
  * Pure functions, no state and no logging. The password is an HMAC keyed with the device secret over
  * "clientId<id>deviceName<dn>productKey<pk>timestamp<ts>" (keys sorted, no separators, the bare client id

@@ -790,7 +790,7 @@ static int conf_fill_defaults(Conf *c)
 
         if (!c->host && c->product_key) {
                 int r;
-                /* ALINK-PROTOCOL.md §1.1: instance endpoint when an instance id is set, else the legacy
+                /* https://help.aliyun.com/document_detail/73742.html: instance endpoint when an instance id is set, else the legacy
                  * public endpoint. Both serve TLS with GlobalSign roots on these ports. */
                 if (c->instance_id)
                         r = asprintf(&c->host, "%s.mqtt.iothub.aliyuncs.com", c->instance_id);

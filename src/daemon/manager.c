@@ -63,7 +63,7 @@ char *manager_new_message_id(Manager *m)
 {
         char *id;
 
-        /* Ids are decimal strings unique per device per day (ALINK-PROTOCOL.md §2.1); seeded from the
+        /* Ids are decimal strings unique per device per day (Alink envelope, https://help.aliyun.com/document_detail/89301.htm); seeded from the
          * clock at start so a restart does not reuse the ids of the previous run. */
         if (++m->next_message_id == 0)
                 m->next_message_id = 1;
@@ -216,7 +216,7 @@ int manager_change_led(Manager *m, const LedChange *change, const char *reply_id
                 log_warning("The light did not take the requested state: device error %d", code);
 
         /* Answer first, then post what the light actually shows: the set_reply does not update the
-         * cloud's stored value, the post does (ALINK-PROTOCOL.md §2.4). */
+         * cloud's stored value, the post does (property set, https://help.aliyun.com/document_detail/89301.htm). */
         if (reply_id)
                 (void) manager_reply(m, m->topics.property_set_reply, reply_id, code, led_code_message(code));
         (void) manager_post_state(m, &actual);

@@ -8,7 +8,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-/* Device-defined Alink reply codes (ALINK-PROTOCOL.md §2.10 allows 100000-110000). */
+/* Device-defined Alink reply codes (device-defined codes are 100000-110000, https://www.alibabacloud.com/help/doc-detail/89309.html). */
 enum {
         LED_CODE_WRITE_FAILED = 100001,     /* the hardware could not be written */
         LED_CODE_READBACK_DIFFERS = 100002, /* written, but reading back gave another state (or nothing) */

@@ -14,7 +14,7 @@
  * last second and not yet sent.
  *
  * Sending: in order, at most max_rate messages a second and max_inflight unacknowledged (the platform's
- * limits: 10/s and 100, ALINK-PROTOCOL.md §5), through the send function the owner hands in. A message
+ * limits: 10/s and 100, alink-limits.h), through the send function the owner hands in. A message
  * still waiting to be sent is coalesced with a newer property post (latest value per property, each with
  * its time), through the merge function the owner hands in; other messages keep their order. When the
  * link drops, messages in flight go back to waiting and are sent again, in order, after the next connect
