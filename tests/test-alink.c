@@ -195,6 +195,14 @@ TEST(deep_and_large_input)
         free(error);
         free(big);
 
+        /* A key or string with an escaped NUL: json-c would cut "LightSwitch\u0000junk" to "LightSwitch". */
+        expect_invalid(&model, "{\"id\":\"1\",\"params\":{\"LightSwitch\\u0000junk\":1}}", "NUL character", "1");
+        expect_invalid(&model, "{\"id\":\"1\",\"params\":{\"RGBColor\":{\"Red\\u0000x\":1}}}", "NUL character", "1");
+        /* An escaped backslash before u0000 is no NUL. */
+        const char *escaped = "{\"id\":\"1\",\"params\":{\"LightSwitch\":1},\"x\":\"\\\\u0000\"}";
+        CHECK(alink_parse_property_set(escaped, strlen(escaped), &model, &ps, &error) == 0);
+        alink_property_set_done(&ps);
+
         /* Embedded NUL bytes in the payload: not JSON. */
         CHECK(alink_parse_property_set("{\"id\":\"1\"\0}", 11, &model, &ps, &error) == ALINK_E_INVALID);
         free(error);
@@ -454,6 +462,9 @@ TEST(ota_push_invalid)
         expect_ota_invalid(D("\"version\":\"1\",\"url\":\"https://h/x\"," GOOD_SIGN), false, "missing size");
         expect_ota_invalid(D("\"version\":\"1\",\"size\":0,\"url\":\"https://h/x\"," GOOD_SIGN), false, "size: 0 is out of range");
         expect_ota_invalid(D("\"version\":\"1\",\"size\":-5,\"url\":\"https://h/x\"," GOOD_SIGN), false, "out of range");
+        /* 2^63 as a double: above every int64, although (double) INT64_MAX compares equal to it. */
+        expect_ota_invalid(D("\"version\":\"1\",\"size\":9.223372036854775808e18,\"url\":\"https://h/x\"," GOOD_SIGN),
+                false, "out of range");
         expect_ota_invalid(D("\"version\":\"1\",\"size\":1.5,\"url\":\"https://h/x\"," GOOD_SIGN), false, "expected a whole number");
         expect_ota_invalid(D("\"version\":\"1\",\"size\":\"12a\",\"url\":\"https://h/x\"," GOOD_SIGN), false, "size: expected");
         expect_ota_invalid(D("\"version\":\"1\",\"size\":1,\"url\":\"https://h/x\",\"signMethod\":\"SHA1\",\"sign\":\"ab\""), false,

@@ -42,6 +42,17 @@ answer "$T/utf8" | grep -qF '"code":460' || fail "invalid UTF-8"
 daemon_alive || fail "the daemon died"
 pass "oversized, deep, huge, garbage and invalid UTF-8 input answered with 460"
 
+# An escaped NUL in a key must not match the property it starts with; an empty message (what clearing a
+# retained message sends) is answered, not crashed on.
+printf '{"id":"6","params":{"LightSwitch\\u0000junk":1}}' >"$T/nulkey"
+answer "$T/nulkey" | grep -qE '"id":"6","code":460.*NUL' || fail "NUL in a key: $(answer "$T/nulkey")"
+printf '{"id":"7","params":{"RGBColor":{"Red\\u0000x":1}}}' >"$T/nulkey2"
+answer "$T/nulkey2" | grep -qE '"id":"7","code":460' || fail "NUL in a nested key: $(answer "$T/nulkey2")"
+: >"$T/empty"
+answer "$T/empty" | grep -qF '"code":460' || fail "empty message: $(answer "$T/empty")"
+daemon_alive || fail "the daemon died"
+pass "escaped NUL in keys and an empty message answered with 460"
+
 printf '{"id":"5","params":{"LightSwitch":1}}' >"$T/good"
 [ "$(answer "$T/good")" = '{"id":"5","code":200,"data":{}}' ] || fail "no good answer after the bad ones"
 pass "still answering"

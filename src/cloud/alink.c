@@ -173,6 +173,26 @@ static bool integer_ends_at(const char *payload, size_t len, size_t end)
 
 /* Parse untrusted bytes into a JSON object: bounded size and depth, strict syntax, valid UTF-8, the whole
  * input consumed, and an object at the top. */
+/* Does a string of the document hold \u0000? json-c keeps keys as C strings: "LightSwitch\u0000junk" would
+ * be read as "LightSwitch". A backslash inside a string escapes the next character. */
+static bool has_escaped_nul(const char *p, size_t len)
+{
+        bool in_string = false;
+
+        if (!memmem(p, len, "u0000", 5))
+                return false;
+        for (size_t i = 0; i < len; i++) {
+                if (p[i] == '"')
+                        in_string = !in_string;
+                else if (in_string && p[i] == '\\' && i + 1 < len) {
+                        if (p[i + 1] == 'u' && i + 5 < len && memcmp(p + i + 2, "0000", 4) == 0)
+                                return true;
+                        i++;
+                }
+        }
+        return false;
+}
+
 static int parse_object(const void *payload, size_t len, json_object **ret, char **ret_error)
 {
         json_tokener *tok;
@@ -298,7 +318,8 @@ static int get_uint(json_object *v, const char *what, int64_t min, int64_t max, 
                 /* Integral? From 2^53 on every double is. (No floor(): the daemon does not link libm.) */
                 if (!isfinite(f) || (fabs(f) < 0x1p53 && (double) (int64_t) f != f))
                         goto bad;
-                if (f < (double) min || f > (double) max)
+                /* (double) INT64_MAX rounds up to 2^63, which does not fit: compare below max + 1. */
+                if (f < (double) min || f >= (double) max + 1.0)
                         goto range;
                 x = (int64_t) f;
                 break;
@@ -377,6 +398,8 @@ int alink_parse_property_set(const void *payload, size_t len, const LedModel *mo
         r = read_id(o, &s->id, ret_error);
         if (r != 0)
                 return r;
+        if (has_escaped_nul(payload, len))
+                return set_error(ret_error, "a key or string holds a NUL character (\\u0000)");
 
         if (!json_object_object_get_ex(o, "params", &params))
                 return set_error(ret_error, "missing params");

@@ -249,7 +249,8 @@ static void on_mosq_message(struct mosquitto *mosq, void *userdata, const struct
                 s->handlers.message(s, m->topic, m->payload, len, m->qos, s->userdata);
                 return;
         }
-        memcpy(p->data, m->payload, len);
+        if (len > 0) /* an empty message (clearing a retained one) has no payload pointer */
+                memcpy(p->data, m->payload, len);
         p->topic = p->data + len;
         memcpy(p->topic, m->topic, tl + 1);
         p->len = len;
