@@ -7,7 +7,8 @@
  * (or after --count messages), and 1 with a message on stderr when --timeout passes first. With --sub
  * but neither --expect nor --count it listens until the timeout and exits 0. --keep-session (with --id) asks
  * the broker to keep the session and queue messages while the client is gone; --time prefixes each line
- * with the receive time in epoch milliseconds. A test tool,
+ * with the receive time in epoch milliseconds; --retain publishes
+ * retained messages. A test tool,
  * not part of the daemon: it may block in mosquitto_loop() with a timeout. */
 #include <getopt.h>
 #include <mosquitto.h>
@@ -37,6 +38,7 @@ static double now(void)
 }
 
 static int n_published;
+static bool retain; /* --retain: publish retained messages */
 
 static bool done(void)
 {
@@ -63,7 +65,7 @@ static void on_publish(struct mosquitto *m, void *u, int mid)
 static void publish_all(struct mosquitto *m)
 {
         for (int i = 0; i < n_pubs; i++) {
-                int rc = mosquitto_publish(m, NULL, pubs[i][0], (int) pub_lens[i], pubs[i][1], qos, false);
+                int rc = mosquitto_publish(m, NULL, pubs[i][0], (int) pub_lens[i], pubs[i][1], qos, retain);
                 if (rc != MOSQ_ERR_SUCCESS) {
                         fprintf(stderr, "cloud-client: publish to %s failed: %s\n", pubs[i][0], mosquitto_strerror(rc));
                         failed = true;
@@ -127,7 +129,7 @@ static void usage(void)
 {
         fprintf(stderr, "usage: cloud-client --port N --cafile F [--host H] [--user U --pass P] [--id ID]\n"
                         "  [--sub FILTER]... [--pub TOPIC PAYLOAD]... [--pub-file TOPIC FILE]... [--qos 0|1] [--expect FILTER]...\n"
-                        "  [--count N] [--timeout SECONDS] [--keep-session] [--time]\n");
+                        "  [--count N] [--timeout SECONDS] [--keep-session] [--time] [--retain]\n");
         exit(2);
 }
 
@@ -141,6 +143,7 @@ int main(int argc, char *argv[])
                 { "qos", required_argument, NULL, 'q' },    { "expect", required_argument, NULL, 'e' },
                 { "count", required_argument, NULL, 'n' },  { "timeout", required_argument, NULL, 't' },
                 { "keep-session", no_argument, NULL, 'k' }, { "time", no_argument, NULL, 'T' },
+                { "retain", no_argument, NULL, 'r' },
                 {},
         };
         CloudOptions o = CLOUD_OPTIONS_INIT;
@@ -153,6 +156,7 @@ int main(int argc, char *argv[])
                         continue;
                 switch (c) {
                 case 'i': id = optarg; break;
+                case 'r': retain = true; break;
                 case 's': if (n_subs < MAX_ITEMS) subs[n_subs++] = optarg; break;
                 case 'b':
                         if (optind >= argc || n_pubs >= MAX_ITEMS)

@@ -56,5 +56,24 @@ pass "escaped NUL in keys and an empty message answered with 460"
 printf '{"id":"5","params":{"LightSwitch":1}}' >"$T/good"
 [ "$(answer "$T/good")" = '{"id":"5","code":200,"data":{}}' ] || fail "no good answer after the bad ones"
 pass "still answering"
+
+# A retained property set is applied once, when it is sent; the broker's replay on the next subscribe is
+# ignored, so it neither overrides the newer state nor is answered twice.
+cloud --sub "$TOPIC_SET_REPLY" --retain --pub "$TOPIC_SET" '{"id":"8","params":{"LightSwitch":1}}' \
+	--expect "$TOPIC_SET_REPLY" --timeout 10 >"$T/cloud.out" 2>"$T/cloud.err" || fail "no answer to a retained set"
+grep -qF '"id":"8","code":200' "$T/cloud.out" || fail "retained set: $(cat "$T/cloud.out")"
+printf '{"id":"9","params":{"LightSwitch":0}}' >"$T/off"
+[ "$(answer "$T/off")" = '{"id":"9","code":200,"data":{}}' ] || fail "no answer to the newer set"
+[ "$(daemon_stop TERM 5)" = 0 ] || fail "exit status"
+cloud_listen replies --sub "$TOPIC_SET_REPLY" --sub "$TOPIC_POST"
+daemon_start
+wait_for "$T/daemon.log" "Ignoring a retained message on $TOPIC_SET" 15 || fail "the retained set was not ignored"
+wait_for "$T/replies.out" "^$TOPIC_POST " 10 || fail "no post after the restart"
+grep -q "^$TOPIC_POST .*\"LightSwitch\":0" "$T/replies.out" || fail "the retained set overrode the newer state: $(cat "$T/replies.out")"
+! grep -qF '"id":"8"' "$T/replies.out" || fail "the retained set was answered twice"
+# Clearing it sends an empty retained message: not a command, not a crash.
+cloud --retain --pub "$TOPIC_SET" '' --timeout 5 >/dev/null 2>&1 || fail "cannot clear the retained set"
+daemon_alive || fail "the daemon died"
+pass "a retained property set is not replayed on reconnect"
 [ "$(daemon_stop TERM 5)" = 0 ] || fail "exit status"
 assert_no_secrets

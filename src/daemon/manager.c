@@ -323,17 +323,29 @@ static void manager_handle_service(Manager *m, const char *topic, const char *se
 }
 
 static void on_mqtt_message(MqttSession *s, const char *topic, const void *payload, size_t len, int qos,
-                void *userdata)
+                bool retained, void *userdata)
 {
         Manager *m = userdata;
         const char *name;
         size_t name_len;
+        AlinkTopicKind kind;
 
         (void) s;
-        log_debug("Message on %s (%zu bytes, QoS %d): %.*s", topic, len, qos, (int) MIN(len, (size_t) 2048),
-                (const char *) payload);
+        log_debug("Message on %s (%zu bytes, QoS %d%s): %.*s", topic, len, qos, retained ? ", retained" : "",
+                (int) MIN(len, (size_t) 2048), (const char *) payload);
 
-        switch (alink_topic_classify(&m->topics, topic, &name, &name_len)) {
+        kind = alink_topic_classify(&m->topics, topic, &name, &name_len);
+        /* A retained command is one from the past, replayed on every subscribe: it was answered (or
+         * refused) when it was new, and applying it again would undo whatever happened since. */
+        if (retained && (kind == ALINK_TOPIC_PROPERTY_SET || kind == ALINK_TOPIC_SERVICE ||
+                                kind == ALINK_TOPIC_OTA_UPGRADE)) {
+                log_warning("Ignoring a retained message on %s: commands are applied when they are sent, not "
+                            "replayed",
+                        topic);
+                return;
+        }
+
+        switch (kind) {
         case ALINK_TOPIC_PROPERTY_SET:
                 manager_handle_property_set(m, payload, len);
                 break;

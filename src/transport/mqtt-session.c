@@ -59,6 +59,7 @@ typedef struct PendingMessage {
         char *topic;    /* points into data */
         size_t len;
         int qos;
+        bool retained;
         char data[];    /* payload, then the topic */
 } PendingMessage;
 
@@ -246,7 +247,7 @@ static void on_mosq_message(struct mosquitto *mosq, void *userdata, const struct
         p = malloc(sizeof(PendingMessage) + len + tl + 1);
         if (!p) {
                 session_dispatch_messages(s); /* the ones before it first */
-                s->handlers.message(s, m->topic, m->payload, len, m->qos, s->userdata);
+                s->handlers.message(s, m->topic, m->payload, len, m->qos, m->retain, s->userdata);
                 return;
         }
         if (len > 0) /* an empty message (clearing a retained one) has no payload pointer */
@@ -255,6 +256,7 @@ static void on_mosq_message(struct mosquitto *mosq, void *userdata, const struct
         memcpy(p->topic, m->topic, tl + 1);
         p->len = len;
         p->qos = m->qos;
+        p->retained = m->retain;
         p->next = NULL;
         *s->pending_tail = p;
         s->pending_tail = &p->next;
@@ -270,7 +272,7 @@ static void session_dispatch_messages(MqttSession *s)
                 if (!s->pending)
                         s->pending_tail = &s->pending;
                 if (s->handlers.message)
-                        s->handlers.message(s, p->topic, p->data, p->len, p->qos, s->userdata);
+                        s->handlers.message(s, p->topic, p->data, p->len, p->qos, p->retained, s->userdata);
                 free(p);
         }
 }

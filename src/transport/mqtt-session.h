@@ -51,9 +51,10 @@ typedef struct MqttSessionHandlers {
         /* Every state change; why is the last error when entering BACKOFF (else NULL), retry_usec the delay. */
         void (*state_changed)(MqttSession *s, MqttState state, const char *why, uint64_t retry_usec,
                         void *userdata);
-        /* A message arrived on a subscribed topic. payload is not NUL-terminated. */
+        /* A message arrived on a subscribed topic. payload is not NUL-terminated. retained: the broker
+         * replayed a stored message because we subscribed, rather than forwarding a new one. */
         void (*message)(MqttSession *s, const char *topic, const void *payload, size_t len, int qos,
-                        void *userdata);
+                        bool retained, void *userdata);
         /* The broker acknowledged the QoS 1 publish with this message id. */
         void (*published)(MqttSession *s, int mid, void *userdata);
 } MqttSessionHandlers;
