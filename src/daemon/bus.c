@@ -24,39 +24,33 @@ struct Bus {
         Manager *manager;
         sd_bus *bus;
         sd_bus_slot *object_slot, *name_slot;
-        sd_event_source *flush;        /* timer: the queued signals, then PropertiesChanged */
+        sd_event_source *flush;               /* timer: the queued signals, then PropertiesChanged */
         sd_bus_message *queue[BUS_QUEUE_MAX]; /* signals waiting for it, oldest first; full: sent at once */
         size_t n_queue;
         bool changed[_BUS_PROPERTY_MAX];
         bool have_name;
-
-        /* A unit started through systemd, followed to the end of its start job. */
-        char *unit;
-        char *unit_result;
-        BusUnitDoneFn unit_done;
-        void *unit_userdata;
-        sd_bus_slot *unit_match, *unit_call;
+        UnitClient *units; /* units started through systemd (the firmware installer) */
 };
 
-static const char *const property_names[_BUS_PROPERTY_MAX] = {
-        [BUS_PROPERTY_CONNECTED] = "Connected",
-        [BUS_PROPERTY_STATE] = "State",
-        [BUS_PROPERTY_ENDPOINT] = "Endpoint",
-        [BUS_PROPERTY_PRODUCT_KEY] = "ProductKey",
-        [BUS_PROPERTY_DEVICE_NAME] = "DeviceName",
-        [BUS_PROPERTY_LAST_ERROR] = "LastError",
-        [BUS_PROPERTY_CONNECTED_SINCE] = "ConnectedSince",
-        [BUS_PROPERTY_RECONNECTS] = "Reconnects",
-        [BUS_PROPERTY_FIRMWARE_VERSION] = "FirmwareVersion",
-        [BUS_PROPERTY_OTA_STATE] = "OtaState",
-        [BUS_PROPERTY_OTA_PROGRESS] = "OtaProgress",
-        [BUS_PROPERTY_LED] = "Led",
-        [BUS_PROPERTY_OUTBOX_DEPTH] = "OutboxDepth",
-        [BUS_PROPERTY_OUTBOX_DROPPED] = "OutboxDropped",
-        [BUS_PROPERTY_SERVER_CERTIFICATE_EXPIRY] = "ServerCertificateExpiry",
-};
+#define X(id, name, ...) [BUS_PROPERTY_##id] = name,
+static const char *const property_names[_BUS_PROPERTY_MAX] = {BUS_PROPERTIES(X)};
+#undef X
+#define X(id, name, signature, ...) [BUS_PROPERTY_##id] = signature,
+static const char *const property_signatures[_BUS_PROPERTY_MAX] = {BUS_PROPERTIES(X)};
+#undef X
+#define X(id, name, signature, flags, ...) [BUS_PROPERTY_##id] = flags,
+static const unsigned property_flags[_BUS_PROPERTY_MAX] = {BUS_PROPERTIES(X)};
+#undef X
 
-/* --- property getters: everything is read from the Manager at the time of the call --- */
+static BusProperty property_from_name(const char *name)
+{
+        for (size_t i = 0; i < _BUS_PROPERTY_MAX; i++)
+                if (streq(property_names[i], name))
+                        return (BusProperty) i;
+        return _BUS_PROPERTY_MAX;
+}
+
+/* --- properties: everything is read from the Manager at the time of the call --- */
 
 static const MqttStats *stats(Manager *m)
 {
@@ -64,104 +58,81 @@ static const MqttStats *stats(Manager *m)
         return m->mqtt ? mqtt_session_get_stats(m->mqtt) : &none;
 }
 
-static int get_connected(sd_bus *bus, const char *path, const char *interface, const char *property,
-                sd_bus_message *reply, void *userdata, sd_bus_error *error)
+/* Appends the value of p, of the type the table gives it. */
+static int property_append(Manager *m, BusProperty p, sd_bus_message *reply)
 {
-        Manager *m = userdata;
-        return sd_bus_message_append(reply, "b", m->state == MANAGER_CONNECTED);
-}
-
-static int get_state(sd_bus *bus, const char *path, const char *interface, const char *property,
-                sd_bus_message *reply, void *userdata, sd_bus_error *error)
-{
-        Manager *m = userdata;
-        return sd_bus_message_append(reply, "s", manager_state_to_string(m->state));
-}
-
-static int get_endpoint(sd_bus *bus, const char *path, const char *interface, const char *property,
-                sd_bus_message *reply, void *userdata, sd_bus_error *error)
-{
-        Manager *m = userdata;
+        const char *sig = property_signatures[p];
+        const MqttStats *s = stats(m);
         _cleanup_(freep) char *e = NULL;
+        LedState led;
+        OtaStatus ota;
 
-        if (m->conf && m->conf->host && asprintf(&e, "%s:%u", m->conf->host, m->conf->port) < 0)
-                return -ENOMEM;
-        return sd_bus_message_append(reply, "s", strempty(e));
+        switch (p) {
+        case BUS_PROPERTY_CONNECTED:
+                return sd_bus_message_append(reply, sig, m->state == MANAGER_CONNECTED);
+        case BUS_PROPERTY_STATE:
+                return sd_bus_message_append(reply, sig, manager_state_to_string(m->state));
+        case BUS_PROPERTY_ENDPOINT:
+                if (m->conf && m->conf->host && asprintf(&e, "%s:%u", m->conf->host, m->conf->port) < 0)
+                        return -ENOMEM;
+                return sd_bus_message_append(reply, sig, strempty(e));
+        case BUS_PROPERTY_PRODUCT_KEY:
+                return sd_bus_message_append(reply, sig, strempty(m->conf ? m->conf->product_key : NULL));
+        case BUS_PROPERTY_DEVICE_NAME:
+                return sd_bus_message_append(reply, sig, strempty(m->conf ? m->conf->device_name : NULL));
+        case BUS_PROPERTY_LAST_ERROR:
+                return sd_bus_message_append(
+                        reply, sig, strempty(m->mqtt ? mqtt_session_get_last_error(m->mqtt) : NULL));
+        case BUS_PROPERTY_CONNECTED_SINCE:
+                return sd_bus_message_append(reply, sig, s->connected_since_usec);
+        case BUS_PROPERTY_RECONNECTS:
+                return sd_bus_message_append(reply, sig, s->reconnects);
+        case BUS_PROPERTY_MESSAGES_SENT:
+                return sd_bus_message_append(reply, sig, s->messages_sent);
+        case BUS_PROPERTY_MESSAGES_RECEIVED:
+                return sd_bus_message_append(reply, sig, s->messages_received);
+        case BUS_PROPERTY_BYTES_SENT:
+                return sd_bus_message_append(reply, sig, s->bytes_sent);
+        case BUS_PROPERTY_BYTES_RECEIVED:
+                return sd_bus_message_append(reply, sig, s->bytes_received);
+        case BUS_PROPERTY_OUTBOX_DEPTH:
+                return sd_bus_message_append(reply, sig, (uint32_t) manager_get_outbox_depth(m));
+        case BUS_PROPERTY_OUTBOX_DROPPED:
+                return sd_bus_message_append(reply, sig, (uint64_t) manager_get_outbox_dropped(m));
+        case BUS_PROPERTY_FIRMWARE_VERSION:
+        case BUS_PROPERTY_OTA_STATE:
+        case BUS_PROPERTY_OTA_PROGRESS:
+                manager_get_ota_status(m, &ota);
+                if (p == BUS_PROPERTY_FIRMWARE_VERSION)
+                        return sd_bus_message_append(reply, sig, strempty(ota.firmware_version));
+                if (p == BUS_PROPERTY_OTA_STATE)
+                        return sd_bus_message_append(reply, sig, strempty(ota.state));
+                return sd_bus_message_append(reply, sig, (int32_t) ota.progress);
+        case BUS_PROPERTY_SERVER_CERTIFICATE_EXPIRY:
+                return sd_bus_message_append(reply, sig, s->server_cert_not_after_usec);
+        case BUS_PROPERTY_LED:
+        case BUS_PROPERTY_BRIGHTNESS:
+                led = m->led ? *led_get_state(m->led) : LED_STATE_INIT;
+                if (p == BUS_PROPERTY_BRIGHTNESS)
+                        return sd_bus_message_append(reply, sig, led.brightness);
+                return sd_bus_message_append(reply, sig, led.on, led.red, led.green, led.blue);
+        default:
+                return -EINVAL;
+        }
 }
 
-static int get_conf_string(sd_bus *bus, const char *path, const char *interface, const char *property,
-                sd_bus_message *reply, void *userdata, sd_bus_error *error)
+/* The one getter of the vtable: every property is dispatched by its name through the table. */
+static int get_property(sd_bus *bus, const char *path, const char *interface, const char *property,
+        sd_bus_message *reply, void *userdata, sd_bus_error *error)
 {
-        Manager *m = userdata;
-        const char *v = NULL;
+        BusProperty p = property_from_name(property);
 
-        if (m->conf && streq(property, "ProductKey"))
-                v = m->conf->product_key;
-        else if (m->conf && streq(property, "DeviceName"))
-                v = m->conf->device_name;
-        return sd_bus_message_append(reply, "s", strempty(v));
-}
-
-static int get_last_error(sd_bus *bus, const char *path, const char *interface, const char *property,
-                sd_bus_message *reply, void *userdata, sd_bus_error *error)
-{
-        Manager *m = userdata;
-        return sd_bus_message_append(reply, "s", strempty(m->mqtt ? mqtt_session_get_last_error(m->mqtt) : NULL));
-}
-
-static int get_stat(sd_bus *bus, const char *path, const char *interface, const char *property,
-                sd_bus_message *reply, void *userdata, sd_bus_error *error)
-{
-        const MqttStats *s = stats(userdata);
-
-        if (streq(property, "ConnectedSince"))
-                return sd_bus_message_append(reply, "t", s->connected_since_usec);
-        if (streq(property, "Reconnects"))
-                return sd_bus_message_append(reply, "u", s->reconnects);
-        if (streq(property, "MessagesSent"))
-                return sd_bus_message_append(reply, "t", s->messages_sent);
-        if (streq(property, "MessagesReceived"))
-                return sd_bus_message_append(reply, "t", s->messages_received);
-        if (streq(property, "BytesSent"))
-                return sd_bus_message_append(reply, "t", s->bytes_sent);
-        if (streq(property, "BytesReceived"))
-                return sd_bus_message_append(reply, "t", s->bytes_received);
-        if (streq(property, "ServerCertificateExpiry"))
-                return sd_bus_message_append(reply, "t", s->server_cert_not_after_usec);
-        return -EINVAL;
-}
-
-static int get_ota(sd_bus *bus, const char *path, const char *interface, const char *property,
-                sd_bus_message *reply, void *userdata, sd_bus_error *error)
-{
-        Manager *m = userdata;
-        OtaStatus st;
-
-        manager_get_ota_status(m, &st);
-        if (streq(property, "FirmwareVersion"))
-                return sd_bus_message_append(reply, "s", strempty(st.firmware_version));
-        if (streq(property, "OtaState"))
-                return sd_bus_message_append(reply, "s", strempty(st.state));
-        return sd_bus_message_append(reply, "i", (int32_t) st.progress);
-}
-
-static int get_led(sd_bus *bus, const char *path, const char *interface, const char *property,
-                sd_bus_message *reply, void *userdata, sd_bus_error *error)
-{
-        Manager *m = userdata;
-        LedState s = m->led ? *led_get_state(m->led) : LED_STATE_INIT;
-
-        return sd_bus_message_append(reply, "(byyy)", s.on, s.red, s.green, s.blue);
-}
-
-static int get_outbox(sd_bus *bus, const char *path, const char *interface, const char *property,
-                sd_bus_message *reply, void *userdata, sd_bus_error *error)
-{
-        Manager *m = userdata;
-
-        if (streq(property, "OutboxDropped"))
-                return sd_bus_message_append(reply, "t", manager_get_outbox_dropped(m));
-        return sd_bus_message_append(reply, "u", (uint32_t) manager_get_outbox_depth(m));
+        (void) bus;
+        (void) path;
+        (void) interface;
+        if (p == _BUS_PROPERTY_MAX)
+                return sd_bus_error_setf(error, SD_BUS_ERROR_UNKNOWN_PROPERTY, "No property %s", property);
+        return property_append(userdata, p, reply);
 }
 
 /* --- methods --- */
@@ -191,7 +162,8 @@ static int method_publish(sd_bus_message *msg, void *userdata, sd_bus_error *err
         if (r < 0)
                 return r;
         if (qos > 1)
-                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "QoS %u is not supported: use 0 or 1", qos);
+                return sd_bus_error_setf(
+                        error, SD_BUS_ERROR_INVALID_ARGS, "QoS %u is not supported: use 0 or 1", qos);
         if (strlen(payload) > ALI_BUS_MAX_PAYLOAD)
                 return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
                         "Payload of %zu bytes exceeds the platform's %u byte limit", strlen(payload),
@@ -206,11 +178,14 @@ static int method_publish(sd_bus_message *msg, void *userdata, sd_bus_error *err
         r = manager_publish(m, topic, payload, (int) qos);
         if (r < 0)
                 return map_publish_error(r, error);
-        /* QoS 1 counts as accepted once it is on disk: the outbox keeps it until the cloud acknowledges it. */
+        /* QoS 1 counts as accepted once it is on disk: the outbox keeps it until the cloud acknowledges it.
+         */
         if (qos == 1 && (r > 0 || outbox_sync(m->outbox) < 0))
                 return sd_bus_error_set(error, ALI_BUS_ERROR_STORAGE_FAILED,
-                        "The message could not be stored on disk; it is kept in memory and sent while the daemon runs");
-        log_debug("%s %zu bytes to %s for a local client", qos == 1 ? "Accepted" : "Published", strlen(payload), topic);
+                        "The message could not be stored on disk; it is kept in memory and sent while the "
+                        "daemon runs");
+        log_debug("%s %zu bytes to %s for a local client", qos == 1 ? "Accepted" : "Published",
+                strlen(payload), topic);
         return sd_bus_reply_method_return(msg, NULL);
 }
 
@@ -237,7 +212,7 @@ static int method_post_properties(sd_bus_message *msg, void *userdata, sd_bus_er
 static int method_set_led(sd_bus_message *msg, void *userdata, sd_bus_error *error)
 {
         Manager *m = userdata;
-        LedChange c = { .set_on = true, .set_red = true, .set_green = true, .set_blue = true };
+        LedChange c = {.set_on = true, .set_red = true, .set_green = true, .set_blue = true};
         int on, r, code;
 
         r = sd_bus_message_read(msg, "byyy", &on, &c.value.red, &c.value.green, &c.value.blue);
@@ -248,6 +223,25 @@ static int method_set_led(sd_bus_message *msg, void *userdata, sd_bus_error *err
         if (code != ALINK_CODE_SUCCESS)
                 return sd_bus_error_setf(error, ALI_BUS_ERROR_LED_FAILED,
                         "The light did not take the requested state (device error %d)", code);
+        return sd_bus_reply_method_return(msg, NULL);
+}
+
+static int method_set_brightness(sd_bus_message *msg, void *userdata, sd_bus_error *error)
+{
+        Manager *m = userdata;
+        LedChange c = {.set_brightness = true};
+        int r, code;
+
+        r = sd_bus_message_read(msg, "y", &c.value.brightness);
+        if (r < 0)
+                return r;
+        if (c.value.brightness > 100)
+                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Brightness %u is not in 0..100",
+                        c.value.brightness);
+        code = manager_change_led(m, &c, /* reply_id= */ NULL, NULL);
+        if (code != ALINK_CODE_SUCCESS)
+                return sd_bus_error_setf(error, ALI_BUS_ERROR_LED_FAILED,
+                        "The light did not take the requested brightness (device error %d)", code);
         return sd_bus_reply_method_return(msg, NULL);
 }
 
@@ -272,7 +266,8 @@ static int method_request_firmware(sd_bus_message *msg, void *userdata, sd_bus_e
 
         r = manager_request_firmware(m);
         if (r == -EOPNOTSUPP)
-                return sd_bus_error_set(error, ALI_BUS_ERROR_NOT_SUPPORTED, "Firmware updates are not available");
+                return sd_bus_error_set(
+                        error, ALI_BUS_ERROR_NOT_SUPPORTED, "Firmware updates are not available");
         if (r < 0)
                 return map_publish_error(r, error);
         return sd_bus_reply_method_return(msg, NULL);
@@ -299,37 +294,21 @@ static int method_reload(sd_bus_message *msg, void *userdata, sd_bus_error *erro
         }
 }
 
-#define CHANGE SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE
+#define VTABLE_FLAGS(flags) ((flags) &BUS_PROPERTY_EMITS ? SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE : 0)
+#define X(id, name, signature, flags, ...)                                                                  \
+        SD_BUS_PROPERTY(name, signature, get_property, 0, VTABLE_FLAGS(flags)),
 static const sd_bus_vtable manager_vtable[] = {
         SD_BUS_VTABLE_START(0),
-        SD_BUS_PROPERTY("Connected", "b", get_connected, 0, CHANGE),
-        SD_BUS_PROPERTY("State", "s", get_state, 0, CHANGE),
-        SD_BUS_PROPERTY("Endpoint", "s", get_endpoint, 0, CHANGE),
-        SD_BUS_PROPERTY("ProductKey", "s", get_conf_string, 0, CHANGE),
-        SD_BUS_PROPERTY("DeviceName", "s", get_conf_string, 0, CHANGE),
-        SD_BUS_PROPERTY("LastError", "s", get_last_error, 0, CHANGE),
-        SD_BUS_PROPERTY("ConnectedSince", "t", get_stat, 0, CHANGE),
-        SD_BUS_PROPERTY("Reconnects", "u", get_stat, 0, CHANGE),
-        /* Traffic counters change with every message: read them, they do not signal. */
-        SD_BUS_PROPERTY("MessagesSent", "t", get_stat, 0, 0),
-        SD_BUS_PROPERTY("MessagesReceived", "t", get_stat, 0, 0),
-        SD_BUS_PROPERTY("BytesSent", "t", get_stat, 0, 0),
-        SD_BUS_PROPERTY("BytesReceived", "t", get_stat, 0, 0),
-        SD_BUS_PROPERTY("FirmwareVersion", "s", get_ota, 0, CHANGE),
-        SD_BUS_PROPERTY("OtaState", "s", get_ota, 0, CHANGE),
-        SD_BUS_PROPERTY("OtaProgress", "i", get_ota, 0, CHANGE),
-        SD_BUS_PROPERTY("Led", "(byyy)", get_led, 0, CHANGE),
-        SD_BUS_PROPERTY("OutboxDepth", "u", get_outbox, 0, CHANGE),
-        SD_BUS_PROPERTY("OutboxDropped", "t", get_outbox, 0, CHANGE),
-        /* When the certificate of the server we last connected to expires (µs since the epoch). */
-        SD_BUS_PROPERTY("ServerCertificateExpiry", "t", get_stat, 0, CHANGE),
+        BUS_PROPERTIES(X)
 
-        SD_BUS_METHOD_WITH_ARGS("Publish", SD_BUS_ARGS("s", topic, "s", payload, "u", qos), SD_BUS_NO_RESULT,
-                method_publish, SD_BUS_VTABLE_UNPRIVILEGED),
-        SD_BUS_METHOD_WITH_ARGS("PostProperties", SD_BUS_ARGS("s", json), SD_BUS_NO_RESULT, method_post_properties,
-                SD_BUS_VTABLE_UNPRIVILEGED),
-        SD_BUS_METHOD_WITH_ARGS("SetLed", SD_BUS_ARGS("b", on, "y", red, "y", green, "y", blue), SD_BUS_NO_RESULT,
-                method_set_led, SD_BUS_VTABLE_UNPRIVILEGED),
+                SD_BUS_METHOD_WITH_ARGS("Publish", SD_BUS_ARGS("s", topic, "s", payload, "u", qos),
+                        SD_BUS_NO_RESULT, method_publish, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("PostProperties", SD_BUS_ARGS("s", json), SD_BUS_NO_RESULT,
+                method_post_properties, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("SetLed", SD_BUS_ARGS("b", on, "y", red, "y", green, "y", blue),
+                SD_BUS_NO_RESULT, method_set_led, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("SetBrightness", SD_BUS_ARGS("y", brightness), SD_BUS_NO_RESULT,
+                method_set_brightness, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD("Reconnect", NULL, NULL, method_reconnect, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD("RequestFirmware", NULL, NULL, method_request_firmware, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD("Reload", NULL, NULL, method_reload, SD_BUS_VTABLE_UNPRIVILEGED),
@@ -338,21 +317,22 @@ static const sd_bus_vtable manager_vtable[] = {
         SD_BUS_SIGNAL_WITH_ARGS("Message", SD_BUS_ARGS("s", topic, "s", payload), 0),
         SD_BUS_VTABLE_END,
 };
-#undef CHANGE
+#undef X
+#undef VTABLE_FLAGS
 
 /* --- Signals, batched --- */
 
-/* What cloud traffic makes local listeners hear (PropertySet, Message, and the Led and outbox properties
- * changing with every set and post) goes out BUS_SIGNAL_DELAY_USEC after the first of a batch. Every
- * signal wakes dbus-daemon (and its listeners) on the machine's few CPUs; sent at once, in the moment the
- * cloud's answer crosses the broker, they put the cloud's round trip at 1.1-1.3 x a bare client's instead
- * of 0.85-0.9 x (bench/bounds.md). A few milliseconds later they cost the cloud nothing, and a burst leaves
- * in one go. Any other property (State, Connected, OTA, ...) changes rarely and sends the batch on the next
- * loop iteration, so that a listener sees every state the daemon passes through. */
+/* What cloud traffic makes local listeners hear (PropertySet, Message, and the properties flagged
+ * BUS_PROPERTY_BATCHED, which change with every set and post) goes out BUS_SIGNAL_DELAY_USEC after the
+ * first of a batch. Every signal wakes dbus-daemon (and its listeners) on the machine's few CPUs; sent in
+ * the moment the cloud's answer crosses the broker, they slow the cloud's round trip measurably
+ * (bench/bounds.md has the figures). A few milliseconds later they cost the cloud nothing, and a burst
+ * leaves in one go. Any other property (State, Connected, OTA, ...) changes rarely and sends the batch on
+ * the next loop iteration, so that a listener sees every state the daemon passes through. */
 
 static bool property_batched(BusProperty p)
 {
-        return p == BUS_PROPERTY_LED || p == BUS_PROPERTY_OUTBOX_DEPTH || p == BUS_PROPERTY_OUTBOX_DROPPED;
+        return (property_flags[p] & BUS_PROPERTY_BATCHED) == BUS_PROPERTY_BATCHED;
 }
 
 static void bus_flush(Bus *b)
@@ -365,7 +345,8 @@ static void bus_flush(Bus *b)
         for (size_t i = 0; i < b->n_queue; i++) {
                 r = sd_bus_send(b->bus, b->queue[i], NULL);
                 if (r < 0)
-                        log_debug_errno(r, "Cannot emit %s, ignoring: %m", sd_bus_message_get_member(b->queue[i]));
+                        log_debug_errno(
+                                r, "Cannot emit %s, ignoring: %m", sd_bus_message_get_member(b->queue[i]));
                 sd_bus_message_unref(b->queue[i]);
         }
         b->n_queue = 0;
@@ -431,7 +412,7 @@ static void bus_queue_signal(Bus *b, const char *member, const char *types, ...)
 
 void bus_property_changed(Bus *b, BusProperty p)
 {
-        if (!b || p < 0 || p >= _BUS_PROPERTY_MAX)
+        if (!b || p < 0 || p >= _BUS_PROPERTY_MAX || !(property_flags[p] & BUS_PROPERTY_EMITS))
                 return;
         b->changed[p] = true;
         bus_schedule_flush(b, property_batched(p) ? BUS_SIGNAL_DELAY_USEC : 0);
@@ -452,7 +433,8 @@ void bus_emit_message(Bus *b, const char *topic, const void *payload, size_t len
                 return;
         /* D-Bus strings are UTF-8 without NUL bytes; anything else cannot be forwarded as a string. */
         if (!utf8_is_valid_n(payload, len)) {
-                log_warning("Not forwarding the message on %s over D-Bus: its payload is not UTF-8 text", topic);
+                log_warning(
+                        "Not forwarding the message on %s over D-Bus: its payload is not UTF-8 text", topic);
                 return;
         }
         s = strndup(payload, len);
@@ -461,138 +443,17 @@ void bus_emit_message(Bus *b, const char *topic, const void *payload, size_t len
         bus_queue_signal(b, "Message", "ss", topic, s);
 }
 
-/* --- units started through systemd (the firmware installer runs as root in one) --- */
-
-#define SYSTEMD_NAME "org.freedesktop.systemd1"
-#define SYSTEMD_PATH "/org/freedesktop/systemd1"
-#define SYSTEMD_MANAGER "org.freedesktop.systemd1.Manager"
-
-void bus_forget_unit(Bus *b)
-{
-        if (!b)
-                return;
-        b->unit_match = sd_bus_slot_unref(b->unit_match);
-        b->unit_call = sd_bus_slot_unref(b->unit_call);
-        b->unit = mfree(b->unit);
-        b->unit_result = mfree(b->unit_result);
-        b->unit_done = NULL;
-        b->unit_userdata = NULL;
-}
-
-static void unit_finish(Bus *b, int error, int exit_status, const char *message)
-{
-        BusUnitDoneFn done = b->unit_done;
-        void *userdata = b->unit_userdata;
-        _cleanup_(freep) char *result = TAKE_PTR(b->unit_result);
-
-        bus_forget_unit(b);
-        if (done)
-                done(userdata, error, result, exit_status, message);
-}
-
-static int on_unit_exec_status(sd_bus_message *reply, void *userdata, sd_bus_error *ret_error)
-{
-        Bus *b = userdata;
-        const sd_bus_error *e = sd_bus_message_get_error(reply);
-        int32_t status = -1;
-
-        (void) ret_error;
-        b->unit_call = sd_bus_slot_unref(b->unit_call);
-        if (!e && sd_bus_message_read(reply, "v", "i", &status) < 0)
-                status = -1;
-        unit_finish(b, 0, status, e ? e->message : NULL);
-        return 0;
-}
-
-static int on_unit_path(sd_bus_message *reply, void *userdata, sd_bus_error *ret_error)
-{
-        Bus *b = userdata;
-        const sd_bus_error *e = sd_bus_message_get_error(reply);
-        const char *path;
-        int r;
-
-        (void) ret_error;
-        b->unit_call = sd_bus_slot_unref(b->unit_call);
-        if (e || sd_bus_message_read(reply, "o", &path) < 0) {
-                unit_finish(b, 0, -1, e ? e->message : "cannot read the unit's path");
-                return 0;
-        }
-        r = sd_bus_call_method_async(b->bus, &b->unit_call, SYSTEMD_NAME, path, "org.freedesktop.DBus.Properties",
-                "Get", on_unit_exec_status, b, "ss", "org.freedesktop.systemd1.Service", "ExecMainStatus");
-        if (r < 0)
-                unit_finish(b, 0, -1, "cannot read the unit's exit status");
-        return 0;
-}
-
-static int on_job_removed(sd_bus_message *m, void *userdata, sd_bus_error *ret_error)
-{
-        Bus *b = userdata;
-        const char *job, *unit, *result;
-        uint32_t id;
-        int r;
-
-        (void) ret_error;
-        if (sd_bus_message_read(m, "uoss", &id, &job, &unit, &result) < 0 || !b->unit || !streq(unit, b->unit))
-                return 0;
-        log_debug("systemd finished the start job of %s: %s", unit, result);
-        if (free_and_strdup(&b->unit_result, result) < 0) {
-                unit_finish(b, -ENOMEM, -1, "out of memory");
-                return 0;
-        }
-        b->unit_match = sd_bus_slot_unref(b->unit_match);
-        /* The exit status tells "installed" (0) from "installed, reboot pending" (100). */
-        r = sd_bus_call_method_async(b->bus, &b->unit_call, SYSTEMD_NAME, SYSTEMD_PATH, SYSTEMD_MANAGER, "GetUnit",
-                on_unit_path, b, "s", b->unit);
-        if (r < 0)
-                unit_finish(b, 0, -1, "cannot look the unit up");
-        return 0;
-}
-
-static int on_start_unit(sd_bus_message *reply, void *userdata, sd_bus_error *ret_error)
-{
-        Bus *b = userdata;
-        const sd_bus_error *e = sd_bus_message_get_error(reply);
-
-        (void) ret_error;
-        b->unit_call = sd_bus_slot_unref(b->unit_call);
-        if (e)
-                unit_finish(b,
-                        sd_bus_error_has_names(e, SD_BUS_ERROR_ACCESS_DENIED, SD_BUS_ERROR_INTERACTIVE_AUTHORIZATION_REQUIRED)
-                                ? -EACCES
-                                : -EIO,
-                        -1, e->message);
-        return 0;
-}
+/* --- units started through systemd (the firmware installer runs as root in one): unit-client.c --- */
 
 int bus_start_unit(Bus *b, const char *unit, BusUnitDoneFn done, void *userdata)
 {
-        int r;
+        return unit_client_start(b ? b->units : NULL, unit, done, userdata);
+}
 
-        if (!b || !b->bus)
-                return -ENOTCONN;
-        if (b->unit)
-                return -EBUSY;
-        b->unit = strdup(unit);
-        if (!b->unit)
-                return -ENOMEM;
-        b->unit_done = done;
-        b->unit_userdata = userdata;
-
-        /* systemd sends JobRemoved to subscribed clients only; the match goes in before the start, and
-         * the bus delivers in order, so the end of the job cannot be missed. */
-        r = sd_bus_call_method_async(b->bus, NULL, SYSTEMD_NAME, SYSTEMD_PATH, SYSTEMD_MANAGER, "Subscribe", NULL, NULL,
-                NULL);
-        if (r >= 0)
-                r = sd_bus_match_signal_async(b->bus, &b->unit_match, SYSTEMD_NAME, SYSTEMD_PATH, SYSTEMD_MANAGER,
-                        "JobRemoved", on_job_removed, NULL, b);
-        if (r >= 0)
-                r = sd_bus_call_method_async(b->bus, &b->unit_call, SYSTEMD_NAME, SYSTEMD_PATH, SYSTEMD_MANAGER,
-                        "StartUnit", on_start_unit, b, "ss", unit, "replace");
-        if (r < 0) {
-                bus_forget_unit(b);
-                return r;
-        }
-        return 0;
+void bus_forget_unit(Bus *b)
+{
+        if (b)
+                unit_client_forget(b->units);
 }
 
 /* --- setup --- */
@@ -608,11 +469,12 @@ static int on_name_reply(sd_bus_message *reply, void *userdata, sd_bus_error *re
         if (e) {
                 if (sd_bus_error_has_name(e, SD_BUS_ERROR_ACCESS_DENIED))
                         log_warning("Not allowed to own %s on the system bus (%s); running without D-Bus. "
-                                    "Is the policy /usr/share/dbus-1/system.d/" ALI_BUS_NAME ".conf installed?",
+                                    "Is the policy /usr/share/dbus-1/system.d/" ALI_BUS_NAME
+                                    ".conf installed?",
                                 ALI_BUS_NAME, e->message);
                 else
-                        log_warning("Cannot own %s on the system bus: %s; running without D-Bus", ALI_BUS_NAME,
-                                e->message);
+                        log_warning("Cannot own %s on the system bus: %s; running without D-Bus",
+                                ALI_BUS_NAME, e->message);
                 manager_bus_ready(b->manager, 0);
                 return 0;
         }
@@ -623,8 +485,9 @@ static int on_name_reply(sd_bus_message *reply, void *userdata, sd_bus_error *re
                 manager_bus_ready(b->manager, 0);
                 return 0;
         }
-        log_error("%s is already owned on the system bus: another ali-linkd is running. Two daemons with one "
-                  "device identity would keep disconnecting each other; stopping.",
+        log_error(
+                "%s is already owned on the system bus: another ali-linkd is running. Two daemons with one "
+                "device identity would keep disconnecting each other; stopping.",
                 ALI_BUS_NAME);
         manager_bus_ready(b->manager, -EEXIST);
         return 0;
@@ -647,12 +510,16 @@ int bus_new(Bus **ret, Manager *m)
                 return 0;
         }
         (void) sd_bus_set_description(b->bus, "system-bus");
+        r = unit_client_new(&b->units, b->bus);
+        if (r < 0)
+                return r;
 
-        r = sd_bus_add_object_vtable(b->bus, &b->object_slot, ALI_BUS_PATH, ALI_BUS_INTERFACE, manager_vtable, m);
+        r = sd_bus_add_object_vtable(
+                b->bus, &b->object_slot, ALI_BUS_PATH, ALI_BUS_INTERFACE, manager_vtable, m);
         if (r < 0)
                 return log_error_errno(r, "Cannot register the D-Bus object: %m");
-        r = sd_event_add_time_relative(m->event, &b->flush, CLOCK_MONOTONIC, BUS_SIGNAL_DELAY_USEC, USEC_PER_MSEC,
-                on_flush, b);
+        r = sd_event_add_time_relative(
+                m->event, &b->flush, CLOCK_MONOTONIC, BUS_SIGNAL_DELAY_USEC, USEC_PER_MSEC, on_flush, b);
         if (r < 0)
                 return r;
         (void) sd_event_source_set_description(b->flush, "bus-signals");
@@ -673,7 +540,7 @@ Bus *bus_free(Bus *b)
 {
         if (!b)
                 return NULL;
-        bus_forget_unit(b);
+        b->units = unit_client_free(b->units);
         /* What is still queued goes out before the connection is flushed and closed. */
         if (b->flush)
                 bus_flush(b);

@@ -212,6 +212,7 @@ int manager_change_led(Manager *m, const LedChange *change, const char *reply_id
         code = r == 0 ? ALINK_CODE_SUCCESS : r;
         manager_schedule_led_save(m);
         bus_property_changed(m->bus, BUS_PROPERTY_LED);
+        bus_property_changed(m->bus, BUS_PROPERTY_BRIGHTNESS);
         if (code != ALINK_CODE_SUCCESS)
                 log_warning("The light did not take the requested state: device error %d", code);
 
@@ -625,6 +626,7 @@ int manager_reload(Manager *m)
                 log_info("Light settings changed: setting up the light again");
                 (void) manager_setup_led(m);
                 bus_property_changed(m->bus, BUS_PROPERTY_LED);
+                bus_property_changed(m->bus, BUS_PROPERTY_BRIGHTNESS);
         }
 
         if (!m->conf->product_key || !m->conf->device_name || !m->conf->device_secret) {

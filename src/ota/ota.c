@@ -183,6 +183,8 @@ static void ota_progress(Ota *o, int step, const char *desc, const char *module,
                 return (void) log_oom();
         o->last_step = step;
         o->last_step_usec = now_usec(o);
+        bus_property_changed(o->manager->bus, BUS_PROPERTY_OTA_PROGRESS);
+        bus_property_changed(o->manager->bus, BUS_PROPERTY_OTA_STATE);
         if (manager_publish(o->manager, o->manager->topics.ota_progress, payload, /* qos= */ 1) < 0)
                 log_warning("Cannot queue the OTA %s (step %d)", final ? "result" : "progress", step);
         else
@@ -299,6 +301,8 @@ static void ota_job_end(Ota *o)
                 bus_forget_unit(o->manager->bus);
         ota_remove_job_file(o);
         o->job = ota_job_free(j);
+        bus_property_changed(o->manager->bus, BUS_PROPERTY_OTA_STATE);
+        bus_property_changed(o->manager->bus, BUS_PROPERTY_OTA_PROGRESS);
         o->progress_timer = sd_event_source_disable_unref(o->progress_timer);
         ota_release_downloader(o);
 }
@@ -487,6 +491,7 @@ static void ota_job_retry(Ota *o, const char *why, bool progressed)
         log_warning("The firmware download stopped at byte %" PRIu64 " of %" PRIu64 " (%s); resuming in %" PRIu64 " s",
                 j->bytes, j->fw.size, strna(why), delay / USEC_PER_SEC);
         j->phase = OTA_RETRY_WAIT;
+        bus_property_changed(o->manager->bus, BUS_PROPERTY_OTA_STATE);
         r = sd_event_add_time_relative(o->event, &j->retry_source, CLOCK_MONOTONIC, delay, 0, on_retry, o);
         if (r < 0) {
                 ota_fail(o, -1, j->fw.module, "internal error: %s", strerror(-r));
@@ -523,6 +528,8 @@ static void ota_job_verify(Ota *o)
         (void) close(j->fd);
         j->fd = -1;
         j->phase = OTA_INSTALLING;
+        bus_property_changed(o->manager->bus, BUS_PROPERTY_OTA_STATE);
+        bus_property_changed(o->manager->bus, BUS_PROPERTY_OTA_PROGRESS);
         j->checkpoint = j->bytes;
         (void) ota_job_save(o);
         ota_run_installer(o);
@@ -559,6 +566,7 @@ static void on_download_finished(Download *d, int result, const char *message, v
                                     "for a new one",
                                 status);
                         j->phase = OTA_WAITING_URL;
+                        bus_property_changed(o->manager->bus, BUS_PROPERTY_OTA_STATE);
                         ota_firmware_get(o);
                         return;
                 }
@@ -627,6 +635,7 @@ static void ota_job_download(Ota *o)
                 return;
         }
         j->phase = OTA_DOWNLOADING;
+        bus_property_changed(o->manager->bus, BUS_PROPERTY_OTA_STATE);
         j->attempt_start = j->bytes;
         j->transfer_start_usec = now_usec(o);
 }
@@ -665,6 +674,7 @@ static void ota_job_resume_hashing(Ota *o)
         int r;
 
         j->phase = OTA_HASHING;
+        bus_property_changed(o->manager->bus, BUS_PROPERTY_OTA_STATE);
         j->hash_buf = malloc(OTA_HASH_CHUNK);
         if (!j->hash_buf)
                 goto fail;
@@ -706,6 +716,7 @@ static void ota_start_job(Ota *o, AlinkOtaFirmware *fw)
         }
         (void) unlink(j->image_path);
         j->phase = OTA_DOWNLOADING;
+        bus_property_changed(o->manager->bus, BUS_PROPERTY_OTA_STATE);
         (void) ota_job_save(o);
 
         log_struct(LOG_INFO, ALI_MESSAGE_OTA, "Downloading firmware %s%s%s (%" PRIu64 " bytes, %s) from %.*s",
@@ -732,6 +743,7 @@ static void ota_installer_result(Ota *o, int exit_status, const char *failure)
                 ota_progress(o, 100, "installed", module, /* final= */ true);
                 if (!module && free_and_strdup(&o->running_version, j->fw.version) < 0)
                         log_oom();
+                bus_property_changed(o->manager->bus, BUS_PROPERTY_FIRMWARE_VERSION);
                 ota_inform(o, j->fw.version, module);
         } else if (exit_status == 100) {
                 _cleanup_(freep) char *boot_id = read_boot_id();
@@ -747,6 +759,8 @@ static void ota_installer_result(Ota *o, int exit_status, const char *failure)
                         o->reboot_boot_id = TAKE_PTR(boot_id);
                 }
                 o->job = ota_job_free(j);
+                bus_property_changed(o->manager->bus, BUS_PROPERTY_OTA_STATE);
+                bus_property_changed(o->manager->bus, BUS_PROPERTY_OTA_PROGRESS);
                 return;
         } else
                 ota_fail(o, -4, module, "the installer exited with status %d", exit_status);
@@ -1150,6 +1164,7 @@ static void ota_version_ready(Ota *o, char *version)
         free(o->running_version);
         o->running_version = version;
         o->version_read = true;
+        bus_property_changed(o->manager->bus, BUS_PROPERTY_FIRMWARE_VERSION);
         if (version)
                 log_info("Running firmware version: %s", version);
         else
