@@ -115,6 +115,29 @@ ctl led 10,20,30 || fail "led R,G,B"
 ctl status --json | grep -qF '"led":{"on":true,"red":10,"green":20,"blue":30}' || fail "Led property after led 10,20,30"
 pass "led on/off/RRGGBB/R,G,B"
 
+# Brightness: a property of its own (status, --json, monitor), set with led brightness N, which keeps the
+# switch and the colour.
+ctl status --json | grep -qF '"brightness":100' || fail "status --json: brightness is not 100 at start"
+for args in "led brightness" "led brightness 101" "led brightness x" "led on 5"; do
+	rc=0
+	# shellcheck disable=SC2086
+	ctl $args >/dev/null 2>&1 || rc=$?
+	[ $rc = 2 ] || fail "aliLinkctl $args exited $rc, expected 2"
+done
+ctl led brightness 40 | grep -qx "LED brightness 40%" || fail "led brightness 40"
+ctl status --json >"$T/status.json" || fail "status --json"
+grep -qF '"led":{"on":true,"red":10,"green":20,"blue":30}' "$T/status.json" &&
+	grep -qF '"brightness":40' "$T/status.json" ||
+	fail "status --json after led brightness 40: $(cat "$T/status.json")"
+ctl status | grep -qx "         LED: on, colour #0a141e (10,20,30), brightness 40%" ||
+	fail "status: $(ctl status)"
+wait_for "$T/monitor.out" '^Brightness: 40%$' 5 || fail "monitor: no Brightness change"
+wait_for "$T/monitor-json.out" '^\{"type":"property","name":"Brightness","value":40\}$' 5 ||
+	fail "monitor --json: no Brightness"
+wait_for "$T/daemon.log" "brightness 40%" 5 || fail "the daemon did not apply brightness 40"
+ctl led brightness 100 >/dev/null || fail "led brightness 100"
+pass "brightness: led brightness N, status, --json, monitor"
+
 # A cloud property set and a forwarded user message show up in monitor.
 cloud --sub "$TOPIC_SET_REPLY" --pub "$TOPIC_SET" '{"id":"500","params":{"RGBColor":{"Red":1,"Green":2,"Blue":3}}}' \
 	--expect "$TOPIC_SET_REPLY" --timeout 10 >"$T/cloud.out" || fail "cloud set"
