@@ -81,7 +81,7 @@ TEST(instance_endpoint_and_values)
         _cleanup_(freep) char *p = write_file("b.conf",
                 "# comment\n; another\n[device]\n  product_key=pk1   \ndevice_name = d.n@x:1\n"
                 "device_secret = s\nregion = ap-southeast-1\ninstance_id = iot-06z00abc\n"
-                "[mqtt]\nkeepalive = 300\nuser_topics = data, get sub/x\nca_file = /etc/x.pem\n"
+                "[mqtt]\nkeepalive = 300\nuser_topics = data, get sub/x\nca_file = /dev/null\n"
                 "clean_session = no\n[daemon]\nlog_level = debug\n[led]\nbrightness_property = Brightness\n",
                 0600);
         _cleanup_(freep) char *log = NULL;
@@ -99,7 +99,7 @@ TEST(instance_endpoint_and_values)
         CHECK_STREQ(c->user_topics[1], "get");
         CHECK_STREQ(c->user_topics[2], "sub/x");
         CHECK(c->user_topics[3] == NULL);
-        CHECK_STREQ(c->ca_file, "/etc/x.pem");
+        CHECK_STREQ(c->ca_file, "/dev/null");
         CHECK(c->ca_path == NULL);
         CHECK_STREQ(c->led_model.brightness_property, "Brightness");
         conf_free(c);
@@ -112,7 +112,7 @@ TEST(ota_defaults_and_values)
         _cleanup_(freep) char *q = write_file("ota2.conf",
                 "[device]\nproduct_key = pk\ndevice_name = dn\ndevice_secret = s\n"
                 "[ota]\nversion_command = /usr/bin/fw-version --short\ninstaller = /usr/libexec/x/install\n"
-                "installer_timeout = 1200\ndownload_dir = /data/ota\nca_file = /etc/ota-ca.pem\nallow_http = yes\n"
+                "installer_timeout = 1200\ndownload_dir = /data/ota\nca_file = /dev/null\nallow_http = yes\n"
                 "max_size = 512M\nconnect_timeout = 10\nstall_timeout = 120\n",
                 0600);
         _cleanup_(freep) char *log = NULL, *log2 = NULL;
@@ -135,7 +135,7 @@ TEST(ota_defaults_and_values)
         CHECK_STREQ(c->ota.installer, "/usr/libexec/x/install");
         CHECK_INTEQ(c->ota.installer_timeout, 1200);
         CHECK_STREQ(c->ota.download_dir, "/data/ota");
-        CHECK_STREQ(c->ota.ca_file, "/etc/ota-ca.pem");
+        CHECK_STREQ(c->ota.ca_file, "/dev/null");
         CHECK(c->ota.allow_http);
         CHECK(c->ota.max_size == 512ULL << 20);
         CHECK_INTEQ(c->ota.connect_timeout, 10);
@@ -339,6 +339,38 @@ TEST(long_line)
         p = write_file("j.conf", text, 0600);
         CHECK_INTEQ(load(p, &c, &log), CONF_E_INVALID);
         CHECK_CONTAINS(log, "j.conf:2: line is longer than");
+}
+
+TEST(bom_special_files_and_unreadable_ca)
+{
+        _cleanup_(freep) char *p = write_file("bom.conf", "\xef\xbb\xbf[device]\nproduct_key=pk\ndevice_name=dn\n"
+                                                        "device_secret=s\n",
+                0600);
+        _cleanup_(freep) char *d = path_in_dir("bom.conf.d"), *z = NULL, *q = NULL, *ca = NULL, *log = NULL;
+        Conf *c;
+
+        /* A byte order mark does not make the first section header invalid. */
+        CHECK_INTEQ(load(p, &c, &log), 0);
+        CHECK_STREQ(c->product_key, "pk");
+        conf_free(c);
+        log = mfree(log);
+
+        /* A drop-in that is not a regular file is refused, not read for ever. */
+        CHECK(mkdir(d, 0755) == 0);
+        z = path_in_dir("bom.conf.d/50-zero.conf");
+        CHECK(symlink("/dev/zero", z) == 0);
+        CHECK_INTEQ(load(p, &c, &log), CONF_E_INVALID);
+        CHECK_CONTAINS(log, "50-zero.conf: not a regular file");
+        CHECK(unlink(z) == 0);
+        log = mfree(log);
+
+        /* A CA file that cannot be read is a configuration error with the reason. */
+        ca = path_in_dir("no-such-ca.pem");
+        CHECK(asprintf(&q, "[mqtt]\nca_file=%s\n", ca) > 0);
+        free(write_file("bom.conf.d/60-ca.conf", q, 0644));
+        CHECK_INTEQ(load(p, &c, &log), CONF_E_INVALID);
+        CHECK_CONTAINS(log, "ca_file");
+        CHECK_CONTAINS(log, "cannot be read: No such file or directory");
 }
 
 TEST(connection_changed)

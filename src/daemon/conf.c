@@ -48,7 +48,8 @@ struct ConfItem {
         uint64_t min, max;
 };
 
-#define CONF_MAX_LINE 1024
+/* A configuration file or drop-in larger than this is not one (a mistake such as /dev/zero, or a log). */
+#define CONF_MAX_FILE_SIZE (1024 * 1024)
 #define CONF_MAX_SECRET 1024
 
 _printf_(3, 4) static void conf_problem(ConfParser *p, int level, const char *format, ...)
@@ -511,13 +512,20 @@ static char *read_line(char *buf, int size, void *userdata)
 
         while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
                 line[--n] = 0;
+        /* Editors on other systems start UTF-8 files with a byte order mark. */
+        if (p->line == 1 && n >= 3 && memcmp(line, "\xef\xbb\xbf", 3) == 0) {
+                memmove(line, line + 3, (size_t) n - 2);
+                n -= 3;
+        }
         if (memchr(line, 0, (size_t) n)) {
                 conf_error(p, "line contains a NUL byte, ignoring it");
                 goto empty;
         }
         s = line + strspn(line, " \t");
-        if (strlen(s) + 2 > (size_t) size || strlen(s) + 2 > CONF_MAX_LINE) {
-                conf_error(p, "line is longer than %d characters, ignoring it", MIN(size, CONF_MAX_LINE) - 2);
+        /* inih hands us its line buffer, INI_MAX_LINE bytes (200 as Debian builds it): the line, its newline
+         * and the NUL must fit. */
+        if (strlen(s) + 2 > (size_t) size) {
+                conf_error(p, "line is longer than %d characters, ignoring it", size - 2);
                 goto empty;
         }
         if (*s && !strchr(";#", *s)) {
@@ -543,12 +551,24 @@ static int parse_one_file(Conf *c, const char *path, bool required, unsigned *n_
         _cleanup_(fclosep) FILE *f = NULL;
         bool seen[ELEMENTSOF(conf_items)] = {};
         ConfParser p = { .conf = c, .file = path, .seen = seen };
+        struct stat st = {};
 
         f = fopen(path, "re");
         if (!f) {
                 if (errno == ENOENT && !required)
                         return 0;
                 log_error_errno(errno, "%s: cannot open: %m", path);
+                (*n_errors)++;
+                return 0;
+        }
+        if (fstat(fileno(f), &st) < 0) {
+                log_error_errno(errno, "%s: cannot stat: %m", path);
+                (*n_errors)++;
+                return 0;
+        }
+        if (!S_ISREG(st.st_mode) || st.st_size > CONF_MAX_FILE_SIZE) {
+                log_error("%s: %s", path,
+                        S_ISREG(st.st_mode) ? "larger than 1 MiB, not a configuration file" : "not a regular file");
                 (*n_errors)++;
                 return 0;
         }
@@ -850,6 +870,16 @@ int conf_load(const char *path, Conf **ret)
         }
         if (c->ca_file && c->ca_path)
                 log_debug("%s: both ca_file and ca_path are set; both are trusted", c->path);
+        /* Checked as the user that runs the daemon (under the unit's sandbox): a CA it cannot read is a
+         * configuration error, said once with the reason, not a network failure retried for ever. */
+        if (c->ca_file && access(c->ca_file, R_OK) < 0) {
+                log_error_errno(errno, "%s: [mqtt] ca_file %s cannot be read: %m", c->path, c->ca_file);
+                n_errors++;
+        }
+        if (c->ota.ca_file && access(c->ota.ca_file, R_OK) < 0) {
+                log_error_errno(errno, "%s: [ota] ca_file %s cannot be read: %m", c->path, c->ota.ca_file);
+                n_errors++;
+        }
         n_errors += conf_check_led(c);
 
         r = conf_fill_defaults(c);
