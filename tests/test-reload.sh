@@ -1,8 +1,8 @@
 #!/bin/bash
 # SPDX-License-Identifier: LGPL-2.1-or-later
-# Reloading: SIGHUP (applied or refused) refreshes STATUS= and publishes nothing by itself; aliLinkctl
-# reload into a valid file without a device triple applies it, exits 0 and says that the daemon now waits
-# for the triple; reloading the full file again reconnects.
+# Reloading: SIGHUP (applied or refused, once or a storm of 200) refreshes STATUS= and publishes nothing;
+# aliLinkctl reload into a valid file without a device triple applies it, exits 0 and says that the
+# daemon now waits for the triple; moving state_directory is refused; the full file again reconnects.
 . "$(dirname "$0")/lib.sh"
 
 OTA_INFORM_TOPIC=/ota/device/inform/$PK/$DN
@@ -36,6 +36,10 @@ wait_for "$T/daemon.log" "Keeping the running configuration" 5 || fail "the brok
 	fail "a reload does not end with the session's STATUS=: $(cat "$T/notify.out")"
 cp "$T/good.conf" "$T/ali-linkd.conf"
 
+# A storm of SIGHUPs with an unchanged file: each reload repeats STATUS= only.
+for _ in $(seq 200); do kill -HUP "$DAEMON_PID"; done
+wait_for_count "$T/notify.out" "^READY=1$" 4 10 || fail "no READY=1 after the SIGHUP storm"
+
 # A marker the cloud causes: its set_reply and post come after anything the reloads could have sent.
 set_property '{"id":"4711","version":"1.0","params":{"LightSwitch":1}}'
 wait_for "$T/sent.out" "^$TOPIC_SET_REPLY .*\"id\":\"4711\"" 10 || fail "no set_reply for the marker"
@@ -43,6 +47,17 @@ wait_for "$T/sent.out" "^$TOPIC_POST " 10 || fail "no post after the marker"
 [ "$(grep -c . "$T/sent.out")" = 3 ] && [ "$(sed -n 2p "$T/sent.out" | cut -d' ' -f1)" = "$TOPIC_SET_REPLY" ] ||
 	fail "the reloads published something: $(cat "$T/sent.out")"
 pass "SIGHUP, applied or refused, refreshes STATUS= and publishes nothing"
+
+# Moving the state directory under a running daemon would strand its queue: refused, it needs a restart.
+sed "s|^state_directory = .*|state_directory = $T/elsewhere|" "$T/good.conf" >"$T/ali-linkd.conf"
+rc=0
+ctl reload >"$T/out" 2>&1 || rc=$?
+[ $rc = 1 ] && grep -q "running configuration was kept" "$T/out" || fail "reload moving state_directory: $rc $(cat "$T/out")"
+wait_for "$T/daemon.log" "state_directory changed from $T/state to $T/elsewhere, which takes a restart" 5 ||
+	fail "the refusal does not say why"
+[ ! -e "$T/elsewhere" ] || fail "the new state directory was created"
+cp "$T/good.conf" "$T/ali-linkd.conf"
+pass "reload refuses to move state_directory"
 
 # A valid file without the device triple: applied, exit 0, and the CLI says the daemon now idles.
 grep -vE "^(product_key|device_name|device_secret_file) =" "$T/good.conf" >"$T/ali-linkd.conf"

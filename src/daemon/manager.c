@@ -613,9 +613,18 @@ int manager_reload(Manager *m)
                 return MANAGER_RELOAD_KEPT;
         }
 
+        /* The outbox journal, the light's state and the OTA job live there, open: moving them under a
+         * running daemon would strand what is queued. */
+        if (!streq_ptr(m->conf->state_directory, c->state_directory)) {
+                log_error("Keeping the running configuration: state_directory changed from %s to %s, which takes "
+                          "a restart (systemctl restart ali-linkd)",
+                        m->conf->state_directory, c->state_directory);
+                manager_end_reload(m);
+                return MANAGER_RELOAD_KEPT;
+        }
+
         reconnect = !m->mqtt || conf_connection_changed(m->conf, c);
-        relight = !led_config_equal(&m->conf->led, &c->led) ||
-                  !streq_ptr(m->conf->state_directory, c->state_directory);
+        relight = !led_config_equal(&m->conf->led, &c->led);
         conf_free(m->conf);
         m->conf = TAKE_PTR(c);
         manager_apply_conf(m);
