@@ -419,6 +419,16 @@ static int manager_create_session(Manager *m)
         if (r < 0)
                 return log_oom();
 
+        /* Another device is another attempt history. */
+        _cleanup_(freep) char *identity = NULL;
+        if (asprintf(&identity, "%s/%s", c->product_key, c->device_name) < 0)
+                return log_oom();
+        if (!streq_ptr(identity, m->connect_identity)) {
+                m->connect_backoff = BACKOFF_INIT;
+                free(m->connect_identity);
+                m->connect_identity = TAKE_PTR(identity);
+        }
+
         if (alink_sign_client_id(c->product_key, c->device_name, ALINK_SIGN_HMACSHA256, &client_id) < 0 ||
             alink_sign_username(c->product_key, c->device_name, &username) < 0 ||
             alink_sign_password(ALINK_SIGN_HMACSHA256, c->device_secret, c->product_key, c->device_name,
@@ -447,6 +457,7 @@ static int manager_create_session(Manager *m)
                 .password = password,
                 .clean_session = c->clean_session,
                 .subscriptions = subs,
+                .backoff = &m->connect_backoff,
         };
         MqttSessionHandlers handlers = {
                 .state_changed = on_mqtt_state,
@@ -740,6 +751,7 @@ Manager *manager_free(Manager *m)
         sd_event_unref(m->event);
         free(m->config_path);
         free(m->status);
+        free(m->connect_identity);
         free(m);
         return NULL;
 }

@@ -50,6 +50,10 @@ typedef struct Manager {
         AlinkTopics topics;
         uint32_t next_message_id;
         ManagerState state;
+        /* The connection attempts of this identity (connect_identity, "pk/dn"), kept across sessions: the
+         * platform allows ALINK_MAX_CONNECTS_PER_MINUTE per device, however many reloads and Reconnects. */
+        Backoff connect_backoff;
+        char *connect_identity;
         Outbox *outbox; /* every QoS 1 message to the cloud, from acceptance to PUBACK */
 
         /* The light. */

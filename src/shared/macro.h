@@ -23,6 +23,8 @@
 #define _unlikely_(x) (__builtin_expect(!!(x), 0))
 
 #define ELEMENTSOF(x) (sizeof(x) / sizeof((x)[0]))
+#define _STRINGIFY(x) #x
+#define STRINGIFY(x) _STRINGIFY(x)
 
 /* Take a pointer out of a cleanup variable, leaving NULL behind. */
 #define TAKE_PTR(p)                                                                                           \

@@ -34,5 +34,7 @@ void backoff_attempt(Backoff *b, uint64_t now);
 void backoff_disconnected(Backoff *b, uint64_t connected_at, uint64_t now);
 /* An attempt failed before the session was established. */
 void backoff_failed(Backoff *b);
+/* How long from now until the attempt window allows another attempt (0: now). */
+uint64_t backoff_window_delay(const Backoff *b, uint64_t now);
 /* The delay from now until the next attempt may start, given a uniformly random 64-bit value. */
 uint64_t backoff_next_delay(const Backoff *b, uint64_t now, uint64_t random);

@@ -98,7 +98,8 @@ struct MqttSession {
         sd_event_source *timer; /* connect timeout, keepalive, ping deadline */
         uint64_t timer_keepalive_usec; /* when it is armed for the keepalive, that time; else 0 */
         sd_event_source *retry; /* backoff */
-        Backoff backoff;
+        Backoff *backoff; /* the caller's, or own_backoff */
+        Backoff own_backoff;
         bool ever_connected;
         int next_family;    /* AF_INET or AF_INET6 for the next attempt after a failed TCP connect; else 0 */
         bool single_family; /* the host had no address of the other family: not tried again until connected */
@@ -446,9 +447,9 @@ static void session_fail(MqttSession *s, const char *why)
         s->next_family = next_family_after_failure(s);
 
         if (was_connected || s->connected_usec > 0)
-                backoff_disconnected(&s->backoff, s->connected_usec, now);
+                backoff_disconnected(s->backoff, s->connected_usec, now);
         else
-                backoff_failed(&s->backoff);
+                backoff_failed(s->backoff);
         s->connected_usec = 0;
 
         (void) free_and_strdup(&s->last_error, why ?: "unknown error");
@@ -636,7 +637,7 @@ static int session_connect(MqttSession *s)
         int rc, saved_errno, fd, r;
 
         s->attempt_usec = now_usec(CLOCK_MONOTONIC);
-        backoff_attempt(&s->backoff, s->attempt_usec);
+        backoff_attempt(s->backoff, s->attempt_usec);
         connection_free(s);
 
         m = mosquitto_new(s->client_id, s->clean_session, s);
@@ -760,7 +761,7 @@ static void session_schedule_retry(MqttSession *s, bool was_connected)
 
         if (getrandom(&random, sizeof(random), GRND_NONBLOCK) != sizeof(random))
                 random = now * 6364136223846793005ULL + 1442695040888963407ULL;
-        delay = backoff_next_delay(&s->backoff, now, random);
+        delay = backoff_next_delay(s->backoff, now, random);
         format_delay(when, sizeof(when), delay);
 
         /* A failure that repeats (wrong secret, server down) is said once, not once per try. */
@@ -804,7 +805,8 @@ int mqtt_session_new(MqttSession **ret, sd_event *event, const MqttSessionConfig
         s->port = c->port;
         s->keepalive = c->keepalive;
         s->clean_session = c->clean_session;
-        s->backoff = BACKOFF_INIT;
+        s->own_backoff = BACKOFF_INIT;
+        s->backoff = c->backoff ?: &s->own_backoff;
 
         if (!(s->host = strdup(c->host)) || !(s->client_id = strdup(c->client_id)) ||
             !(s->username = strdup(c->username)) || !(s->password = strdup(c->password)) ||
@@ -872,13 +874,34 @@ MqttSession *mqtt_session_free(MqttSession *s)
         return NULL;
 }
 
+/* Connect now, unless this identity used up its attempts of the last minute: then when the window allows. */
+static int session_connect_or_wait(MqttSession *s)
+{
+        uint64_t now = now_usec(CLOCK_MONOTONIC), wait = backoff_window_delay(s->backoff, now);
+        char when[32];
+        int r;
+
+        if (wait == 0)
+                return session_connect(s);
+        format_delay(when, sizeof(when), wait);
+        log_warning("At most %u connection attempts a minute are allowed for this device; connecting in %s",
+                BACKOFF_MAX_ATTEMPTS, when);
+        (void) free_and_strdup(&s->last_error, "connection attempts limited to " STRINGIFY(BACKOFF_MAX_ATTEMPTS)
+                                               " a minute");
+        r = event_timer_arm(s->retry, now + wait);
+        if (r < 0)
+                return log_error_errno(r, "Cannot arm the reconnect timer: %m");
+        session_set_state(s, MQTT_STATE_BACKOFF, s->last_error, wait);
+        return 0;
+}
+
 int mqtt_session_start(MqttSession *s)
 {
         if (!s)
                 return -EINVAL;
         if (s->state != MQTT_STATE_IDLE)
                 return 0;
-        return session_connect(s);
+        return session_connect_or_wait(s);
 }
 
 int mqtt_session_reconnect(MqttSession *s)
@@ -886,7 +909,7 @@ int mqtt_session_reconnect(MqttSession *s)
         if (!s)
                 return -EINVAL;
         mqtt_session_stop(s);
-        return session_connect(s);
+        return session_connect_or_wait(s);
 }
 
 int mqtt_session_publish(MqttSession *s, const char *topic, const void *payload, size_t len, int qos, int *ret_mid)

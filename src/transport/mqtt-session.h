@@ -22,6 +22,7 @@
 #include <stdint.h>
 #include <systemd/sd-event.h>
 
+#include "backoff.h"
 #include "macro.h"
 
 typedef struct MqttSession MqttSession;
@@ -45,6 +46,10 @@ typedef struct MqttSessionConfig {
         const char *password;
         bool clean_session;
         char *const *subscriptions; /* NULL-terminated topic filters */
+        /* The connection attempts of this identity, owned by the caller so that they outlive the session:
+         * the platform's limit of connects a minute is per device, whichever session object makes them
+         * (a reload, Reconnect). NULL: the session keeps its own. */
+        Backoff *backoff;
 } MqttSessionConfig;
 
 typedef struct MqttSessionHandlers {
