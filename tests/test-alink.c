@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* test-alink.c: Alink topics and JSON: strings vs numbers, bad JSON, wrong types, out-of-range values. */
 #include "alink.h"
+#include "ota-job.h"
 #include "test.h"
 
 static LedModel model = { .switch_property = "LightSwitch", .color_property = "RGBColor" };
@@ -495,8 +496,8 @@ TEST(ota_job_round_trip)
         char *json = NULL, *phase = NULL, *boot = NULL, *error = NULL;
         uint64_t bytes = 0;
 
-        CHECK(alink_build_ota_job(&f, 600, "download", "b00t", &json) == 0);
-        CHECK(alink_parse_ota_job(json, strlen(json), &g, &bytes, &phase, &boot, &error) == 0);
+        CHECK(ota_job_file_build(&f, 600, "download", "b00t", &json) == 0);
+        CHECK(ota_job_file_parse(json, strlen(json), &g, &bytes, &phase, &boot, &error) == 0);
         CHECK_STREQ(g.url, f.url);
         CHECK(g.size == 1000 && bytes == 600 && g.sign_method == DIGEST_SHA256);
         CHECK_STREQ(g.version, f.version);
@@ -511,8 +512,8 @@ TEST(ota_job_round_trip)
 
         /* More bytes than the size is a corrupt job. */
         f.module = NULL;
-        CHECK(alink_build_ota_job(&f, 1001, "download", NULL, &json) == 0);
-        CHECK(alink_parse_ota_job(json, strlen(json), &g, &bytes, &phase, &boot, &error) == ALINK_E_INVALID);
+        CHECK(ota_job_file_build(&f, 1001, "download", NULL, &json) == 0);
+        CHECK(ota_job_file_parse(json, strlen(json), &g, &bytes, &phase, &boot, &error) == ALINK_E_INVALID);
         CHECK_CONTAINS(error, "bytes is larger than size");
         free(error);
         free(json);

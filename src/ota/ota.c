@@ -19,12 +19,12 @@
 #include "fs-util.h"
 #include "log.h"
 #include "manager.h"
+#include "ota-job.h"
 #include "bus.h"
 #include "ota.h"
 #include "spawn.h"
 #include "string-util.h"
 
-#define OTA_JOB_FILE "ota-job.json"
 #define OTA_PART_FILE "ota-image.part"
 #define OTA_IMAGE_FILE "ota-image"
 /* Bytes digested per loop iteration when resuming over the partial file. */
@@ -215,7 +215,7 @@ static int ota_save(Ota *o, const AlinkOtaFirmware *fw, uint64_t bytes, const ch
         _cleanup_(freep) char *json = NULL;
         int r;
 
-        r = alink_build_ota_job(fw, bytes, phase, boot_id, &json);
+        r = ota_job_file_build(fw, bytes, phase, boot_id, &json);
         if (r < 0)
                 return log_oom();
         r = write_file_atomic(o->job_path, json, 0600);
@@ -1316,7 +1316,7 @@ static void ota_resume(Ota *o)
         if (!json)
                 return (void) log_oom();
         size = fread(json, 1, ALINK_MAX_PAYLOAD, f);
-        r = alink_parse_ota_job(json, size, &fw, &bytes, &phase, &boot_id, &error);
+        r = ota_job_file_parse(json, size, &fw, &bytes, &phase, &boot_id, &error);
         if (r != 0) {
                 log_warning("Ignoring %s: %s", o->job_path, r < 0 ? "out of memory" : strna(error));
                 ota_remove_job_file(o);
