@@ -498,37 +498,6 @@ TEST(ota_push_invalid_keeps_version_and_module)
         alink_ota_firmware_done(&f);
 }
 
-TEST(ota_job_round_trip)
-{
-        AlinkOtaFirmware f = { .url = "https://h/x?a=1&b=%3D", .size = 1000, .version = "2.0 beta",
-                .sign_method = DIGEST_SHA256,
-                .sign = "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad", .module = "MCU" }, g;
-        char *json = NULL, *phase = NULL, *boot = NULL, *error = NULL;
-        uint64_t bytes = 0;
-
-        CHECK(alink_build_ota_job(&f, 600, "download", "b00t", &json) == 0);
-        CHECK(alink_parse_ota_job(json, strlen(json), &g, &bytes, &phase, &boot, &error) == 0);
-        CHECK_STREQ(g.url, f.url);
-        CHECK(g.size == 1000 && bytes == 600 && g.sign_method == DIGEST_SHA256);
-        CHECK_STREQ(g.version, f.version);
-        CHECK_STREQ(g.sign, f.sign);
-        CHECK_STREQ(g.module, "MCU");
-        CHECK_STREQ(phase, "download");
-        CHECK_STREQ(boot, "b00t");
-        alink_ota_firmware_done(&g);
-        free(json);
-        free(phase);
-        free(boot);
-
-        /* More bytes than the size is a corrupt job. */
-        f.module = NULL;
-        CHECK(alink_build_ota_job(&f, 1001, "download", NULL, &json) == 0);
-        CHECK(alink_parse_ota_job(json, strlen(json), &g, &bytes, &phase, &boot, &error) == ALINK_E_INVALID);
-        CHECK_CONTAINS(error, "bytes is larger than size");
-        free(error);
-        free(json);
-}
-
 TEST(ota_builders)
 {
         char *s = NULL;

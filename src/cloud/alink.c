@@ -193,7 +193,7 @@ static bool has_escaped_nul(const char *p, size_t len)
         return false;
 }
 
-static int parse_object(const void *payload, size_t len, json_object **ret, char **ret_error)
+int alink_parse_json_object(const void *payload, size_t len, json_object **ret, char **ret_error)
 {
         json_tokener *tok;
         json_object *o;
@@ -391,7 +391,7 @@ int alink_parse_property_set(const void *payload, size_t len, const LedModel *mo
         int r;
 
         *s = (AlinkPropertySet) {};
-        r = parse_object(payload, len, &o, ret_error);
+        r = alink_parse_json_object(payload, len, &o, ret_error);
         if (r != 0)
                 return r;
 
@@ -450,7 +450,7 @@ int alink_parse_request_id(const void *payload, size_t len, char **ret_id)
         int r;
 
         *ret_id = NULL;
-        r = parse_object(payload, len, &o, NULL);
+        r = alink_parse_json_object(payload, len, &o, NULL);
         if (r != 0)
                 return r;
         return read_id(o, ret_id, NULL);
@@ -464,7 +464,7 @@ int alink_parse_reply(const void *payload, size_t len, AlinkReply *reply, char *
         int r;
 
         *reply = (AlinkReply) {};
-        r = parse_object(payload, len, &o, ret_error);
+        r = alink_parse_json_object(payload, len, &o, ret_error);
         if (r != 0)
                 return r;
         r = read_id(o, &reply->id, ret_error);
@@ -548,7 +548,7 @@ int alink_build_property_post_params(const char *id, const char *params_json, ch
         _cleanup_(json_object_putp) json_object *o = NULL, *params = NULL;
         int r;
 
-        r = parse_object(params_json, params_json ? strlen(params_json) : 0, &params, ret_error);
+        r = alink_parse_json_object(params_json, params_json ? strlen(params_json) : 0, &params, ret_error);
         if (r != 0)
                 return r;
         if (json_object_object_length(params) == 0)
@@ -593,9 +593,9 @@ int alink_merge_property_posts(const char *older, bool older_timed, uint64_t old
 
         if (!older || !newer)
                 return -EINVAL;
-        r = parse_object(older, strlen(older), &a, NULL);
+        r = alink_parse_json_object(older, strlen(older), &a, NULL);
         if (r == 0)
-                r = parse_object(newer, strlen(newer), &b, NULL);
+                r = alink_parse_json_object(newer, strlen(newer), &b, NULL);
         if (r != 0)
                 return r;
         if (!json_object_object_get_ex(a, "params", &pa) || !json_object_is_type(pa, json_type_object) ||
@@ -704,7 +704,7 @@ static bool is_hex(const char *s)
 }
 
 /* The package description: the data object of a push, or a persisted job. */
-static int parse_firmware(json_object *data, AlinkOtaFirmware *f, char **ret_error)
+int alink_ota_firmware_from_json(json_object *data, AlinkOtaFirmware *f, char **ret_error)
 {
         _cleanup_(freep) char *method = NULL, *sign = NULL;
         size_t want;
@@ -781,7 +781,7 @@ int alink_parse_ota_upgrade(const void *payload, size_t len, bool reply, AlinkOt
         int r;
 
         *f = (AlinkOtaFirmware) {};
-        r = parse_object(payload, len, &o, ret_error);
+        r = alink_parse_json_object(payload, len, &o, ret_error);
         if (r != 0)
                 return r;
 
@@ -807,10 +807,10 @@ int alink_parse_ota_upgrade(const void *payload, size_t len, bool reply, AlinkOt
         if (reply && !json_object_object_get_ex(data, "url", NULL) && !json_object_object_get_ex(data, "files", NULL) &&
             !json_object_object_get_ex(data, "streamId", NULL))
                 return ALINK_E_NO_FIRMWARE;
-        return parse_firmware(data, f, ret_error);
+        return alink_ota_firmware_from_json(data, f, ret_error);
 }
 
-static int firmware_to_json(const AlinkOtaFirmware *f, json_object *o)
+int alink_ota_firmware_to_json(const AlinkOtaFirmware *f, json_object *o)
 {
         if (add(o, "url", json_object_new_string(f->url)) < 0 ||
             add(o, "size", json_object_new_int64((int64_t) f->size)) < 0 ||
@@ -819,50 +819,6 @@ static int firmware_to_json(const AlinkOtaFirmware *f, json_object *o)
             add(o, "sign", json_object_new_string(f->sign)) < 0 ||
             (f->module && add(o, "module", json_object_new_string(f->module)) < 0))
                 return -ENOMEM;
-        return 0;
-}
-
-int alink_build_ota_job(const AlinkOtaFirmware *f, uint64_t bytes, const char *phase, const char *boot_id,
-                char **ret)
-{
-        _cleanup_(json_object_putp) json_object *o = json_object_new_object();
-
-        if (!o || firmware_to_json(f, o) < 0 || add(o, "bytes", json_object_new_int64((int64_t) bytes)) < 0 ||
-            add(o, "phase", json_object_new_string(phase)) < 0 ||
-            (boot_id && add(o, "bootId", json_object_new_string(boot_id)) < 0))
-                return -ENOMEM;
-        return to_string(o, ret);
-}
-
-int alink_parse_ota_job(const void *payload, size_t len, AlinkOtaFirmware *f, uint64_t *ret_bytes, char **ret_phase,
-                char **ret_boot_id, char **ret_error)
-{
-        _cleanup_(json_object_putp) json_object *o = NULL;
-        _cleanup_(freep) char *phase = NULL, *boot_id = NULL;
-        uint64_t bytes;
-        int r;
-
-        *f = (AlinkOtaFirmware) {};
-        r = parse_object(payload, len, &o, ret_error);
-        if (r != 0)
-                return r;
-        r = parse_firmware(o, f, ret_error);
-        if (r == 0)
-                r = get_size(o, "bytes", 0, &bytes, ret_error);
-        if (r == 0 && bytes > f->size)
-                r = set_error(ret_error, "bytes is larger than size");
-        if (r == 0)
-                r = get_text(o, "phase", 16, 0x21, true, &phase, ret_error);
-        if (r == 0)
-                r = get_text(o, "bootId", 64, 0x21, false, &boot_id, ret_error);
-        if (r != 0) {
-                alink_ota_firmware_done(f);
-                return r;
-        }
-        *ret_bytes = bytes;
-        *ret_phase = TAKE_PTR(phase);
-        if (ret_boot_id)
-                *ret_boot_id = TAKE_PTR(boot_id);
         return 0;
 }
 

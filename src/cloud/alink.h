@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* alink.h: Alink topics and JSON messages (ALINK-PROTOCOL.md §2), as pure functions.
  *
- * The only user of json-c besides json-util. Parsers take the raw payload from the network (any bytes, any
- * length) and either fill an ali-linkd structure or return ALINK_E_INVALID with a message naming the
- * problem; they never crash and never trust a size. Builders return malloc'ed strings the caller frees.
+ * The owner of the Alink JSON formats (json-c); src/ota/ota-job.c reuses its parser and the package
+ * members for the OTA job file. Parsers take the raw payload from the network (any bytes, any length) and
+ * either fill an ali-linkd structure or return ALINK_E_INVALID with a message naming the problem; they
+ * never crash and never trust a size. Builders return malloc'ed strings the caller frees.
  * Nothing here logs, keeps state, or does I/O. */
 #pragma once
 
@@ -15,6 +16,8 @@
 #include "digest.h"
 #include "led-model.h"
 #include "macro.h"
+
+struct json_object;
 
 /* Alink messages are shallow; a deeper document is an attack or a bug, not a request. */
 #define ALINK_MAX_JSON_DEPTH 16
@@ -102,6 +105,11 @@ void alink_reply_done(AlinkReply *r);
 int alink_parse_reply(const void *payload, size_t len, AlinkReply *r, char **ret_error);
 /* Reads just the id of any request, for answering one we cannot otherwise parse. */
 int alink_parse_request_id(const void *payload, size_t len, char **ret_id);
+/* The parser under all of the above, for other readers of untrusted JSON (the OTA job file): at most
+ * ALINK_MAX_PAYLOAD bytes and ALINK_MAX_JSON_DEPTH levels, strict syntax, valid UTF-8, nothing but white
+ * space after the document, an object at the top. 0 with *ret (json_object_put() it), ALINK_E_INVALID
+ * with *ret_error, or negative errno. */
+int alink_parse_json_object(const void *payload, size_t len, struct json_object **ret, char **ret_error);
 
 /* {"id":"<id>","code":<code>,"data":{}} plus "message" when given; id NULL leaves it out. */
 int alink_build_reply(const char *id, int64_t code, const char *message, char **ret);
@@ -117,7 +125,7 @@ int alink_merge_property_posts(const char *older, bool older_timed, uint64_t old
 /* thing.event.property.post carrying every property of the model. */
 int alink_build_property_post(const char *id, const LedModel *model, const LedState *state, char **ret);
 
-/* ---- OTA (ALINK-PROTOCOL.md §3) ---- */
+/* ---- OTA (https://help.aliyun.com/en/iot/user-guide/ota-update) ---- */
 
 #define ALINK_OTA_MAX_URL 4096
 /* The SDKs allow 32; a little slack, and it ends up in a file name and an environment variable. */
@@ -140,12 +148,12 @@ void alink_ota_firmware_done(AlinkOtaFirmware *f);
  * errno. On ALINK_E_INVALID, f->module and f->version are set when they could be read, for the report. */
 int alink_parse_ota_upgrade(const void *payload, size_t len, bool reply, AlinkOtaFirmware *f, char **ret_error);
 
-/* The persisted OTA job: the package plus the bytes known to be on disk, the phase ("download", "install"
- * or "reboot") and, optionally, the boot it was recorded in. Same field names as the cloud's data object. */
-int alink_build_ota_job(const AlinkOtaFirmware *f, uint64_t bytes, const char *phase, const char *boot_id,
-                char **ret);
-int alink_parse_ota_job(const void *payload, size_t len, AlinkOtaFirmware *f, uint64_t *ret_bytes,
-                char **ret_phase, char **ret_boot_id, char **ret_error);
+/* The package description as members of a JSON object, named as in the cloud's data object (url, size,
+ * version, signMethod, sign, module): for the OTA job file (src/ota/ota-job.c), which keeps a package
+ * across restarts. from_json checks it as for a push: 0, ALINK_E_INVALID with *ret_error, or negative
+ * errno; f's strings are the caller's in every case (free with alink_ota_firmware_done()). */
+int alink_ota_firmware_to_json(const AlinkOtaFirmware *f, struct json_object *o);
+int alink_ota_firmware_from_json(struct json_object *o, AlinkOtaFirmware *f, char **ret_error);
 
 /* {"id":"<id>","params":{"version":"<v>"[,"module":"<m>"]}} */
 int alink_build_ota_inform(const char *id, const char *version, const char *module, char **ret);

@@ -519,6 +519,103 @@ static int manager_setup_led(Manager *m)
         return 0;
 }
 
+/* ---- the OTA module's host: the cloud, the bus and the installer unit ---- */
+
+static int ota_host_publish(void *userdata, OtaTopic topic, const char *payload, int qos)
+{
+        Manager *m = userdata;
+        const char *t[_OTA_TOPIC_MAX] = {
+                [OTA_TOPIC_INFORM] = m->topics.ota_inform,
+                [OTA_TOPIC_PROGRESS] = m->topics.ota_progress,
+                [OTA_TOPIC_FIRMWARE_GET] = m->topics.ota_firmware_get,
+        };
+
+        if (topic < 0 || topic >= _OTA_TOPIC_MAX)
+                return -EINVAL;
+        return manager_publish(m, t[topic], payload, qos);
+}
+
+static char *ota_host_new_message_id(void *userdata)
+{
+        return manager_new_message_id(userdata);
+}
+
+static bool ota_host_is_online(void *userdata)
+{
+        Manager *m = userdata;
+
+        return m->state == MANAGER_CONNECTED;
+}
+
+static int ota_host_start_unit(void *userdata, const char *unit, OtaUnitDoneFn done, void *done_userdata)
+{
+        Manager *m = userdata;
+
+        return bus_start_unit(m->bus, unit, done, done_userdata);
+}
+
+static void ota_host_forget_unit(void *userdata)
+{
+        Manager *m = userdata;
+
+        bus_forget_unit(m->bus);
+}
+
+static void ota_host_status_changed(void *userdata)
+{
+        Manager *m = userdata;
+
+        bus_property_changed(m->bus, BUS_PROPERTY_FIRMWARE_VERSION);
+        bus_property_changed(m->bus, BUS_PROPERTY_OTA_STATE);
+        bus_property_changed(m->bus, BUS_PROPERTY_OTA_PROGRESS);
+}
+
+/* The OTA module's view of the configuration: borrowed strings, copied by ota_new()/ota_set_config(). */
+static OtaConfig manager_ota_config(const Manager *m)
+{
+        const Conf *c = m->conf;
+
+        return (OtaConfig) {
+                .state_directory = c->state_directory,
+                .download_dir = c->ota.download_dir,
+                .version_file = c->ota.version_file,
+                .version_command = c->ota.version_command,
+                .installer = c->ota.installer,
+                .install_unit = c->ota.install_unit,
+                .ca_file = c->ota.ca_file,
+                .allow_http = c->ota.allow_http,
+                .max_size = c->ota.max_size,
+                .installer_timeout = c->ota.installer_timeout,
+                .connect_timeout = c->ota.connect_timeout,
+                .stall_timeout = c->ota.stall_timeout,
+        };
+}
+
+/* A reload: the OTA module uses the new [ota] settings from its next step on. */
+static void manager_reconfigure_ota(Manager *m)
+{
+        OtaConfig config = manager_ota_config(m);
+
+        if (ota_set_config(m->ota, &config) < 0)
+                log_oom();
+}
+
+static int manager_setup_ota(Manager *m)
+{
+        OtaConfig config = manager_ota_config(m);
+        OtaHost host = {
+                .publish = ota_host_publish,
+                .new_message_id = ota_host_new_message_id,
+                .is_online = ota_host_is_online,
+                .start_unit = ota_host_start_unit,
+                .forget_unit = ota_host_forget_unit,
+                .status_changed = ota_host_status_changed,
+                .userdata = m,
+        };
+
+        return ota_new(&m->ota, m->event, &config, &host);
+}
+
 /* The outbox lives in the state directory; its limits are read once,
  * at start. */
 static int manager_open_outbox(Manager *m)
@@ -579,7 +676,7 @@ int manager_start(Manager *m)
                                                                         m->conf->device_name) < 0)
                 return log_oom();
 
-        r = ota_new(&m->ota, m);
+        r = manager_setup_ota(m);
         if (r < 0)
                 return log_error_errno(r, "Cannot set up firmware updates: %m");
 
@@ -639,6 +736,7 @@ int manager_reload(Manager *m)
         conf_free(m->conf);
         m->conf = TAKE_PTR(c);
         manager_apply_conf(m);
+        manager_reconfigure_ota(m);
         bus_property_changed(m->bus, BUS_PROPERTY_ENDPOINT);
         bus_property_changed(m->bus, BUS_PROPERTY_PRODUCT_KEY);
         bus_property_changed(m->bus, BUS_PROPERTY_DEVICE_NAME);

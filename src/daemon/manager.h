@@ -31,13 +31,6 @@ typedef enum ManagerState {
 
 typedef struct Bus Bus;
 
-/* What the OTA module reports (FirmwareVersion, OtaState, OtaProgress on D-Bus). */
-typedef struct OtaStatus {
-        const char *firmware_version;
-        const char *state;
-        int progress;
-} OtaStatus;
-
 typedef struct Manager {
         sd_event *event;
         char *config_path;

@@ -1,11 +1,13 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* fuzz-alink.c: libFuzzer harness for the Alink message parsers (what the network sends). */
+/* fuzz-alink.c: libFuzzer harness for the Alink message parsers (what the network sends) and the OTA job
+ * file (read back at start). */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "alink.h"
 #include "log.h"
+#include "ota-job.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -46,10 +48,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 char *phase = NULL, *boot = NULL;
 
                 if (alink_parse_ota_upgrade(data, size, reply, &f, &error) == 0 &&
-                    alink_build_ota_job(&f, f.size, "download", NULL, &s) == 0) {
-                        if (alink_parse_ota_job(s, strlen(s), &g, &bytes, &phase, &boot, NULL) != 0 ||
-                            strcmp(f.url, g.url) != 0 || strcmp(f.sign, g.sign) != 0 || f.size != g.size ||
-                            bytes != f.size || strcmp(f.version, g.version) != 0)
+                        ota_job_file_build(&f, f.size, "download", NULL, &s) == 0) {
+                        if (ota_job_file_parse(s, strlen(s), &g, &bytes, &phase, &boot, NULL) != 0 ||
+                                strcmp(f.url, g.url) != 0 || strcmp(f.sign, g.sign) != 0 ||
+                                f.size != g.size || bytes != f.size || strcmp(f.version, g.version) != 0)
                                 abort();
                         alink_ota_firmware_done(&g);
                         free(phase);
@@ -65,7 +67,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 uint64_t bytes;
                 char *phase = NULL, *boot = NULL;
 
-                if (alink_parse_ota_job(data, size, &f, &bytes, &phase, &boot, &error) == 0) {
+                if (ota_job_file_parse(data, size, &f, &bytes, &phase, &boot, &error) == 0) {
                         if (bytes > f.size)
                                 abort();
                         alink_ota_firmware_done(&f);
