@@ -1,7 +1,43 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* test-alink.c: Alink topics and JSON: strings vs numbers, bad JSON, wrong types, out-of-range values. */
+#include <json-c/json.h>
+
 #include "alink.h"
+#include "led-json.h"
 #include "test.h"
+
+/* What the daemon does with a property set: the codec reads the envelope, the light its properties. */
+typedef struct TestSet {
+        AlinkPropertySet set;
+        char *id;
+        LedChange change;
+} TestSet;
+
+static int parse_set(const char *s, size_t len, const LedModel *m, TestSet *t, char **error)
+{
+        int r;
+
+        *t = (TestSet) {};
+        r = alink_parse_property_set(s, len, &t->set, error);
+        t->id = t->set.id;
+        if (r == 0)
+                r = led_change_from_params(m, t->set.params, &t->change, error);
+        return r;
+}
+
+static void test_set_done(TestSet *t)
+{
+        alink_property_set_done(&t->set);
+        t->id = NULL;
+}
+
+static int build_post(const char *id, const LedModel *m, const LedState *st, char **ret)
+{
+        struct json_object *params;
+        int r = led_params_new(m, st, &params);
+
+        return r < 0 ? r : alink_build_property_post_object(id, params, ret);
+}
 
 static LedModel model = { .switch_property = "LightSwitch", .color_property = "RGBColor" };
 static LedModel model_b = { .switch_property = "LightSwitch", .color_property = "RGBColor",
@@ -10,9 +46,9 @@ static LedModel model_b = { .switch_property = "LightSwitch", .color_property = 
 /* Parse s; expect ALINK_E_INVALID with an error containing want (and the id when given). */
 static void expect_invalid(const LedModel *m, const char *s, const char *want, const char *want_id)
 {
-        AlinkPropertySet ps;
+        TestSet ps;
         char *error = NULL;
-        int r = alink_parse_property_set(s, strlen(s), m, &ps, &error);
+        int r = parse_set(s, strlen(s), m, &ps, &error);
 
         if (r != ALINK_E_INVALID) {
                 fprintf(stderr, "expected ALINK_E_INVALID for %s, got %d\n", s, r);
@@ -24,16 +60,16 @@ static void expect_invalid(const LedModel *m, const char *s, const char *want, c
         else
                 CHECK(ps.id == NULL);
         free(error);
-        alink_property_set_done(&ps);
+        test_set_done(&ps);
 }
 
 /* s holds an integer beyond 64 bits. json-c before 0.17 saturates it, and the check of that value says
  * want; 0.17 and later refuse the whole message in strict mode. Refused either way, with the reason. */
 static void expect_invalid_huge(const LedModel *m, const char *s, const char *want)
 {
-        AlinkPropertySet ps;
+        TestSet ps;
         char *error = NULL;
-        int r = alink_parse_property_set(s, strlen(s), m, &ps, &error);
+        int r = parse_set(s, strlen(s), m, &ps, &error);
 
         CHECK(r == ALINK_E_INVALID);
         if (!error || (!strstr(error, want) && !strstr(error, "integer out of range"))) {
@@ -42,14 +78,14 @@ static void expect_invalid_huge(const LedModel *m, const char *s, const char *wa
                 abort();
         }
         free(error);
-        alink_property_set_done(&ps);
+        test_set_done(&ps);
 }
 
-static AlinkPropertySet expect_valid(const LedModel *m, const char *s)
+static TestSet expect_valid(const LedModel *m, const char *s)
 {
-        AlinkPropertySet ps;
+        TestSet ps;
         char *error = NULL;
-        int r = alink_parse_property_set(s, strlen(s), m, &ps, &error);
+        int r = parse_set(s, strlen(s), m, &ps, &error);
 
         if (r != 0) {
                 fprintf(stderr, "expected %s to parse, got %d: %s\n", s, r, error ? error : "");
@@ -97,19 +133,19 @@ TEST(topics)
 TEST(property_set_seed_example)
 {
         /* The seed's log: a string id and version "1.0.0". */
-        AlinkPropertySet ps = expect_valid(&model,
+        TestSet ps = expect_valid(&model,
                 "{\"method\": \"thing.service.property.set\",\"id\": \"36195462\",\"params\":{\"LightSwitch\":1},"
                 "\"version\":\"1.0.0\"}");
 
         CHECK_STREQ(ps.id, "36195462");
         CHECK(ps.change.set_on && ps.change.value.on);
         CHECK(!ps.change.set_red && !ps.change.set_green && !ps.change.set_blue && !ps.change.set_brightness);
-        alink_property_set_done(&ps);
+        test_set_done(&ps);
 }
 
 TEST(property_set_color_and_numeric_id)
 {
-        AlinkPropertySet ps = expect_valid(&model,
+        TestSet ps = expect_valid(&model,
                 "{\"id\":1626969597470,\"version\":\"1.0\",\"params\":{\"LightSwitch\":0,"
                 "\"RGBColor\":{\"Red\":255,\"Green\":0,\"Blue\":128}}}");
         LedState s = LED_STATE_INIT;
@@ -117,17 +153,17 @@ TEST(property_set_color_and_numeric_id)
         CHECK_STREQ(ps.id, "1626969597470");
         led_change_apply(&ps.change, &s);
         CHECK(!s.on && s.red == 255 && s.green == 0 && s.blue == 128 && s.brightness == 100);
-        alink_property_set_done(&ps);
+        test_set_done(&ps);
 
         /* Booleans and integral doubles are whole numbers too; a partial colour keeps the other channels. */
         ps = expect_valid(&model, "{\"id\":\"7\",\"params\":{\"LightSwitch\":true,\"RGBColor\":{\"Green\":10.0}}}");
         CHECK(ps.change.set_on && ps.change.value.on && ps.change.set_green && !ps.change.set_red);
         CHECK(ps.change.value.green == 10);
-        alink_property_set_done(&ps);
+        test_set_done(&ps);
 
         ps = expect_valid(&model_b, "{\"id\":\"8\",\"params\":{\"Brightness\":40}}");
         CHECK(ps.change.set_brightness && ps.change.value.brightness == 40);
-        alink_property_set_done(&ps);
+        test_set_done(&ps);
 }
 
 TEST(property_set_invalid)
@@ -175,7 +211,7 @@ TEST(deep_and_large_input)
 {
         char *deep = malloc(20000), *big;
         size_t n = 0;
-        AlinkPropertySet ps;
+        TestSet ps;
         char *error = NULL;
 
         CHECK(deep);
@@ -190,7 +226,7 @@ TEST(deep_and_large_input)
         CHECK(big);
         memset(big, ' ', ALINK_MAX_PAYLOAD + 1);
         big[ALINK_MAX_PAYLOAD + 1] = 0;
-        CHECK(alink_parse_property_set(big, ALINK_MAX_PAYLOAD + 1, &model, &ps, &error) == ALINK_E_INVALID);
+        CHECK(parse_set(big, ALINK_MAX_PAYLOAD + 1, &model, &ps, &error) == ALINK_E_INVALID);
         CHECK_CONTAINS(error, "exceeds");
         free(error);
         free(big);
@@ -200,11 +236,11 @@ TEST(deep_and_large_input)
         expect_invalid(&model, "{\"id\":\"1\",\"params\":{\"RGBColor\":{\"Red\\u0000x\":1}}}", "NUL character", "1");
         /* An escaped backslash before u0000 is no NUL. */
         const char *escaped = "{\"id\":\"1\",\"params\":{\"LightSwitch\":1},\"x\":\"\\\\u0000\"}";
-        CHECK(alink_parse_property_set(escaped, strlen(escaped), &model, &ps, &error) == 0);
-        alink_property_set_done(&ps);
+        CHECK(parse_set(escaped, strlen(escaped), &model, &ps, &error) == 0);
+        test_set_done(&ps);
 
         /* Embedded NUL bytes in the payload: not JSON. */
-        CHECK(alink_parse_property_set("{\"id\":\"1\"\0}", 11, &model, &ps, &error) == ALINK_E_INVALID);
+        CHECK(parse_set("{\"id\":\"1\"\0}", 11, &model, &ps, &error) == ALINK_E_INVALID);
         free(error);
 }
 
@@ -223,11 +259,11 @@ TEST(reply_and_post)
         CHECK_STREQ(s, "{\"id\":\"1\",\"code\":460,\"data\":{},\"message\":\"say \\\"hi\\\"/ok\"}");
         free(s);
 
-        CHECK(alink_build_property_post("5", &model, &st, &s) == 0);
+        CHECK(build_post("5", &model, &st, &s) == 0);
         CHECK_STREQ(s, "{\"id\":\"5\",\"version\":\"1.0\",\"sys\":{\"ack\":1},\"method\":\"thing.event.property.post\","
                        "\"params\":{\"LightSwitch\":1,\"RGBColor\":{\"Red\":255,\"Green\":0,\"Blue\":128}}}");
         free(s);
-        CHECK(alink_build_property_post("6", &model_b, &st, &s) == 0);
+        CHECK(build_post("6", &model_b, &st, &s) == 0);
         CHECK_CONTAINS(s, "\"Brightness\":100");
         free(s);
 }

@@ -340,54 +340,10 @@ bad:
                 max, strna(d));
 }
 
-static int parse_color(json_object *v, const char *name, LedChange *c, char **ret_error)
-{
-        static const char *const members[] = { "Red", "Green", "Blue" };
-        bool *set[] = { &c->set_red, &c->set_green, &c->set_blue };
-        uint8_t *val[] = { &c->value.red, &c->value.green, &c->value.blue };
-        bool any = false;
-
-        if (!json_object_is_type(v, json_type_object)) {
-                _cleanup_(freep) char *d = describe(v);
-                return set_error(ret_error, "%s: expected an object {\"Red\":0..255,\"Green\":0..255,\"Blue\":0..255}, got %s",
-                        name, strna(d));
-        }
-
-        json_object_object_foreach(v, key, member)
-        {
-                size_t i;
-                int64_t x;
-                int r;
-
-                for (i = 0; i < ELEMENTSOF(members); i++)
-                        if (streq(key, members[i]))
-                                break;
-                if (i >= ELEMENTSOF(members))
-                        return set_error(ret_error, "%s has no member \"%.64s\" (expected Red, Green, Blue)", name,
-                                key);
-                {
-                        _cleanup_(freep) char *what = NULL;
-                        if (asprintf(&what, "%s.%s", name, key) < 0)
-                                return -ENOMEM;
-                        r = get_uint(member, what, 0, 255, &x, ret_error);
-                }
-                if (r != 0)
-                        return r;
-                *set[i] = true;
-                *val[i] = (uint8_t) x;
-                any = true;
-        }
-        if (!any)
-                return set_error(ret_error, "%s: expected at least one of Red, Green, Blue", name);
-        return 0;
-}
-
-int alink_parse_property_set(const void *payload, size_t len, const LedModel *model, AlinkPropertySet *s,
-                char **ret_error)
+int alink_parse_property_set(const void *payload, size_t len, AlinkPropertySet *s, char **ret_error)
 {
         _cleanup_(json_object_putp) json_object *o = NULL;
         json_object *params;
-        LedChange c = {};
         int r;
 
         *s = (AlinkPropertySet) {};
@@ -408,39 +364,18 @@ int alink_parse_property_set(const void *payload, size_t len, const LedModel *mo
         if (json_object_object_length(params) == 0)
                 return set_error(ret_error, "params is empty");
 
-        json_object_object_foreach(params, key, v)
-        {
-                int64_t x;
-
-                if (streq(key, model->switch_property)) {
-                        r = get_uint(v, key, 0, 1, &x, ret_error);
-                        if (r != 0)
-                                return r;
-                        c.set_on = true;
-                        c.value.on = x;
-                } else if (streq(key, model->color_property)) {
-                        r = parse_color(v, key, &c, ret_error);
-                        if (r != 0)
-                                return r;
-                } else if (model->brightness_property && streq(key, model->brightness_property)) {
-                        r = get_uint(v, key, 0, 100, &x, ret_error);
-                        if (r != 0)
-                                return r;
-                        c.set_brightness = true;
-                        c.value.brightness = (uint8_t) x;
-                } else
-                        return set_error(ret_error, "unknown property \"%.64s\"", key);
-        }
-
-        s->change = c;
         s->params_json = strdup(json_object_to_json_string_ext(params, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
-        return s->params_json ? 0 : -ENOMEM;
+        if (!s->params_json)
+                return -ENOMEM;
+        s->params = json_object_get(params);
+        return 0;
 }
 
 void alink_property_set_done(AlinkPropertySet *s)
 {
         free(s->id);
         free(s->params_json);
+        json_object_put(s->params);
         *s = (AlinkPropertySet) {};
 }
 
@@ -616,29 +551,48 @@ int alink_merge_property_posts(const char *older, bool older_timed, uint64_t old
         return to_string(b, ret);
 }
 
-int alink_build_property_post(const char *id, const LedModel *model, const LedState *state, char **ret)
+int alink_build_property_post_object(const char *id, struct json_object *params, char **ret)
 {
-        _cleanup_(json_object_putp) json_object *o = NULL;
-        json_object *params, *color;
+        _cleanup_(json_object_putp) json_object *p = params, *o = NULL;
 
-        if (!id)
+        if (!id || !p || !json_object_is_type(p, json_type_object))
                 return -EINVAL;
         o = post_envelope(id);
         if (!o)
                 return -ENOMEM;
-        params = json_object_new_object();
-        if (add(o, "params", params) < 0)
-                return -ENOMEM;
-        color = json_object_new_object();
-        if (add(params, model->switch_property, json_object_new_int(state->on)) < 0 ||
-            add(params, model->color_property, color) < 0 || add(color, "Red", json_object_new_int(state->red)) < 0 ||
-            add(color, "Green", json_object_new_int(state->green)) < 0 ||
-            add(color, "Blue", json_object_new_int(state->blue)) < 0)
-                return -ENOMEM;
-        if (model->brightness_property &&
-            add(params, model->brightness_property, json_object_new_int(state->brightness)) < 0)
+        if (add(o, "params", TAKE_PTR(p)) < 0)
                 return -ENOMEM;
         return to_string(o, ret);
+}
+
+/* ---- reading values, for the modules that map a params object onto their device ---- */
+
+int alink_json_error(char **ret_error, const char *format, ...)
+{
+        va_list ap;
+        int r;
+
+        if (!ret_error)
+                return ALINK_E_INVALID;
+        va_start(ap, format);
+        r = vasprintf(ret_error, format, ap);
+        va_end(ap);
+        if (r < 0) {
+                *ret_error = NULL;
+                return -ENOMEM;
+        }
+        return ALINK_E_INVALID;
+}
+
+char *alink_json_describe(struct json_object *v)
+{
+        return describe(v);
+}
+
+int alink_json_get_uint(struct json_object *v, const char *what, int64_t min, int64_t max, int64_t *ret,
+                char **ret_error)
+{
+        return get_uint(v, what, min, max, ret, ret_error);
 }
 
 /* ---- OTA ---- */

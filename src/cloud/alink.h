@@ -14,7 +14,6 @@
 
 #include "alink-limits.h"
 #include "digest.h"
-#include "led-model.h"
 #include "macro.h"
 
 struct json_object;
@@ -85,14 +84,14 @@ bool alink_topic_publish_allowed(const AlinkTopics *t, const char *topic);
 /* A parsed thing.service.property.set. */
 typedef struct AlinkPropertySet {
         char *id; /* as sent (numbers in decimal); NULL when it was missing or unreadable */
-        LedChange change;
-        char *params_json; /* the params object, re-serialised (for the D-Bus PropertySet signal) */
+        struct json_object *params; /* a non-empty object; what each property means is the device's business */
+        char *params_json;          /* the params object, re-serialised (for the D-Bus PropertySet signal) */
 } AlinkPropertySet;
 
 void alink_property_set_done(AlinkPropertySet *s);
-/* 0, or ALINK_E_INVALID with *ret_error set (and s->id when it could be read), or negative errno. */
-int alink_parse_property_set(const void *payload, size_t len, const LedModel *model, AlinkPropertySet *s,
-                char **ret_error);
+/* The envelope of a set for any product: id, a non-empty params object, no NUL in any key or string. 0, or
+ * ALINK_E_INVALID with *ret_error set (and s->id when it could be read), or negative errno. */
+int alink_parse_property_set(const void *payload, size_t len, AlinkPropertySet *s, char **ret_error);
 
 /* A reply from the cloud (post_reply and the like). */
 typedef struct AlinkReply {
@@ -122,8 +121,17 @@ int alink_build_property_post_params(const char *id, const char *params_json, ch
  * already are in that form. ALINK_E_INVALID when either is not a property post. */
 int alink_merge_property_posts(const char *older, bool older_timed, uint64_t older_ms, const char *newer,
                 uint64_t newer_ms, char **ret);
-/* thing.event.property.post carrying every property of the model. */
-int alink_build_property_post(const char *id, const LedModel *model, const LedState *state, char **ret);
+/* thing.event.property.post carrying params, a JSON object whose reference this takes (also on failure). */
+int alink_build_property_post_object(const char *id, struct json_object *params, char **ret);
+
+/* Reading one value of a params object, with the codec's limits and wording (for the modules that map
+ * properties onto a device). Errors are ALINK_E_INVALID with *ret_error "<what>: <why>". */
+int alink_json_error(char **ret_error, const char *format, ...) _printf_(2, 3);
+/* The value as compact JSON, cut to 40 characters; NULL when out of memory. Caller frees. */
+char *alink_json_describe(struct json_object *v);
+/* A whole number in min..max (a boolean when max is 1; an integral double too). */
+int alink_json_get_uint(struct json_object *v, const char *what, int64_t min, int64_t max, int64_t *ret,
+                char **ret_error);
 
 /* ---- OTA (https://help.aliyun.com/en/iot/user-guide/ota-update) ---- */
 

@@ -14,6 +14,7 @@
 #include "bus.h"
 #include "event-util.h"
 #include "fs-util.h"
+#include "led-json.h"
 #include "log.h"
 #include "manager.h"
 #include "string-table.h"
@@ -140,7 +141,10 @@ static int manager_post_state(Manager *m, const LedState *state)
         id = manager_new_message_id(m);
         if (!id)
                 return log_oom();
-        r = alink_build_property_post(id, &m->conf->led_model, state, &payload);
+        struct json_object *params;
+        r = led_params_new(&m->conf->led_model, state, &params);
+        if (r >= 0)
+                r = alink_build_property_post_object(id, params, &payload);
         if (r < 0)
                 return log_oom();
         r = manager_queue_post(m, payload);
@@ -230,9 +234,12 @@ static void manager_handle_property_set(Manager *m, const void *payload, size_t 
 {
         _cleanup_(alink_property_set_done) AlinkPropertySet ps = {};
         _cleanup_(freep) char *error = NULL;
+        LedChange change;
         int r;
 
-        r = alink_parse_property_set(payload, len, &m->conf->led_model, &ps, &error);
+        r = alink_parse_property_set(payload, len, &ps, &error);
+        if (r == 0)
+                r = led_change_from_params(&m->conf->led_model, ps.params, &change, &error);
         if (r < 0) {
                 log_error_errno(r, "Cannot parse a property set: %m");
                 (void) manager_reply(m, m->topics.property_set_reply, ps.id, ALINK_CODE_REQUEST_ERROR,
@@ -246,7 +253,7 @@ static void manager_handle_property_set(Manager *m, const void *payload, size_t 
         }
 
         log_info("Property set %s from the cloud", ps.id);
-        (void) manager_change_led(m, &ps.change, ps.id, NULL);
+        (void) manager_change_led(m, &change, ps.id, NULL);
         /* After the set_reply has gone out: local listeners do not hold up the cloud's round trip. */
         bus_emit_property_set(m->bus, ps.params_json);
 }

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "alink.h"
+#include "led-json.h"
 #include "log.h"
 #include "ota-job.h"
 
@@ -19,13 +20,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         AlinkReply reply;
         char *error = NULL, *id = NULL, *s = NULL;
 
-        if (alink_parse_property_set(data, size, &model, &ps, &error) == 0) {
+        LedChange change;
+        if (alink_parse_property_set(data, size, &ps, &error) == 0 &&
+            led_change_from_params(&model, ps.params, &change, &error) == 0) {
                 /* Whatever parsed must also build. */
                 LedState st = LED_STATE_INIT;
-                led_change_apply(&ps.change, &st);
+                struct json_object *params;
+                led_change_apply(&change, &st);
                 if (alink_build_reply(ps.id, 200, NULL, &s) == 0)
                         free(s);
-                if (alink_build_property_post(ps.id, &model, &st, &s) == 0)
+                if (led_params_new(&model, &st, &params) == 0 &&
+                    alink_build_property_post_object(ps.id, params, &s) == 0)
                         free(s);
         }
         alink_property_set_done(&ps);
