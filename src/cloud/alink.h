@@ -1,5 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* alink.h: Alink topics and JSON messages (ALINK-PROTOCOL.md §2), as pure functions.
+/* alink.h: Alink topics and JSON messages, as pure functions, for any product key and device name.
+ * Sources: "Device properties, events, and services" (https://help.aliyun.com/document_detail/89301.htm)
+ * and the Link SDK C components/data-model/aiot_dm_api.c.
  *
  * The owner of the Alink JSON formats (json-c); src/ota/ota-job.c reuses its parser and the package
  * members for the OTA job file. Parsers take the raw payload from the network (any bytes, any length) and
@@ -56,7 +58,7 @@ typedef struct AlinkTopics {
         char *property_post;      /* publish */
         char *event_post_reply;   /* subscribe, "+" for the event */
         char *service;            /* subscribe, "+" for the service */
-        /* OTA (ALINK-PROTOCOL.md §3.1). */
+        /* OTA (https://help.aliyun.com/document_detail/89307.htm). */
         char *ota_inform;             /* publish */
         char *ota_upgrade;            /* subscribe */
         char *ota_progress;           /* publish */
@@ -117,7 +119,7 @@ int alink_build_reply(const char *id, int64_t code, const char *message, char **
 int alink_build_property_post_params(const char *id, const char *params_json, char **ret, char **ret_error);
 /* Fold two thing.event.property.post payloads into one (the outbox coalescing posts that wait): the
  * result is newer's envelope with every property of both, newer's values winning, each value in the
- * timed form {"value":...,"time":<epoch ms>} (ALINK-PROTOCOL.md §2.3). older_timed says older's values
+ * timed form {"value":...,"time":<epoch ms>} (batched posts, https://help.aliyun.com/document_detail/89301.htm). older_timed says older's values
  * already are in that form. ALINK_E_INVALID when either is not a property post. */
 int alink_merge_property_posts(const char *older, bool older_timed, uint64_t older_ms, const char *newer,
                 uint64_t newer_ms, char **ret);

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* bus-names.h: the D-Bus names the daemon and aliLinkctl share (DESIGN.md "Fixed interfaces").
+/* bus-names.h: the D-Bus names the daemon and aliLinkctl share (the org.alilinkd1 API of README.md
+ * and aliLinkctl(1)).
  *
  * One place for the well-known name, object path, interface and error names, so the daemon's vtable and
  * the CLI cannot drift apart. Constants only. */
