@@ -31,8 +31,8 @@
 typedef struct Device {
         const char *name;
         char set_topic[256], reply_topic[256], post_topic[256], progress_topic[256];
-        uint64_t *sent_ns;  /* per request index; 0 = not sent */
-        double *rtt_us;     /* per request index; < 0 = not answered */
+        uint64_t *sent_ns; /* per request index; 0 = not sent */
+        double *rtt_us;    /* per request index; < 0 = not answered */
         unsigned answered, duplicates, bad;
 } Device;
 
@@ -65,12 +65,12 @@ static void on_connect(struct mosquitto *m, void *u, int rc)
                 return;
         }
         for (int i = 0; i < n_devices; i++) {
-                const char *topics[2] = { devices[i].reply_topic, devices[i].post_topic };
+                const char *topics[2] = {devices[i].reply_topic, devices[i].post_topic};
 
                 if (push_json)
                         topics[0] = devices[i].progress_topic;
-                if (mosquitto_subscribe_multiple(m, NULL, push_json ? 1 : 2, (char *const *) topics, 1, 0, NULL) !=
-                    MOSQ_ERR_SUCCESS)
+                if (mosquitto_subscribe_multiple(m, NULL, push_json ? 1 : 2, (char *const *) topics, 1, 0,
+                            NULL) != MOSQ_ERR_SUCCESS)
                         failed = true;
         }
 }
@@ -115,7 +115,7 @@ static void on_message(struct mosquitto *m, void *u, const struct mosquitto_mess
                         long k = reply_index(msg);
 
                         if (k < 0 || d->sent_ns[k] == 0 ||
-                            !memmem(msg->payload, (size_t) msg->payloadlen, "\"code\":200", 10)) {
+                                !memmem(msg->payload, (size_t) msg->payloadlen, "\"code\":200", 10)) {
                                 d->bad++;
                                 return;
                         }
@@ -129,7 +129,8 @@ static void on_message(struct mosquitto *m, void *u, const struct mosquitto_mess
                 }
                 if (strcmp(msg->topic, d->post_topic) == 0) {
                         /* The burst's last set is the only one with blue 200. */
-                        if (d->answered == count && memmem(msg->payload, (size_t) msg->payloadlen, "\"Blue\":200", 10))
+                        if (d->answered == count &&
+                                memmem(msg->payload, (size_t) msg->payloadlen, "\"Blue\":200", 10))
                                 post_seen = true;
                         return;
                 }
@@ -154,7 +155,8 @@ static int publish_set(struct mosquitto *m, Device *d, unsigned k)
         int n, rc;
 
         n = snprintf(payload, sizeof(payload),
-                "{\"method\":\"thing.service.property.set\",\"id\":\"%" PRIu64 "\",\"params\":{\"LightSwitch\":%u,"
+                "{\"method\":\"thing.service.property.set\",\"id\":\"%" PRIu64
+                "\",\"params\":{\"LightSwitch\":%u,"
                 "\"RGBColor\":{\"Red\":%u,\"Green\":%u,\"Blue\":%u}},\"version\":\"1.0\"}",
                 id_base + k, k % 2, k % 256, (k / 256) % 256, last ? 200u : 7u);
         d->sent_ns[k] = now_ns();
@@ -194,7 +196,8 @@ static bool all_answered(void)
 
 static int run_rtt(struct mosquitto *m)
 {
-        uint64_t period = 1000000000ull / ((uint64_t) rate * (uint64_t) n_devices), start = now_ns(), deadline;
+        uint64_t period = 1000000000ull / ((uint64_t) rate * (uint64_t) n_devices), start = now_ns(),
+                 deadline;
         unsigned slots = count * (unsigned) n_devices;
         int ret = 0;
 
@@ -202,7 +205,8 @@ static int run_rtt(struct mosquitto *m)
                 uint64_t due = start + slot * period, t = now_ns();
 
                 if (t >= due) {
-                        if (publish_set(m, &devices[slot % (unsigned) n_devices], slot / (unsigned) n_devices) < 0)
+                        if (publish_set(m, &devices[slot % (unsigned) n_devices],
+                                    slot / (unsigned) n_devices) < 0)
                                 return 1;
                         slot++;
                         continue;
@@ -228,10 +232,10 @@ static int run_rtt(struct mosquitto *m)
                                 sum += d->rtt_us[k];
                         }
                 qsort(s, n, sizeof(double), cmp_double);
-                printf("rtt %s n=%zu lost=%zu dup=%u bad=%u p50=%.1f p99=%.1f min=%.1f max=%.1f mean=%.1f\n", d->name,
-                        n, (size_t) count - n, d->duplicates, d->bad, n ? percentile(s, n, 0.50) : -1.0,
-                        n ? percentile(s, n, 0.99) : -1.0, n ? s[0] : -1.0, n ? s[n - 1] : -1.0,
-                        n ? sum / (double) n : -1.0);
+                printf("rtt %s n=%zu lost=%zu dup=%u bad=%u p50=%.1f p99=%.1f min=%.1f max=%.1f mean=%.1f\n",
+                        d->name, n, (size_t) count - n, d->duplicates, d->bad,
+                        n ? percentile(s, n, 0.50) : -1.0, n ? percentile(s, n, 0.99) : -1.0,
+                        n ? s[0] : -1.0, n ? s[n - 1] : -1.0, n ? sum / (double) n : -1.0);
                 if (n < count || d->duplicates || d->bad)
                         ret = 1;
                 free(s);
@@ -254,8 +258,11 @@ static int run_burst(struct mosquitto *m)
         while (!failed && post_wanted && d->answered == count && !post_seen && now_ns() < deadline)
                 if (cloud_loop(m, 100, "bench-cloud") < 0)
                         return 1;
-        printf("burst %s n=%u answered=%u duplicates=%u bad=%u elapsed_ms=%.1f post=%s\n", d->name, count, d->answered,
-                d->duplicates, d->bad, (double) (end - start) / 1e6, !post_wanted ? "-" : post_seen ? "ok" : "missing");
+        printf("burst %s n=%u answered=%u duplicates=%u bad=%u elapsed_ms=%.1f post=%s\n", d->name, count,
+                d->answered, d->duplicates, d->bad, (double) (end - start) / 1e6,
+                !post_wanted ? "-"
+                : post_seen  ? "ok"
+                             : "missing");
         return d->answered == count && !d->duplicates && !d->bad && (post_seen || !post_wanted) ? 0 : 1;
 }
 
@@ -284,8 +291,10 @@ static int run_ota(struct mosquitto *m)
 
 static void usage(void)
 {
-        fprintf(stderr, "usage: bench-cloud --port N --cafile F --pass P --product-key PK --device DN... [--host H]\n"
-                        "  [--user U] [--count N] [--rate PER_SECOND] [--timeout S] [--push JSON] [--no-post] rtt|burst|ota\n");
+        fprintf(stderr, "usage: bench-cloud --port N --cafile F --pass P --product-key PK --device DN... "
+                        "[--host H]\n"
+                        "  [--user U] [--count N] [--rate PER_SECOND] [--timeout S] [--push JSON] "
+                        "[--no-post] rtt|burst|ota\n");
         exit(2);
 }
 
@@ -293,10 +302,13 @@ int main(int argc, char *argv[])
 {
         static const struct option options[] = {
                 CLOUD_LONG_OPTIONS,
-                { "product-key", required_argument, NULL, 'k' },
-                { "device", required_argument, NULL, 'd' },  { "count", required_argument, NULL, 'n' },
-                { "rate", required_argument, NULL, 'r' },    { "timeout", required_argument, NULL, 't' },
-                { "push", required_argument, NULL, 'o' },    { "no-post", no_argument, NULL, 'N' },
+                {"product-key", required_argument, NULL, 'k'},
+                {"device", required_argument, NULL, 'd'},
+                {"count", required_argument, NULL, 'n'},
+                {"rate", required_argument, NULL, 'r'},
+                {"timeout", required_argument, NULL, 't'},
+                {"push", required_argument, NULL, 'o'},
+                {"no-post", no_argument, NULL, 'N'},
                 {},
         };
         CloudOptions o = CLOUD_OPTIONS_INIT;
@@ -310,25 +322,38 @@ int main(int argc, char *argv[])
                 if (cloud_option(&o, c, optarg))
                         continue;
                 switch (c) {
-                case 'k': pk = optarg; break;
+                case 'k':
+                        pk = optarg;
+                        break;
                 case 'd':
                         if (n_devices == MAX_DEVICES)
                                 usage();
                         devices[n_devices++].name = optarg;
                         break;
-                case 'n': count = (unsigned) atoi(optarg); break;
-                case 'r': rate = (unsigned) atoi(optarg); break;
-                case 't': timeout_s = atof(optarg); break;
-                case 'o': push_json = optarg; break;
-                case 'N': post_wanted = false; break;
-                default: usage();
+                case 'n':
+                        count = (unsigned) atoi(optarg);
+                        break;
+                case 'r':
+                        rate = (unsigned) atoi(optarg);
+                        break;
+                case 't':
+                        timeout_s = atof(optarg);
+                        break;
+                case 'o':
+                        push_json = optarg;
+                        break;
+                case 'N':
+                        post_wanted = false;
+                        break;
+                default:
+                        usage();
                 }
         }
         if (optind + 1 != argc || !o.cafile || !o.pass || !pk || n_devices == 0 || count == 0 || rate == 0)
                 usage();
         mode = argv[optind];
         if ((strcmp(mode, "rtt") != 0 && strcmp(mode, "burst") != 0 && strcmp(mode, "ota") != 0) ||
-            (strcmp(mode, "ota") == 0 && !push_json))
+                (strcmp(mode, "ota") == 0 && !push_json))
                 usage();
         if (strcmp(mode, "ota") != 0)
                 push_json = NULL;
@@ -338,11 +363,14 @@ int main(int argc, char *argv[])
         for (int i = 0; i < n_devices; i++) {
                 Device *d = &devices[i];
 
-                snprintf(d->set_topic, sizeof(d->set_topic), "/sys/%s/%s/thing/service/property/set", pk, d->name);
-                snprintf(d->reply_topic, sizeof(d->reply_topic), "/sys/%s/%s/thing/service/property/set_reply", pk,
+                snprintf(d->set_topic, sizeof(d->set_topic), "/sys/%s/%s/thing/service/property/set", pk,
                         d->name);
-                snprintf(d->post_topic, sizeof(d->post_topic), "/sys/%s/%s/thing/event/property/post", pk, d->name);
-                snprintf(d->progress_topic, sizeof(d->progress_topic), "/ota/device/progress/%s/%s", pk, d->name);
+                snprintf(d->reply_topic, sizeof(d->reply_topic),
+                        "/sys/%s/%s/thing/service/property/set_reply", pk, d->name);
+                snprintf(d->post_topic, sizeof(d->post_topic), "/sys/%s/%s/thing/event/property/post", pk,
+                        d->name);
+                snprintf(d->progress_topic, sizeof(d->progress_topic), "/ota/device/progress/%s/%s", pk,
+                        d->name);
                 d->sent_ns = calloc(count, sizeof(uint64_t));
                 d->rtt_us = malloc(count * sizeof(double));
                 if (!d->sent_ns || !d->rtt_us)

@@ -64,13 +64,14 @@ static bool has_line(const char *buf, const char *prefix)
 
 static void usage(void)
 {
-        fprintf(stderr, "usage: bench-start --runs N (--socket PATH | --stdout-line PREFIX) [--timeout S] -- PROGRAM ARGS...\n");
+        fprintf(stderr, "usage: bench-start --runs N (--socket PATH | --stdout-line PREFIX) [--timeout S] "
+                        "-- PROGRAM ARGS...\n");
         exit(2);
 }
 
 int main(int argc, char *argv[])
 {
-        struct sockaddr_un a = { .sun_family = AF_UNIX };
+        struct sockaddr_un a = {.sun_family = AF_UNIX};
         const char *path = NULL, *line = NULL;
         int runs = 20, fd = -1, i, status;
         double timeout_s = 10;
@@ -108,7 +109,7 @@ int main(int argc, char *argv[])
 
         for (int run = 1; run <= runs; run++) {
                 uint64_t start, ready = 0, connected = 0, cpu = 0, deadline;
-                int out[2] = { -1, -1 };
+                int out[2] = {-1, -1};
                 size_t have = 0;
                 pid_t pid;
 
@@ -129,7 +130,7 @@ int main(int argc, char *argv[])
                 deadline = start + (uint64_t) (timeout_s * 1e9);
                 while (!(ready && connected)) {
                         uint64_t t = now_ns();
-                        struct pollfd p = { .fd = line ? out[0] : fd, .events = POLLIN };
+                        struct pollfd p = {.fd = line ? out[0] : fd, .events = POLLIN};
                         ssize_t n;
 
                         if (t >= deadline || poll(&p, 1, (int) ((deadline - t) / 1000000 + 1)) <= 0)
@@ -163,10 +164,10 @@ int main(int argc, char *argv[])
                 }
                 (void) kill(pid, SIGTERM);
                 if (waitpid(pid, &status, 0) < 0 ||
-                    !((WIFEXITED(status) && WEXITSTATUS(status) == 0) ||
-                            (line && WIFSIGNALED(status) && WTERMSIG(status) == SIGTERM))) {
-                        fprintf(stderr, "bench-start: run %d: %s did not exit cleanly (status 0x%x)\n", run, argv[0],
-                                status);
+                        !((WIFEXITED(status) && WEXITSTATUS(status) == 0) ||
+                                (line && WIFSIGNALED(status) && WTERMSIG(status) == SIGTERM))) {
+                        fprintf(stderr, "bench-start: run %d: %s did not exit cleanly (status 0x%x)\n", run,
+                                argv[0], status);
                         return 1;
                 }
                 if (line)
@@ -176,11 +177,15 @@ int main(int argc, char *argv[])
                                 ;
                 if (!ready || !connected) {
                         fprintf(stderr, "bench-start: run %d: no %s within %.0f s\n", run,
-                                line ? line : !ready ? "READY=1" : "STATUS=connected", timeout_s);
+                                line     ? line
+                                : !ready ? "READY=1"
+                                         : "STATUS=connected",
+                                timeout_s);
                         return 1;
                 }
-                printf("start run=%d ready_ms=%.2f connected_ms=%.2f cpu_ms=%.2f\n", run, (double) (ready - start) / 1e6,
-                        (double) (connected - start) / 1e6, (double) cpu / 1e6);
+                printf("start run=%d ready_ms=%.2f connected_ms=%.2f cpu_ms=%.2f\n", run,
+                        (double) (ready - start) / 1e6, (double) (connected - start) / 1e6,
+                        (double) cpu / 1e6);
                 fflush(stdout);
         }
         if (path)

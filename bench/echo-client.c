@@ -3,12 +3,12 @@
  *
  * The least a device can do and still answer the cloud's property sets the way ali-linkd does: one
  * libmosquitto client, the same broker, the same TLS (a CA file or a hashed CA directory, as ali-linkd's
- * ca_file and ca_path; peer and host name verified, TLS 1.2 at least), TCP_NODELAY, the device's Alink login (client id, user name, HMAC-SHA256 password over the secret
- * read from a file), MQTT 3.1.1, keepalive 60 s. It subscribes to its property/set topic at QoS 1 and answers
- * each set with {"id":ID,"code":200,"data":{}} on set_reply at QoS 0, taking the id with strstr() instead of a
- * JSON parser. Nothing else: no LEDs, no outbox, no D-Bus, no logging, libmosquitto's own loop
- * (mosquitto_loop_forever). It prints "# subscribed" once its SUBACK arrives and exits when the connection
- * is lost. A bench tool, not part of the daemon. */
+ * ca_file and ca_path; peer and host name verified, TLS 1.2 at least), TCP_NODELAY, the device's Alink login
+ * (client id, user name, HMAC-SHA256 password over the secret read from a file), MQTT 3.1.1, keepalive 60 s.
+ * It subscribes to its property/set topic at QoS 1 and answers each set with {"id":ID,"code":200,"data":{}}
+ * on set_reply at QoS 0, taking the id with strstr() instead of a JSON parser. Nothing else: no LEDs, no
+ * outbox, no D-Bus, no logging, libmosquitto's own loop (mosquitto_loop_forever). It prints "# subscribed"
+ * once its SUBACK arrives and exits when the connection is lost. A bench tool, not part of the daemon. */
 #include <getopt.h>
 #include <mosquitto.h>
 #include <openssl/evp.h>
@@ -66,13 +66,17 @@ static void on_message(struct mosquitto *m, void *u, const struct mosquitto_mess
 int main(int argc, char *argv[])
 {
         static const struct option options[] = {
-                { "host", required_argument, NULL, 'h' },  { "port", required_argument, NULL, 'p' },
-                { "cafile", required_argument, NULL, 'c' }, { "capath", required_argument, NULL, 'C' },
-                { "product-key", required_argument, NULL, 'k' },
-                { "device-name", required_argument, NULL, 'd' }, { "secret-file", required_argument, NULL, 's' },
+                {"host", required_argument, NULL, 'h'},
+                {"port", required_argument, NULL, 'p'},
+                {"cafile", required_argument, NULL, 'c'},
+                {"capath", required_argument, NULL, 'C'},
+                {"product-key", required_argument, NULL, 'k'},
+                {"device-name", required_argument, NULL, 'd'},
+                {"secret-file", required_argument, NULL, 's'},
                 {},
         };
-        const char *host = "127.0.0.1", *cafile = NULL, *capath = NULL, *pk = NULL, *dn = NULL, *secret_file = NULL;
+        const char *host = "127.0.0.1", *cafile = NULL, *capath = NULL, *pk = NULL, *dn = NULL,
+                   *secret_file = NULL;
         char secret[128], client_id[300], username[300], content[600], password[2 * EVP_MAX_MD_SIZE + 1];
         unsigned char mac[EVP_MAX_MD_SIZE];
         unsigned mac_len = 0;
@@ -82,17 +86,33 @@ int main(int argc, char *argv[])
 
         while ((c = getopt_long(argc, argv, "", options, NULL)) >= 0)
                 switch (c) {
-                case 'h': host = optarg; break;
-                case 'p': port = atoi(optarg); break;
-                case 'c': cafile = optarg; break;
-                case 'C': capath = optarg; break;
-                case 'k': pk = optarg; break;
-                case 'd': dn = optarg; break;
-                case 's': secret_file = optarg; break;
-                default: return 2;
+                case 'h':
+                        host = optarg;
+                        break;
+                case 'p':
+                        port = atoi(optarg);
+                        break;
+                case 'c':
+                        cafile = optarg;
+                        break;
+                case 'C':
+                        capath = optarg;
+                        break;
+                case 'k':
+                        pk = optarg;
+                        break;
+                case 'd':
+                        dn = optarg;
+                        break;
+                case 's':
+                        secret_file = optarg;
+                        break;
+                default:
+                        return 2;
                 }
         if ((!cafile && !capath) || !pk || !dn || !secret_file || strlen(pk) > 64 || strlen(dn) > 64) {
-                fprintf(stderr, "usage: echo-client --port N --cafile F|--capath DIR --product-key PK --device-name DN "
+                fprintf(stderr, "usage: echo-client --port N --cafile F|--capath DIR --product-key PK "
+                                "--device-name DN "
                                 "--secret-file F [--host H]\n");
                 return 2;
         }
@@ -108,8 +128,8 @@ int main(int argc, char *argv[])
         snprintf(client_id, sizeof(client_id), "%s.%s|securemode=2,signmethod=hmacsha256|", pk, dn);
         snprintf(username, sizeof(username), "%s&%s", dn, pk);
         snprintf(content, sizeof(content), "clientId%s.%sdeviceName%sproductKey%s", pk, dn, dn, pk);
-        if (!HMAC(EVP_sha256(), secret, (int) strlen(secret), (const unsigned char *) content, strlen(content), mac,
-                    &mac_len))
+        if (!HMAC(EVP_sha256(), secret, (int) strlen(secret), (const unsigned char *) content,
+                    strlen(content), mac, &mac_len))
                 return 1;
         for (unsigned i = 0; i < mac_len; i++)
                 snprintf(password + 2 * i, 3, "%02x", mac[i]);
@@ -132,7 +152,8 @@ int main(int argc, char *argv[])
 
         rc = mosquitto_connect(m, host, port, 60);
         if (rc != MOSQ_ERR_SUCCESS) {
-                fprintf(stderr, "echo-client: cannot connect to %s:%d: %s\n", host, port, mosquitto_strerror(rc));
+                fprintf(stderr, "echo-client: cannot connect to %s:%d: %s\n", host, port,
+                        mosquitto_strerror(rc));
                 return 1;
         }
         rc = mosquitto_loop_forever(m, -1, 1);

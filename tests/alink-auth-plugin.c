@@ -2,11 +2,12 @@
 /* alink-auth-plugin.c: a mosquitto plugin that makes the broker behave like Alibaba's for logins and topics.
  *
  * Loaded by the test broker (mosquitto's plugin API version 5). It admits a device only when its MQTT
- * client id, user name and password follow https://help.aliyun.com/document_detail/73742.html: client id "<cid>|k=v,...|" with
- * securemode=2 and a known signmethod, user name "<dn>&<pk>" of a device listed in the devices file, and
- * password = hex HMAC(device secret, "clientId<cid>deviceName<dn>productKey<pk>[timestamp<ts>]"), either
- * case. A device may then only publish and subscribe within its own topics, as on the platform. One
- * extra user (cloud_username/cloud_password) plays the cloud and may use every topic.
+ * client id, user name and password follow https://help.aliyun.com/document_detail/73742.html: client id
+ * "<cid>|k=v,...|" with securemode=2 and a known signmethod, user name "<dn>&<pk>" of a device listed in the
+ * devices file, and password = hex HMAC(device secret,
+ * "clientId<cid>deviceName<dn>productKey<pk>[timestamp<ts>]"), either case. A device may then only publish
+ * and subscribe within its own topics, as on the platform. One extra user (cloud_username/cloud_password)
+ * plays the cloud and may use every topic.
  *
  * Options (mosquitto.conf):
  *   plugin_opt_devices FILE         lines "product_key device_name device_secret"
@@ -68,7 +69,7 @@ static int load_devices(const char *path)
                 if (!d)
                         break;
                 plugin.devices = d;
-                d[plugin.n_devices++] = (Device) { strdup(pk), strdup(dn), strdup(secret) };
+                d[plugin.n_devices++] = (Device){strdup(pk), strdup(dn), strdup(secret)};
         }
         fclose(f);
         return MOSQ_ERR_SUCCESS;
@@ -96,8 +97,8 @@ static bool ext_get(const char *ext, const char *key, char *buf, size_t size)
         return false;
 }
 
-static const char *check_login(const char *client_id, const char *username, const char *password, char *why,
-                size_t why_size)
+static const char *check_login(
+        const char *client_id, const char *username, const char *password, char *why, size_t why_size)
 {
         char cid[256], ext[512], method[32] = "hmacmd5", mode[16], ts[64], pk[128], dn[128], content[1024];
         const char *bar, *amp;
@@ -114,7 +115,7 @@ static const char *check_login(const char *client_id, const char *username, cons
         /* "<cid>|<ext>|" */
         bar = strchr(client_id, '|');
         if (!bar || (size_t) (bar - client_id) >= sizeof(cid) || strlen(bar) < 2 ||
-            client_id[strlen(client_id) - 1] != '|' || strlen(bar) - 2 >= sizeof(ext))
+                client_id[strlen(client_id) - 1] != '|' || strlen(bar) - 2 >= sizeof(ext))
                 return "client id is not <id>|<params>|";
         memcpy(cid, client_id, (size_t) (bar - client_id));
         cid[bar - client_id] = 0;
@@ -150,7 +151,8 @@ static const char *check_login(const char *client_id, const char *username, cons
 
         snprintf(content, sizeof(content), "clientId%sdeviceName%sproductKey%s%s%s", cid, dn, pk,
                 have_ts ? "timestamp" : "", have_ts ? ts : "");
-        if (!HMAC(md, d->secret, (int) strlen(d->secret), (unsigned char *) content, strlen(content), mac, &mac_len))
+        if (!HMAC(md, d->secret, (int) strlen(d->secret), (unsigned char *) content, strlen(content), mac,
+                    &mac_len))
                 return "HMAC failed";
         for (unsigned i = 0; i < mac_len; i++)
                 snprintf(hex + 2 * i, 3, "%02x", mac[i]);
@@ -172,7 +174,8 @@ static int on_basic_auth(int event, void *event_data, void *userdata)
         (void) userdata;
 
         if (plugin.cloud_username && ed->username && strcmp(ed->username, plugin.cloud_username) == 0) {
-                if (ed->password && plugin.cloud_password && strcmp(ed->password, plugin.cloud_password) == 0) {
+                if (ed->password && plugin.cloud_password &&
+                        strcmp(ed->password, plugin.cloud_password) == 0) {
                         mosquitto_log_printf(MOSQ_LOG_NOTICE, "alink-cloud: accepted %s", client_id);
                         return MOSQ_ERR_SUCCESS;
                 }
@@ -181,7 +184,8 @@ static int on_basic_auth(int event, void *event_data, void *userdata)
 
         why = check_login(client_id, ed->username, ed->password, why_buf, sizeof(why_buf));
         if (why) {
-                mosquitto_log_printf(MOSQ_LOG_NOTICE, "alink-auth: refused %s: %s", client_id ? client_id : "?", why);
+                mosquitto_log_printf(
+                        MOSQ_LOG_NOTICE, "alink-auth: refused %s: %s", client_id ? client_id : "?", why);
                 return MOSQ_ERR_AUTH;
         }
         mosquitto_log_printf(MOSQ_LOG_NOTICE, "alink-auth: accepted %s", client_id);
@@ -197,7 +201,7 @@ static bool has_prefix(const char *s, const char *prefix)
 static bool device_topic_allowed(const char *pk, const char *dn, const char *topic)
 {
         char buf[512];
-        static const char *const ota[] = { "inform", "upgrade", "progress", "request" };
+        static const char *const ota[] = {"inform", "upgrade", "progress", "request"};
 
         snprintf(buf, sizeof(buf), "/sys/%s/%s/", pk, dn);
         if (has_prefix(topic, buf))
@@ -260,8 +264,8 @@ int mosquitto_plugin_version(int supported_version_count, const int *supported_v
         return -1;
 }
 
-int mosquitto_plugin_init(mosquitto_plugin_id_t *identifier, void **userdata, struct mosquitto_opt *opts,
-                int opt_count)
+int mosquitto_plugin_init(
+        mosquitto_plugin_id_t *identifier, void **userdata, struct mosquitto_opt *opts, int opt_count)
 {
         int rc;
 
@@ -280,7 +284,8 @@ int mosquitto_plugin_init(mosquitto_plugin_id_t *identifier, void **userdata, st
         rc = mosquitto_callback_register(identifier, MOSQ_EVT_BASIC_AUTH, on_basic_auth, NULL, NULL);
         if (rc == MOSQ_ERR_SUCCESS)
                 rc = mosquitto_callback_register(identifier, MOSQ_EVT_ACL_CHECK, on_acl_check, NULL, NULL);
-        mosquitto_log_printf(MOSQ_LOG_NOTICE, "alink-auth: plugin loaded with %zu device(s)", plugin.n_devices);
+        mosquitto_log_printf(
+                MOSQ_LOG_NOTICE, "alink-auth: plugin loaded with %zu device(s)", plugin.n_devices);
         return rc;
 }
 
@@ -299,6 +304,6 @@ int mosquitto_plugin_cleanup(void *userdata, struct mosquitto_opt *opts, int opt
         free(plugin.devices);
         free(plugin.cloud_username);
         free(plugin.cloud_password);
-        plugin = (Plugin) {};
+        plugin = (Plugin){};
         return MOSQ_ERR_SUCCESS;
 }

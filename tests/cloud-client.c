@@ -67,7 +67,8 @@ static void publish_all(struct mosquitto *m)
         for (int i = 0; i < n_pubs; i++) {
                 int rc = mosquitto_publish(m, NULL, pubs[i][0], (int) pub_lens[i], pubs[i][1], qos, retain);
                 if (rc != MOSQ_ERR_SUCCESS) {
-                        fprintf(stderr, "cloud-client: publish to %s failed: %s\n", pubs[i][0], mosquitto_strerror(rc));
+                        fprintf(stderr, "cloud-client: publish to %s failed: %s\n", pubs[i][0],
+                                mosquitto_strerror(rc));
                         failed = true;
                 }
         }
@@ -128,7 +129,8 @@ static void on_message(struct mosquitto *m, void *u, const struct mosquitto_mess
 static void usage(void)
 {
         fprintf(stderr, "usage: cloud-client --port N --cafile F [--host H] [--user U --pass P] [--id ID]\n"
-                        "  [--sub FILTER]... [--pub TOPIC PAYLOAD]... [--pub-file TOPIC FILE]... [--qos 0|1] [--expect FILTER]...\n"
+                        "  [--sub FILTER]... [--pub TOPIC PAYLOAD]... [--pub-file TOPIC FILE]... [--qos "
+                        "0|1] [--expect FILTER]...\n"
                         "  [--count N] [--timeout SECONDS] [--keep-session] [--time] [--retain]\n");
         exit(2);
 }
@@ -137,13 +139,17 @@ int main(int argc, char *argv[])
 {
         static const struct option options[] = {
                 CLOUD_LONG_OPTIONS,
-                { "id", required_argument, NULL, 'i' },
-                { "sub", required_argument, NULL, 's' },    { "pub", required_argument, NULL, 'b' },
-                { "pub-file", required_argument, NULL, 'f' },
-                { "qos", required_argument, NULL, 'q' },    { "expect", required_argument, NULL, 'e' },
-                { "count", required_argument, NULL, 'n' },  { "timeout", required_argument, NULL, 't' },
-                { "keep-session", no_argument, NULL, 'k' }, { "time", no_argument, NULL, 'T' },
-                { "retain", no_argument, NULL, 'r' },
+                {"id", required_argument, NULL, 'i'},
+                {"sub", required_argument, NULL, 's'},
+                {"pub", required_argument, NULL, 'b'},
+                {"pub-file", required_argument, NULL, 'f'},
+                {"qos", required_argument, NULL, 'q'},
+                {"expect", required_argument, NULL, 'e'},
+                {"count", required_argument, NULL, 'n'},
+                {"timeout", required_argument, NULL, 't'},
+                {"keep-session", no_argument, NULL, 'k'},
+                {"time", no_argument, NULL, 'T'},
+                {"retain", no_argument, NULL, 'r'},
                 {},
         };
         CloudOptions o = CLOUD_OPTIONS_INIT;
@@ -155,9 +161,16 @@ int main(int argc, char *argv[])
                 if (cloud_option(&o, c, optarg))
                         continue;
                 switch (c) {
-                case 'i': id = optarg; break;
-                case 'r': retain = true; break;
-                case 's': if (n_subs < MAX_ITEMS) subs[n_subs++] = optarg; break;
+                case 'i':
+                        id = optarg;
+                        break;
+                case 'r':
+                        retain = true;
+                        break;
+                case 's':
+                        if (n_subs < MAX_ITEMS)
+                                subs[n_subs++] = optarg;
+                        break;
                 case 'b':
                         if (optind >= argc || n_pubs >= MAX_ITEMS)
                                 usage();
@@ -195,13 +208,27 @@ int main(int argc, char *argv[])
                         optind++;
                         break;
                 }
-                case 'q': qos = atoi(optarg); break;
-                case 'e': if (n_expects < MAX_ITEMS) expects[n_expects++] = optarg; break;
-                case 'n': count = atoi(optarg); break;
-                case 't': timeout_s = atof(optarg); break;
-                case 'k': keep_session = true; break;
-                case 'T': print_time = true; break;
-                default: usage();
+                case 'q':
+                        qos = atoi(optarg);
+                        break;
+                case 'e':
+                        if (n_expects < MAX_ITEMS)
+                                expects[n_expects++] = optarg;
+                        break;
+                case 'n':
+                        count = atoi(optarg);
+                        break;
+                case 't':
+                        timeout_s = atof(optarg);
+                        break;
+                case 'k':
+                        keep_session = true;
+                        break;
+                case 'T':
+                        print_time = true;
+                        break;
+                default:
+                        usage();
                 }
         }
         if (!o.cafile)
@@ -226,8 +253,8 @@ int main(int argc, char *argv[])
                 if (left <= 0) {
                         if (n_expects == 0 && count < 0 && n_subs > 0)
                                 break; /* listen mode: run until the timeout */
-                        fprintf(stderr, "cloud-client: timed out after %.1f s (%d message(s) received)\n", timeout_s,
-                                n_received);
+                        fprintf(stderr, "cloud-client: timed out after %.1f s (%d message(s) received)\n",
+                                timeout_s, n_received);
                         failed = true;
                         break;
                 }

@@ -16,29 +16,44 @@ typedef struct CloudOptions {
         int port;
 } CloudOptions;
 
-#define CLOUD_OPTIONS_INIT ((CloudOptions) { .host = "127.0.0.1", .user = "cloud", .pass = "cloud-secret", .port = 8883 })
+#define CLOUD_OPTIONS_INIT                                                                                  \
+        ((CloudOptions){.host = "127.0.0.1", .user = "cloud", .pass = "cloud-secret", .port = 8883})
 
 /* The entries of the getopt_long() table for them; cloud_option() takes their values. */
-#define CLOUD_LONG_OPTIONS                                                                                    \
-        { "host", required_argument, NULL, 'h' }, { "port", required_argument, NULL, 'p' },                  \
-        { "cafile", required_argument, NULL, 'c' }, { "user", required_argument, NULL, 'u' },                \
-        { "pass", required_argument, NULL, 'P' }
+#define CLOUD_LONG_OPTIONS                                                                                  \
+        {"host", required_argument, NULL, 'h'}, {"port", required_argument, NULL, 'p'},                     \
+                {"cafile", required_argument, NULL, 'c'}, {"user", required_argument, NULL, 'u'},           \
+        {                                                                                                   \
+                "pass", required_argument, NULL, 'P'                                                        \
+        }
 
 /* true when c was one of them (and its value is now in o). */
 static inline bool cloud_option(CloudOptions *o, int c, const char *arg)
 {
         switch (c) {
-        case 'h': o->host = arg; return true;
-        case 'p': o->port = atoi(arg); return true;
-        case 'c': o->cafile = arg; return true;
-        case 'u': o->user = arg; return true;
-        case 'P': o->pass = arg; return true;
-        default: return false;
+        case 'h':
+                o->host = arg;
+                return true;
+        case 'p':
+                o->port = atoi(arg);
+                return true;
+        case 'c':
+                o->cafile = arg;
+                return true;
+        case 'u':
+                o->user = arg;
+                return true;
+        case 'P':
+                o->pass = arg;
+                return true;
+        default:
+                return false;
         }
 }
 
 /* A client, not yet connected (set the callbacks, then cloud_connect()); NULL without memory. */
-static inline struct mosquitto *cloud_new(const CloudOptions *o, const char *id, bool clean_session, void *userdata)
+static inline struct mosquitto *cloud_new(
+        const CloudOptions *o, const char *id, bool clean_session, void *userdata)
 {
         struct mosquitto *m;
 
@@ -59,7 +74,8 @@ static inline int cloud_connect(struct mosquitto *m, const CloudOptions *o, cons
         int rc = mosquitto_connect(m, o->host, o->port, 60);
 
         if (rc != MOSQ_ERR_SUCCESS)
-                fprintf(stderr, "%s: cannot connect to %s:%d: %s\n", program, o->host, o->port, mosquitto_strerror(rc));
+                fprintf(stderr, "%s: cannot connect to %s:%d: %s\n", program, o->host, o->port,
+                        mosquitto_strerror(rc));
         return rc == MOSQ_ERR_SUCCESS ? 0 : -1;
 }
 

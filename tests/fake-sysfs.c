@@ -116,7 +116,7 @@ char *fake_sysfs_read(const char *root, const char *relative)
 
 void fake_sysfs_pwm_channel(const char *root, const char *chip, unsigned channel)
 {
-        static const char *const attrs[] = { "period", "duty_cycle", "enable" };
+        static const char *const attrs[] = {"period", "duty_cycle", "enable"};
 
         for (size_t i = 0; i < ELEMENTSOF(attrs); i++) {
                 char *p;

@@ -8,11 +8,12 @@
 
 int main(void)
 {
-        struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+        struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
         socklen_t l = sizeof(a);
         int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
 
-        if (fd < 0 || bind(fd, (struct sockaddr *) &a, sizeof(a)) < 0 || getsockname(fd, (struct sockaddr *) &a, &l) < 0) {
+        if (fd < 0 || bind(fd, (struct sockaddr *) &a, sizeof(a)) < 0 ||
+                getsockname(fd, (struct sockaddr *) &a, &l) < 0) {
                 perror("free-port");
                 return 1;
         }

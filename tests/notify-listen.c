@@ -12,7 +12,7 @@
 
 int main(int argc, char *argv[])
 {
-        struct sockaddr_un a = { .sun_family = AF_UNIX };
+        struct sockaddr_un a = {.sun_family = AF_UNIX};
         char buf[65536];
         int fd;
 

@@ -40,9 +40,9 @@ TEST(known_answers)
                 AlinkSignMethod m;
                 const char *expected;
         } v[] = {
-                { ALINK_SIGN_HMACSHA256, "503bb16c57060a2750fc291c4cbd1c24b9393cfeb14dcece31e15fc09d9c5157" },
-                { ALINK_SIGN_HMACSHA1, "293d10007ae1d20df14482f6f92a605b4be79c50" },
-                { ALINK_SIGN_HMACMD5, "dfdf20b5f4fbbdce35c7f9a16120a89c" },
+                {ALINK_SIGN_HMACSHA256, "503bb16c57060a2750fc291c4cbd1c24b9393cfeb14dcece31e15fc09d9c5157"},
+                {ALINK_SIGN_HMACSHA1, "293d10007ae1d20df14482f6f92a605b4be79c50"},
+                {ALINK_SIGN_HMACMD5, "dfdf20b5f4fbbdce35c7f9a16120a89c"},
         };
 
         for (size_t i = 0; i < ELEMENTSOF(v); i++) {

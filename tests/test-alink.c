@@ -17,7 +17,7 @@ static int parse_set(const char *s, size_t len, const LedModel *m, TestSet *t, c
 {
         int r;
 
-        *t = (TestSet) {};
+        *t = (TestSet){};
         r = alink_parse_property_set(s, len, &t->set, error);
         t->id = t->set.id;
         if (r == 0)
@@ -39,9 +39,9 @@ static int build_post(const char *id, const LedModel *m, const LedState *st, cha
         return r < 0 ? r : alink_build_property_post_object(id, params, ret);
 }
 
-static LedModel model = { .switch_property = "LightSwitch", .color_property = "RGBColor" };
-static LedModel model_b = { .switch_property = "LightSwitch", .color_property = "RGBColor",
-        .brightness_property = "Brightness" };
+static LedModel model = {.switch_property = "LightSwitch", .color_property = "RGBColor"};
+static LedModel model_b = {
+        .switch_property = "LightSwitch", .color_property = "RGBColor", .brightness_property = "Brightness"};
 
 /* Parse s; expect ALINK_E_INVALID with an error containing want (and the id when given). */
 static void expect_invalid(const LedModel *m, const char *s, const char *want, const char *want_id)
@@ -112,7 +112,8 @@ TEST(topics)
         CHECK(alink_topic_classify(&t, "/sys/pk1/dev-1/thing/event/property/post_reply", &name, &len) ==
                 ALINK_TOPIC_EVENT_POST_REPLY);
         CHECK(len == 8 && strncmp(name, "property", len) == 0);
-        CHECK(alink_topic_classify(&t, "/sys/pk1/dev-1/thing/service/reboot", &name, &len) == ALINK_TOPIC_SERVICE);
+        CHECK(alink_topic_classify(&t, "/sys/pk1/dev-1/thing/service/reboot", &name, &len) ==
+                ALINK_TOPIC_SERVICE);
         CHECK_STREQ(name, "reboot");
         /* Our own replies come back through thing/service/+: never treat them as requests. */
         CHECK(alink_topic_classify(&t, "/sys/pk1/dev-1/thing/service/reboot_reply", &name, &len) ==
@@ -133,13 +134,14 @@ TEST(topics)
 TEST(property_set_seed_example)
 {
         /* The seed's log: a string id and version "1.0.0". */
-        TestSet ps = expect_valid(&model,
-                "{\"method\": \"thing.service.property.set\",\"id\": \"36195462\",\"params\":{\"LightSwitch\":1},"
-                "\"version\":\"1.0.0\"}");
+        TestSet ps = expect_valid(&model, "{\"method\": \"thing.service.property.set\",\"id\": "
+                                          "\"36195462\",\"params\":{\"LightSwitch\":1},"
+                                          "\"version\":\"1.0.0\"}");
 
         CHECK_STREQ(ps.id, "36195462");
         CHECK(ps.change.set_on && ps.change.value.on);
-        CHECK(!ps.change.set_red && !ps.change.set_green && !ps.change.set_blue && !ps.change.set_brightness);
+        CHECK(!ps.change.set_red && !ps.change.set_green && !ps.change.set_blue &&
+                !ps.change.set_brightness);
         test_set_done(&ps);
 }
 
@@ -156,7 +158,8 @@ TEST(property_set_color_and_numeric_id)
         test_set_done(&ps);
 
         /* Booleans and integral doubles are whole numbers too; a partial colour keeps the other channels. */
-        ps = expect_valid(&model, "{\"id\":\"7\",\"params\":{\"LightSwitch\":true,\"RGBColor\":{\"Green\":10.0}}}");
+        ps = expect_valid(
+                &model, "{\"id\":\"7\",\"params\":{\"LightSwitch\":true,\"RGBColor\":{\"Green\":10.0}}}");
         CHECK(ps.change.set_on && ps.change.value.on && ps.change.set_green && !ps.change.set_red);
         CHECK(ps.change.value.green == 10);
         test_set_done(&ps);
@@ -176,33 +179,38 @@ TEST(property_set_invalid)
         expect_invalid(&model, "{\"params\":{\"LightSwitch\":1}}", "missing id", NULL);
         expect_invalid(&model, "{\"id\":-5,\"params\":{}}", "invalid id", NULL);
         expect_invalid(&model, "{\"id\":{},\"params\":{}}", "invalid id", NULL);
-        expect_invalid_huge(&model, "{\"id\":99999999999999999999999999,\"params\":{}}", "at most 15 digits");
+        expect_invalid_huge(
+                &model, "{\"id\":99999999999999999999999999,\"params\":{}}", "at most 15 digits");
         expect_invalid(&model, "{\"id\":1234567890123456,\"params\":{}}", "at most 15 digits", NULL);
         /* A malformed number is not mistaken for a big one. */
-        expect_invalid(&model, "{\"id\":\"9\",\"params\":{\"LightSwitch\":0099999999999999999999}}", "number expected",
-                NULL);
+        expect_invalid(&model, "{\"id\":\"9\",\"params\":{\"LightSwitch\":0099999999999999999999}}",
+                "number expected", NULL);
         expect_invalid(&model, "{\"id\":\"\",\"params\":{}}", "invalid id", NULL);
         expect_invalid(&model, "{\"id\":\"9\"}", "missing params", "9");
         expect_invalid(&model, "{\"id\":\"9\",\"params\":[]}", "params must be an object", "9");
         expect_invalid(&model, "{\"id\":\"9\",\"params\":{}}", "params is empty", "9");
         expect_invalid(&model, "{\"id\":\"9\",\"params\":{\"Foo\":1}}", "unknown property \"Foo\"", "9");
         expect_invalid(&model, "{\"id\":\"9\",\"params\":{\"Brightness\":1}}", "unknown property", "9");
-        expect_invalid(&model, "{\"id\":\"9\",\"params\":{\"LightSwitch\":2}}", "LightSwitch: 2 is out of range 0..1",
-                "9");
-        expect_invalid(&model, "{\"id\":\"9\",\"params\":{\"LightSwitch\":\"1\"}}", "LightSwitch: expected a whole number",
-                "9");
-        expect_invalid(&model, "{\"id\":\"9\",\"params\":{\"LightSwitch\":0.5}}", "expected a whole number", "9");
+        expect_invalid(&model, "{\"id\":\"9\",\"params\":{\"LightSwitch\":2}}",
+                "LightSwitch: 2 is out of range 0..1", "9");
+        expect_invalid(&model, "{\"id\":\"9\",\"params\":{\"LightSwitch\":\"1\"}}",
+                "LightSwitch: expected a whole number", "9");
+        expect_invalid(
+                &model, "{\"id\":\"9\",\"params\":{\"LightSwitch\":0.5}}", "expected a whole number", "9");
         expect_invalid(&model, "{\"id\":\"9\",\"params\":{\"RGBColor\":{\"Red\":300}}}",
                 "RGBColor.Red: 300 is out of range 0..255", "9");
         expect_invalid(&model, "{\"id\":\"9\",\"params\":{\"RGBColor\":{\"Red\":-1}}}", "out of range", "9");
-        expect_invalid(&model, "{\"id\":\"9\",\"params\":{\"RGBColor\":{\"Red\":1e300}}}", "out of range", "9");
-        expect_invalid_huge(&model, "{\"id\":\"9\",\"params\":{\"RGBColor\":{\"Red\":99999999999999999999999}}}",
+        expect_invalid(
+                &model, "{\"id\":\"9\",\"params\":{\"RGBColor\":{\"Red\":1e300}}}", "out of range", "9");
+        expect_invalid_huge(&model,
+                "{\"id\":\"9\",\"params\":{\"RGBColor\":{\"Red\":99999999999999999999999}}}",
                 "RGBColor.Red");
-        expect_invalid(&model, "{\"id\":\"9\",\"params\":{\"RGBColor\":{\"Pink\":3}}}", "has no member \"Pink\"", "9");
+        expect_invalid(&model, "{\"id\":\"9\",\"params\":{\"RGBColor\":{\"Pink\":3}}}",
+                "has no member \"Pink\"", "9");
         expect_invalid(&model, "{\"id\":\"9\",\"params\":{\"RGBColor\":{}}}", "at least one of", "9");
         expect_invalid(&model, "{\"id\":\"9\",\"params\":{\"RGBColor\":255}}", "expected an object", "9");
-        expect_invalid(&model_b, "{\"id\":\"9\",\"params\":{\"Brightness\":101}}", "Brightness: 101 is out of range",
-                "9");
+        expect_invalid(&model_b, "{\"id\":\"9\",\"params\":{\"Brightness\":101}}",
+                "Brightness: 101 is out of range", "9");
         /* Invalid UTF-8 inside a string. */
         expect_invalid(&model, "{\"id\":\"9\",\"params\":{\"\xff\":1}}", "invalid JSON", NULL);
 }
@@ -232,8 +240,10 @@ TEST(deep_and_large_input)
         free(big);
 
         /* A key or string with an escaped NUL: json-c would cut "LightSwitch\u0000junk" to "LightSwitch". */
-        expect_invalid(&model, "{\"id\":\"1\",\"params\":{\"LightSwitch\\u0000junk\":1}}", "NUL character", "1");
-        expect_invalid(&model, "{\"id\":\"1\",\"params\":{\"RGBColor\":{\"Red\\u0000x\":1}}}", "NUL character", "1");
+        expect_invalid(
+                &model, "{\"id\":\"1\",\"params\":{\"LightSwitch\\u0000junk\":1}}", "NUL character", "1");
+        expect_invalid(&model, "{\"id\":\"1\",\"params\":{\"RGBColor\":{\"Red\\u0000x\":1}}}",
+                "NUL character", "1");
         /* An escaped backslash before u0000 is no NUL. */
         const char *escaped = "{\"id\":\"1\",\"params\":{\"LightSwitch\":1},\"x\":\"\\\\u0000\"}";
         CHECK(parse_set(escaped, strlen(escaped), &model, &ps, &error) == 0);
@@ -247,7 +257,7 @@ TEST(deep_and_large_input)
 TEST(reply_and_post)
 {
         char *s = NULL;
-        LedState st = { .on = true, .red = 255, .green = 0, .blue = 128, .brightness = 100 };
+        LedState st = {.on = true, .red = 255, .green = 0, .blue = 128, .brightness = 100};
 
         CHECK(alink_build_reply("42", 200, NULL, &s) == 0);
         CHECK_STREQ(s, "{\"id\":\"42\",\"code\":200,\"data\":{}}");
@@ -260,8 +270,10 @@ TEST(reply_and_post)
         free(s);
 
         CHECK(build_post("5", &model, &st, &s) == 0);
-        CHECK_STREQ(s, "{\"id\":\"5\",\"version\":\"1.0\",\"sys\":{\"ack\":1},\"method\":\"thing.event.property.post\","
-                       "\"params\":{\"LightSwitch\":1,\"RGBColor\":{\"Red\":255,\"Green\":0,\"Blue\":128}}}");
+        CHECK_STREQ(s,
+                "{\"id\":\"5\",\"version\":\"1.0\",\"sys\":{\"ack\":1},\"method\":\"thing.event.property."
+                "post\","
+                "\"params\":{\"LightSwitch\":1,\"RGBColor\":{\"Red\":255,\"Green\":0,\"Blue\":128}}}");
         free(s);
         CHECK(build_post("6", &model_b, &st, &s) == 0);
         CHECK_CONTAINS(s, "\"Brightness\":100");
@@ -274,7 +286,8 @@ TEST(post_params_and_publish_topics)
         char *s = NULL, *error = NULL;
 
         CHECK(alink_build_property_post_params("9", "{\"Temperature\":21.5}", &s, &error) == 0);
-        CHECK_STREQ(s, "{\"id\":\"9\",\"version\":\"1.0\",\"sys\":{\"ack\":1},\"method\":\"thing.event.property.post\","
+        CHECK_STREQ(s, "{\"id\":\"9\",\"version\":\"1.0\",\"sys\":{\"ack\":1},\"method\":\"thing.event."
+                       "property.post\","
                        "\"params\":{\"Temperature\":21.5}}");
         free(s);
         CHECK(alink_build_property_post_params("9", "{}", &s, &error) == ALINK_E_INVALID);
@@ -311,14 +324,16 @@ TEST(merge_property_posts)
         /* An already merged (timed) older post keeps its times. */
         {
                 char *t = NULL;
-                CHECK(alink_merge_property_posts(s, true, 5, "{\"id\":\"3\",\"params\":{\"C\":true}}", 3000, &t) == 0);
-                CHECK_STREQ(t, "{\"id\":\"3\",\"params\":{\"A\":{\"value\":2,\"time\":2000},\"B\":{\"value\":{\"x\":1},"
+                CHECK(alink_merge_property_posts(
+                              s, true, 5, "{\"id\":\"3\",\"params\":{\"C\":true}}", 3000, &t) == 0);
+                CHECK_STREQ(t, "{\"id\":\"3\",\"params\":{\"A\":{\"value\":2,\"time\":2000},\"B\":{"
+                               "\"value\":{\"x\":1},"
                                "\"time\":1000},\"C\":{\"value\":true,\"time\":3000}}}");
                 free(t);
         }
         free(s);
-        CHECK(alink_merge_property_posts("{\"id\":\"1\"}", false, 1, "{\"id\":\"2\",\"params\":{}}", 2, &s) ==
-                ALINK_E_INVALID);
+        CHECK(alink_merge_property_posts(
+                      "{\"id\":\"1\"}", false, 1, "{\"id\":\"2\",\"params\":{}}", 2, &s) == ALINK_E_INVALID);
         CHECK(alink_merge_property_posts("nope", false, 1, "{}", 2, &s) == ALINK_E_INVALID);
 }
 
@@ -326,7 +341,8 @@ TEST(parse_reply)
 {
         AlinkReply r;
         char *error = NULL;
-        const char *ok = "{\"code\":200,\"data\":{},\"id\":\"123\",\"message\":\"success\",\"version\":\"1.0\"}";
+        const char *ok =
+                "{\"code\":200,\"data\":{},\"id\":\"123\",\"message\":\"success\",\"version\":\"1.0\"}";
         const char *ota = "{\"code\":\"1000\",\"id\":1626969597470,\"message\":\"success\"}";
         const char *bad = "{\"code\":6813,\"id\":\"9\",\"message\":\"topic illegal\"}";
 
@@ -403,27 +419,33 @@ TEST(ota_topics)
         CHECK_STREQ(t.ota_progress, "/ota/device/progress/pk1/dev-1");
         CHECK_STREQ(t.ota_firmware_get, "/sys/pk1/dev-1/thing/ota/firmware/get");
         CHECK_STREQ(t.ota_firmware_get_reply, "/sys/pk1/dev-1/thing/ota/firmware/get_reply");
-        CHECK(alink_topic_classify(&t, "/ota/device/upgrade/pk1/dev-1", &name, &len) == ALINK_TOPIC_OTA_UPGRADE);
+        CHECK(alink_topic_classify(&t, "/ota/device/upgrade/pk1/dev-1", &name, &len) ==
+                ALINK_TOPIC_OTA_UPGRADE);
         CHECK(alink_topic_classify(&t, "/sys/pk1/dev-1/thing/ota/firmware/get_reply", &name, &len) ==
                 ALINK_TOPIC_OTA_FIRMWARE_GET_REPLY);
         CHECK(alink_topic_classify(&t, "/ota/device/upgrade/pk1/dev-2", &name, &len) == ALINK_TOPIC_UNKNOWN);
-        CHECK(alink_topic_classify(&t, "/sys/pk1/dev-1/thing/ota/firmware/get", &name, &len) == ALINK_TOPIC_UNKNOWN);
+        CHECK(alink_topic_classify(&t, "/sys/pk1/dev-1/thing/ota/firmware/get", &name, &len) ==
+                ALINK_TOPIC_UNKNOWN);
         alink_topics_done(&t);
 }
 
 TEST(ota_push_documented_example)
 {
         /* The documentation's push: code is the string "1000", id a number, "Md5", md5 and sign both set. */
-        AlinkOtaFirmware f = expect_ota(
-                "{\"code\":\"1000\",\"data\":{\"size\":432945,\"version\":\"2.0.0\",\"isDiff\":1,"
-                "\"url\":\"https://iotx-ota.oss-cn-shanghai.aliyuncs.com/ota/x/y.bin?Expires=1568951190&OSSAccessKeyId=a&Signature=b%3D\","
-                "\"md5\":\"" PUSH_MD5 "\",\"sign\":\"" PUSH_MD5 "\",\"signMethod\":\"Md5\",\"digestsign\":\"A4WOP\","
-                "\"module\":\"MCU\",\"extData\":{\"key1\":\"value1\"}},\"id\":1626969597470,\"message\":\"success\"}",
-                false);
+        AlinkOtaFirmware f =
+                expect_ota("{\"code\":\"1000\",\"data\":{\"size\":432945,\"version\":\"2.0.0\",\"isDiff\":1,"
+                           "\"url\":\"https://iotx-ota.oss-cn-shanghai.aliyuncs.com/ota/x/"
+                           "y.bin?Expires=1568951190&OSSAccessKeyId=a&Signature=b%3D\","
+                           "\"md5\":\"" PUSH_MD5 "\",\"sign\":\"" PUSH_MD5
+                           "\",\"signMethod\":\"Md5\",\"digestsign\":\"A4WOP\","
+                           "\"module\":\"MCU\",\"extData\":{\"key1\":\"value1\"}},\"id\":1626969597470,"
+                           "\"message\":\"success\"}",
+                        false);
 
         CHECK(f.size == 432945);
         CHECK_STREQ(f.version, "2.0.0");
-        CHECK_STREQ(f.url, "https://iotx-ota.oss-cn-shanghai.aliyuncs.com/ota/x/y.bin?Expires=1568951190&OSSAccessKeyId=a&Signature=b%3D");
+        CHECK_STREQ(f.url, "https://iotx-ota.oss-cn-shanghai.aliyuncs.com/ota/x/"
+                           "y.bin?Expires=1568951190&OSSAccessKeyId=a&Signature=b%3D");
         CHECK(f.sign_method == DIGEST_MD5);
         CHECK_STREQ(f.sign, PUSH_MD5);
         CHECK_STREQ(f.module, "MCU");
@@ -449,15 +471,18 @@ TEST(ota_push_spellings_and_fallbacks)
         CHECK(f.sign_method == DIGEST_MD5 && f.module == NULL);
         alink_ota_firmware_done(&f);
 
-        f = expect_ota("{\"code\":\"1000\",\"data\":{\"size\":1,\"version\":\"1\",\"url\":\"https://h/x\",\"signMethod\":"
-                       "\"Sha256\",\"sign\":\"BA7816BF8F01CFEA414140DE5DAE2223B00361A396177A9CB410FF61F20015AD\"},\"id\":1}",
+        f = expect_ota("{\"code\":\"1000\",\"data\":{\"size\":1,\"version\":\"1\",\"url\":\"https://h/"
+                       "x\",\"signMethod\":"
+                       "\"Sha256\",\"sign\":"
+                       "\"BA7816BF8F01CFEA414140DE5DAE2223B00361A396177A9CB410FF61F20015AD\"},\"id\":1}",
                 false);
         CHECK(f.sign_method == DIGEST_SHA256);
         CHECK_STREQ(f.sign, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
         alink_ota_firmware_done(&f);
 
         /* A get_reply: code 200 (number), same data. */
-        f = expect_ota("{\"code\":200,\"data\":{\"size\":5,\"version\":\"3\",\"url\":\"https://h/x\",\"signMethod\":\"Md5\","
+        f = expect_ota("{\"code\":200,\"data\":{\"size\":5,\"version\":\"3\",\"url\":\"https://h/"
+                       "x\",\"signMethod\":\"Md5\","
                        "\"sign\":\"" PUSH_MD5 "\"},\"id\":\"12\",\"message\":\"success\"}",
                 true);
         CHECK(f.size == 5);
@@ -489,33 +514,50 @@ TEST(ota_push_invalid)
 #define D(x) "{\"code\":\"1000\",\"id\":1,\"data\":{" x "}}"
 #define GOOD_SIGN "\"signMethod\":\"Md5\",\"sign\":\"" PUSH_MD5 "\""
         expect_ota_invalid(D("\"size\":1,\"url\":\"https://h/x\"," GOOD_SIGN), false, "missing version");
-        expect_ota_invalid(D("\"version\":\"\",\"size\":1,\"url\":\"https://h/x\"," GOOD_SIGN), false, "version: expected 1..64");
-        expect_ota_invalid(D("\"version\":\"a\\nb\",\"size\":1,\"url\":\"https://h/x\"," GOOD_SIGN), false, "version contains");
-        expect_ota_invalid(D("\"version\":1,\"size\":1,\"url\":\"https://h/x\"," GOOD_SIGN), false, "version: expected a string");
+        expect_ota_invalid(D("\"version\":\"\",\"size\":1,\"url\":\"https://h/x\"," GOOD_SIGN), false,
+                "version: expected 1..64");
+        expect_ota_invalid(D("\"version\":\"a\\nb\",\"size\":1,\"url\":\"https://h/x\"," GOOD_SIGN), false,
+                "version contains");
+        expect_ota_invalid(D("\"version\":1,\"size\":1,\"url\":\"https://h/x\"," GOOD_SIGN), false,
+                "version: expected a string");
         expect_ota_invalid(D("\"version\":\"1\",\"size\":1," GOOD_SIGN), false, "missing url");
-        expect_ota_invalid(D("\"version\":\"1\",\"size\":1,\"url\":\"ftp://h/x\"," GOOD_SIGN), false, "not an http or https URL");
-        expect_ota_invalid(D("\"version\":\"1\",\"size\":1,\"url\":\"https://h/a b\"," GOOD_SIGN), false, "url contains");
+        expect_ota_invalid(D("\"version\":\"1\",\"size\":1,\"url\":\"ftp://h/x\"," GOOD_SIGN), false,
+                "not an http or https URL");
+        expect_ota_invalid(D("\"version\":\"1\",\"size\":1,\"url\":\"https://h/a b\"," GOOD_SIGN), false,
+                "url contains");
         expect_ota_invalid(D("\"version\":\"1\",\"url\":\"https://h/x\"," GOOD_SIGN), false, "missing size");
-        expect_ota_invalid(D("\"version\":\"1\",\"size\":0,\"url\":\"https://h/x\"," GOOD_SIGN), false, "size: 0 is out of range");
-        expect_ota_invalid(D("\"version\":\"1\",\"size\":-5,\"url\":\"https://h/x\"," GOOD_SIGN), false, "out of range");
+        expect_ota_invalid(D("\"version\":\"1\",\"size\":0,\"url\":\"https://h/x\"," GOOD_SIGN), false,
+                "size: 0 is out of range");
+        expect_ota_invalid(D("\"version\":\"1\",\"size\":-5,\"url\":\"https://h/x\"," GOOD_SIGN), false,
+                "out of range");
         /* 2^63 as a double: above every int64, although (double) INT64_MAX compares equal to it. */
-        expect_ota_invalid(D("\"version\":\"1\",\"size\":9.223372036854775808e18,\"url\":\"https://h/x\"," GOOD_SIGN),
+        expect_ota_invalid(
+                D("\"version\":\"1\",\"size\":9.223372036854775808e18,\"url\":\"https://h/x\"," GOOD_SIGN),
                 false, "out of range");
-        expect_ota_invalid(D("\"version\":\"1\",\"size\":1.5,\"url\":\"https://h/x\"," GOOD_SIGN), false, "expected a whole number");
-        expect_ota_invalid(D("\"version\":\"1\",\"size\":\"12a\",\"url\":\"https://h/x\"," GOOD_SIGN), false, "size: expected");
-        expect_ota_invalid(D("\"version\":\"1\",\"size\":1,\"url\":\"https://h/x\",\"signMethod\":\"SHA1\",\"sign\":\"ab\""), false,
-                "signMethod \"SHA1\" is not supported");
-        expect_ota_invalid(D("\"version\":\"1\",\"size\":1,\"url\":\"https://h/x\",\"signMethod\":\"SHA256\",\"sign\":\"" PUSH_MD5 "\""),
+        expect_ota_invalid(D("\"version\":\"1\",\"size\":1.5,\"url\":\"https://h/x\"," GOOD_SIGN), false,
+                "expected a whole number");
+        expect_ota_invalid(D("\"version\":\"1\",\"size\":\"12a\",\"url\":\"https://h/x\"," GOOD_SIGN), false,
+                "size: expected");
+        expect_ota_invalid(D("\"version\":\"1\",\"size\":1,\"url\":\"https://h/"
+                             "x\",\"signMethod\":\"SHA1\",\"sign\":\"ab\""),
+                false, "signMethod \"SHA1\" is not supported");
+        expect_ota_invalid(D("\"version\":\"1\",\"size\":1,\"url\":\"https://h/"
+                             "x\",\"signMethod\":\"SHA256\",\"sign\":\"" PUSH_MD5 "\""),
                 false, "sign is not a SHA256 digest (64 hex digits)");
-        expect_ota_invalid(D("\"version\":\"1\",\"size\":1,\"url\":\"https://h/x\",\"signMethod\":\"Md5\",\"sign\":\"zz230c3bde425a9d7984a594ac56d6ff\""),
+        expect_ota_invalid(D("\"version\":\"1\",\"size\":1,\"url\":\"https://h/"
+                             "x\",\"signMethod\":\"Md5\",\"sign\":\"zz230c3bde425a9d7984a594ac56d6ff\""),
                 false, "sign is not a MD5 digest");
         /* SHA-256 never falls back to md5. */
-        expect_ota_invalid(D("\"version\":\"1\",\"size\":1,\"url\":\"https://h/x\",\"signMethod\":\"SHA256\",\"md5\":\"" PUSH_MD5 "\""),
+        expect_ota_invalid(D("\"version\":\"1\",\"size\":1,\"url\":\"https://h/"
+                             "x\",\"signMethod\":\"SHA256\",\"md5\":\"" PUSH_MD5 "\""),
                 false, "missing sign");
-        expect_ota_invalid(D("\"version\":\"1\",\"size\":1,\"url\":\"https://h/x\",\"module\":\"a/b\"," GOOD_SIGN), false,
-                "module may only contain");
-        expect_ota_invalid(D("\"version\":\"1\",\"size\":1,\"files\":[]," GOOD_SIGN), false, "multi-file packages are not supported");
-        expect_ota_invalid(D("\"version\":\"1\",\"size\":1,\"dProtocol\":\"mqtt\",\"streamId\":1," GOOD_SIGN), false,
+        expect_ota_invalid(
+                D("\"version\":\"1\",\"size\":1,\"url\":\"https://h/x\",\"module\":\"a/b\"," GOOD_SIGN),
+                false, "module may only contain");
+        expect_ota_invalid(D("\"version\":\"1\",\"size\":1,\"files\":[]," GOOD_SIGN), false,
+                "multi-file packages are not supported");
+        expect_ota_invalid(
+                D("\"version\":\"1\",\"size\":1,\"dProtocol\":\"mqtt\",\"streamId\":1," GOOD_SIGN), false,
                 "MQTT-stream downloads are not supported");
 #undef D
 #undef GOOD_SIGN
@@ -525,7 +567,8 @@ TEST(ota_push_invalid_keeps_version_and_module)
 {
         AlinkOtaFirmware f;
         char *error = NULL;
-        const char *s = "{\"code\":\"1000\",\"id\":1,\"data\":{\"version\":\"9\",\"module\":\"MCU\",\"size\":1,\"url\":\"x\"}}";
+        const char *s = "{\"code\":\"1000\",\"id\":1,\"data\":{\"version\":\"9\",\"module\":\"MCU\","
+                        "\"size\":1,\"url\":\"x\"}}";
 
         CHECK(alink_parse_ota_upgrade(s, strlen(s), false, &f, &error) == ALINK_E_INVALID);
         CHECK_STREQ(f.module, "MCU");
@@ -549,13 +592,15 @@ TEST(ota_builders)
         CHECK_STREQ(s, "{\"id\":\"125\",\"params\":{\"step\":\"95\",\"desc\":\"downloading\"}}");
         free(s);
         CHECK(alink_build_ota_progress("126", -3, "digest \"x\"", "MCU", &s) == 0);
-        CHECK_STREQ(s, "{\"id\":\"126\",\"params\":{\"step\":\"-3\",\"desc\":\"digest \\\"x\\\"\",\"module\":\"MCU\"}}");
+        CHECK_STREQ(s, "{\"id\":\"126\",\"params\":{\"step\":\"-3\",\"desc\":\"digest "
+                       "\\\"x\\\"\",\"module\":\"MCU\"}}");
         free(s);
         CHECK(alink_build_ota_progress("127", 0, NULL, NULL, &s) == 0);
         CHECK_STREQ(s, "{\"id\":\"127\",\"params\":{\"step\":\"0\",\"desc\":\"\"}}");
         free(s);
         CHECK(alink_build_ota_firmware_get("128", NULL, &s) == 0);
-        CHECK_STREQ(s, "{\"id\":\"128\",\"version\":\"1.0\",\"params\":{},\"method\":\"thing.ota.firmware.get\"}");
+        CHECK_STREQ(s,
+                "{\"id\":\"128\",\"version\":\"1.0\",\"params\":{},\"method\":\"thing.ota.firmware.get\"}");
         free(s);
         CHECK(alink_build_ota_firmware_get("129", "MCU", &s) == 0);
         CHECK_CONTAINS(s, "\"params\":{\"module\":\"MCU\"}");

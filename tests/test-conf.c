@@ -45,7 +45,7 @@ static int do_load(void *userdata)
 /* Run conf_load() with stderr captured; returns the result, *ret_log the log text. */
 static int load(const char *path, Conf **ret, char **ret_log)
 {
-        LoadArgs a = { path, ret };
+        LoadArgs a = {path, ret};
 
         *ret = NULL;
         return capture_log(do_load, &a, ret_log);
@@ -55,7 +55,8 @@ TEST(minimal_valid)
 {
         _cleanup_(freep) char *p = write_file("a.conf",
                 "[device]\nproduct_key = a1HETlEuvri\ndevice_name = RGB-LED-DEV-1\n"
-                "device_secret = Ghuiyd9nmGowdZzjPqFtxhm3WUHEbIlI\n", 0600);
+                "device_secret = Ghuiyd9nmGowdZzjPqFtxhm3WUHEbIlI\n",
+                0600);
         _cleanup_(freep) char *log = NULL;
         Conf *c;
 
@@ -108,7 +109,9 @@ TEST(instance_endpoint_and_values)
 TEST(ota_defaults_and_values)
 {
         _cleanup_(freep) char *p = write_file("ota1.conf",
-                "[device]\nproduct_key = pk\ndevice_name = dn\ndevice_secret = s\n[daemon]\nstate_directory = /var/x\n", 0600);
+                "[device]\nproduct_key = pk\ndevice_name = dn\ndevice_secret = s\n[daemon]\nstate_directory "
+                "= /var/x\n",
+                0600);
         _cleanup_(freep) char *q = write_file("ota2.conf",
                 "[device]\nproduct_key = pk\ndevice_name = dn\ndevice_secret = s\n"
                 "[ota]\nversion_command = /usr/bin/fw-version --short\ninstaller = /usr/libexec/x/install\n"
@@ -147,13 +150,13 @@ TEST(ota_problems)
 {
         _cleanup_(freep) char *p = write_file("ota3.conf",
                 "[device]\nproduct_key = pk\ndevice_name = dn\ndevice_secret = s\n" /* 1-4 */
-                "[ota]\n"                                                              /* 5 */
-                "version_command = fw-version\n"                                       /* 6: not absolute */
-                "installer = install.sh\n"                                             /* 7 */
-                "max_size = 12X\n"                                                     /* 8 */
-                "max_size = 0\n"                                                       /* 9 */
-                "installer_timeout = 0\n"                                              /* 10 */
-                "connect_timeout = 4000\n",                                            /* 11 */
+                "[ota]\n"                                                           /* 5 */
+                "version_command = fw-version\n"                                    /* 6: not absolute */
+                "installer = install.sh\n"                                          /* 7 */
+                "max_size = 12X\n"                                                  /* 8 */
+                "max_size = 0\n"                                                    /* 9 */
+                "installer_timeout = 0\n"                                           /* 10 */
+                "connect_timeout = 4000\n",                                         /* 11 */
                 0600);
         _cleanup_(freep) char *q = write_file("ota4.conf",
                 "[device]\nproduct_key = pk\ndevice_name = dn\ndevice_secret = s\n"
@@ -168,7 +171,8 @@ TEST(ota_problems)
         CHECK_CONTAINS(log, "ota3.conf:8: invalid max_size \"12X\": expected a size in bytes");
         CHECK_CONTAINS(log, "ota3.conf:9: invalid max_size \"0\"");
         CHECK_CONTAINS(log, "ota3.conf:10: invalid installer_timeout \"0\"");
-        CHECK_CONTAINS(log, "ota3.conf:11: invalid connect_timeout \"4000\": expected a whole number in 1..3600");
+        CHECK_CONTAINS(
+                log, "ota3.conf:11: invalid connect_timeout \"4000\": expected a whole number in 1..3600");
 
         CHECK_INTEQ(load(q, &c, &log2), CONF_E_INVALID);
         CHECK_CONTAINS(log2, "[ota] set only one of version_file and version_command");
@@ -177,24 +181,24 @@ TEST(ota_problems)
 TEST(every_problem_with_its_line)
 {
         _cleanup_(freep) char *p = write_file("c.conf",
-                "[device]\n"                        /* 1 */
-                "product_key = a/b\n"               /* 2: bad identifier */
-                "device_name = ok\n"                /* 3 */
-                "device_secret = s\n"               /* 4 */
-                "colour = red\n"                    /* 5: unknown key (warning) */
-                "this line is broken\n"             /* 6: syntax */
-                "[mqtt\n"                           /* 7: missing ] */
-                "[mqtt]\n"                          /* 8 */
-                "keepalive = 5\n"                   /* 9: out of range */
-                "port = 70000\n"                    /* 10 */
-                "port = x\n"                        /* 11 (and a duplicate warning) */
-                "ca_file = relative.pem\n"          /* 12 */
-                "clean_session = maybe\n"           /* 13 */
-                "user_topics = /abs\n"              /* 14 */
-                "[daemon]\nlog_level = loud\n"      /* 15, 16 */
-                "[nonsense]\nkey = 1\n"             /* 17, 18: unknown section (warning) */
-                "[led]\nbackend = lasers\n"         /* 19, 20 */
-                "switch_property = bad id\n",       /* 21 */
+                "[device]\n"                   /* 1 */
+                "product_key = a/b\n"          /* 2: bad identifier */
+                "device_name = ok\n"           /* 3 */
+                "device_secret = s\n"          /* 4 */
+                "colour = red\n"               /* 5: unknown key (warning) */
+                "this line is broken\n"        /* 6: syntax */
+                "[mqtt\n"                      /* 7: missing ] */
+                "[mqtt]\n"                     /* 8 */
+                "keepalive = 5\n"              /* 9: out of range */
+                "port = 70000\n"               /* 10 */
+                "port = x\n"                   /* 11 (and a duplicate warning) */
+                "ca_file = relative.pem\n"     /* 12 */
+                "clean_session = maybe\n"      /* 13 */
+                "user_topics = /abs\n"         /* 14 */
+                "[daemon]\nlog_level = loud\n" /* 15, 16 */
+                "[nonsense]\nkey = 1\n"        /* 17, 18: unknown section (warning) */
+                "[led]\nbackend = lasers\n"    /* 19, 20 */
+                "switch_property = bad id\n",  /* 21 */
                 0600);
         _cleanup_(freep) char *log = NULL;
         Conf *c;
@@ -249,7 +253,8 @@ TEST(secret_file_and_modes)
         _cleanup_(freep) char *text = NULL, *p = NULL, *log = NULL;
         Conf *c;
 
-        CHECK(asprintf(&text, "[device]\nproduct_key=pk\ndevice_name=dn\ndevice_secret_file=%s\n", secret) > 0);
+        CHECK(asprintf(&text, "[device]\nproduct_key=pk\ndevice_name=dn\ndevice_secret_file=%s\n", secret) >
+                0);
         p = write_file("e.conf", text, 0600);
         CHECK_INTEQ(load(p, &c, &log), 0);
         CHECK_STREQ(c->device_secret, "s3cr3t-from-file");
@@ -277,7 +282,8 @@ TEST(secret_errors)
         CHECK_CONTAINS(log1, "f.conf:4: cannot read device_secret_file");
         CHECK_CONTAINS(log1, "it is empty");
 
-        CHECK(asprintf(&t2, "[device]\nproduct_key=pk\ndevice_name=dn\ndevice_secret=x\ndevice_secret_file=%s\n",
+        CHECK(asprintf(&t2,
+                      "[device]\nproduct_key=pk\ndevice_name=dn\ndevice_secret=x\ndevice_secret_file=%s\n",
                       empty) > 0);
         p2 = write_file("g.conf", t2, 0600);
         CHECK_INTEQ(load(p2, &c, &log2), CONF_E_INVALID);
@@ -310,8 +316,9 @@ TEST(credential_wins)
 
 TEST(dropins_override)
 {
-        _cleanup_(freep) char *p = write_file("i.conf", "[device]\nproduct_key=pk\ndevice_name=dn\ndevice_secret=s\n"
-                                                        "[mqtt]\nkeepalive=100\n",
+        _cleanup_(freep) char *p = write_file("i.conf",
+                "[device]\nproduct_key=pk\ndevice_name=dn\ndevice_secret=s\n"
+                "[mqtt]\nkeepalive=100\n",
                 0600);
         _cleanup_(freep) char *d = path_in_dir("i.conf.d"), *a = NULL, *b = NULL, *log = NULL;
         Conf *c;
@@ -343,8 +350,9 @@ TEST(long_line)
 
 TEST(bom_special_files_and_unreadable_ca)
 {
-        _cleanup_(freep) char *p = write_file("bom.conf", "\xef\xbb\xbf[device]\nproduct_key=pk\ndevice_name=dn\n"
-                                                        "device_secret=s\n",
+        _cleanup_(freep) char *p = write_file("bom.conf",
+                "\xef\xbb\xbf[device]\nproduct_key=pk\ndevice_name=dn\n"
+                "device_secret=s\n",
                 0600);
         _cleanup_(freep) char *d = path_in_dir("bom.conf.d"), *z = NULL, *q = NULL, *ca = NULL, *log = NULL;
         Conf *c;
@@ -375,10 +383,13 @@ TEST(bom_special_files_and_unreadable_ca)
 
 TEST(connection_changed)
 {
-        _cleanup_(freep) char *p1 = write_file("k.conf", "[device]\nproduct_key=pk\ndevice_name=dn\ndevice_secret=s\n", 0600);
+        _cleanup_(freep) char *p1 =
+                write_file("k.conf", "[device]\nproduct_key=pk\ndevice_name=dn\ndevice_secret=s\n", 0600);
         _cleanup_(freep) char *p2 = write_file("l.conf",
-                "[device]\nproduct_key=pk\ndevice_name=dn\ndevice_secret=s\n[daemon]\nlog_level=debug\n", 0600);
-        _cleanup_(freep) char *p3 = write_file("m.conf", "[device]\nproduct_key=pk\ndevice_name=dn\ndevice_secret=t\n", 0600);
+                "[device]\nproduct_key=pk\ndevice_name=dn\ndevice_secret=s\n[daemon]\nlog_level=debug\n",
+                0600);
+        _cleanup_(freep) char *p3 =
+                write_file("m.conf", "[device]\nproduct_key=pk\ndevice_name=dn\ndevice_secret=t\n", 0600);
         _cleanup_(freep) char *l1 = NULL, *l2 = NULL, *l3 = NULL;
         Conf *a, *b, *c;
 
@@ -412,8 +423,8 @@ __attribute__((destructor)) static void teardown(void)
 
 TEST(led_defaults_and_keys)
 {
-        _cleanup_(freep) char *p1 = write_file("l1.conf", "[device]\nproduct_key=pk\ndevice_name=dn\ndevice_secret=s\n",
-                0600);
+        _cleanup_(freep) char *p1 =
+                write_file("l1.conf", "[device]\nproduct_key=pk\ndevice_name=dn\ndevice_secret=s\n", 0600);
         _cleanup_(freep) char *p2 = write_file("l2.conf",
                 "[device]\nproduct_key=pk\ndevice_name=dn\ndevice_secret=s\n"
                 "[led]\nbackend = gpio\nchip = pinctrl-bcm2711\nlines = LED_R, 5,LED_B\nactive_low = yes\n"
@@ -474,15 +485,18 @@ TEST(led_problems_with_their_lines)
                 "backend = ledclass\n",                                       /* 16 */
                 0600);
         _cleanup_(freep) char *p2 = write_file("l4.conf",
-                "[device]\nproduct_key=pk\ndevice_name=dn\ndevice_secret=s\n[led]\nbackend = pwm\nchip = ../gpio\n",
+                "[device]\nproduct_key=pk\ndevice_name=dn\ndevice_secret=s\n[led]\nbackend = pwm\nchip = "
+                "../gpio\n",
                 0600);
         _cleanup_(freep) char *log = NULL, *log2 = NULL;
         Conf *c;
 
         CHECK_INTEQ(load(p, &c, &log), CONF_E_INVALID);
-        CHECK_CONTAINS(log, "l3.conf:6: invalid lines \"17,27\": expected three lines for red, green and blue");
+        CHECK_CONTAINS(
+                log, "l3.conf:6: invalid lines \"17,27\": expected three lines for red, green and blue");
         CHECK_CONTAINS(log, "l3.conf:7: invalid threshold \"0\": expected a whole number in 1..255");
-        CHECK_CONTAINS(log, "l3.conf:8: invalid channels \"0,1,1\": expected three different channel numbers");
+        CHECK_CONTAINS(
+                log, "l3.conf:8: invalid channels \"0,1,1\": expected three different channel numbers");
         CHECK_CONTAINS(log, "l3.conf:9: invalid period_ns \"0\": expected a whole number in 1..4294967295");
         CHECK_CONTAINS(log, "l3.conf:10: invalid gamma \"9\": expected a number from 0.1 to 5");
         CHECK_CONTAINS(log, "l3.conf:11: invalid on_exit \"blink\": expected keep or off");

@@ -67,7 +67,8 @@ TEST(reset_starts_over)
 
 TEST(method_names)
 {
-        /* Every spelling the cloud uses (upgrade pushes, https://help.aliyun.com/document_detail/89307.htm), compared case-insensitively. */
+        /* Every spelling the cloud uses (upgrade pushes, https://help.aliyun.com/document_detail/89307.htm),
+         * compared case-insensitively. */
         CHECK(digest_method_from_string("Md5") == DIGEST_MD5);
         CHECK(digest_method_from_string("MD5") == DIGEST_MD5);
         CHECK(digest_method_from_string("md5") == DIGEST_MD5);
@@ -80,5 +81,5 @@ TEST(method_names)
         CHECK_STREQ(digest_method_to_string(DIGEST_MD5), "MD5");
         CHECK_STREQ(digest_method_to_string(DIGEST_SHA256), "SHA256");
         CHECK(digest_method_to_string(_DIGEST_METHOD_MAX) == NULL);
-        CHECK(digest_new(&(Digest *) { NULL }, _DIGEST_METHOD_INVALID) == -EINVAL);
+        CHECK(digest_new(&(Digest *){NULL}, _DIGEST_METHOD_INVALID) == -EINVAL);
 }

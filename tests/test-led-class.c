@@ -22,7 +22,8 @@ typedef struct Fixture {
         int r;
 } Fixture;
 
-#define STATE(on_, r_, g_, b_, br_) ((LedState) { .on = on_, .red = r_, .green = g_, .blue = b_, .brightness = br_ })
+#define STATE(on_, r_, g_, b_, br_)                                                                         \
+        ((LedState){.on = on_, .red = r_, .green = g_, .blue = b_, .brightness = br_})
 
 static void add_led(Fixture *f, const char *name, const char *max, const char *multi_index)
 {
@@ -43,9 +44,9 @@ static void add_led(Fixture *f, const char *name, const char *max, const char *m
 /* leds: "a" or "a,b,c" */
 static void fixture_init(Fixture *f, const char *leds)
 {
-        *f = (Fixture) {};
+        *f = (Fixture){};
         f->root = fake_sysfs_new();
-        f->config = (LedConfig) { .backend = LED_BACKEND_LEDCLASS, .sysfs_root = f->root };
+        f->config = (LedConfig){.backend = LED_BACKEND_LEDCLASS, .sysfs_root = f->root};
         CHECK(strv_split(leds, ",", &f->config.leds) == 0);
 }
 
@@ -193,8 +194,8 @@ TEST(three_single_leds)
         CHECK_STREQ(writes, "class/leds/red:status/brightness class/leds/green:status/brightness "
                             "class/leds/blue:status/brightness");
         check_attr(&f, "red:status", "brightness", "255");
-        check_attr(&f, "green:status", "brightness", "1");     /* 200/255 of 1, rounded */
-        check_attr(&f, "blue:status", "brightness", "2056");   /* 4095 * 128/255 = 2055.5 */
+        check_attr(&f, "green:status", "brightness", "1");   /* 200/255 of 1, rounded */
+        check_attr(&f, "blue:status", "brightness", "2056"); /* 4095 * 128/255 = 2055.5 */
 
         free(apply(&f, STATE(true, 255, 100, 128, 50), NULL));
         CHECK_INTEQ(f.r, 0);
@@ -252,7 +253,7 @@ TEST(single_led_lit_when_asked_off)
         /* green's brightness cannot be written any more: switching off leaves it lit. */
         CHECK(asprintf(&path, "%s/class/leds/green:status/brightness", f.root) >= 0);
         CHECK(chmod(path, 0444) == 0);
-        for (const char *const *n = (const char *const[]) { "red:status", "blue:status", NULL }; *n; n++) {
+        for (const char *const *n = (const char *const[]){"red:status", "blue:status", NULL}; *n; n++) {
                 _cleanup_(freep) char *p = NULL;
                 CHECK(asprintf(&p, "%s/class/leds/%s/brightness", f.root, *n) >= 0);
                 CHECK(chmod(p, 0666) == 0);

@@ -17,8 +17,8 @@
 #include "string-util.h"
 #include "test.h"
 
-static const char *const channel_dirs[] = { "class/pwm/pwmchip0", "class/pwm/pwmchip0/pwm0",
-        "class/pwm/pwmchip0/pwm1", "class/pwm/pwmchip0/pwm2", NULL };
+static const char *const channel_dirs[] = {"class/pwm/pwmchip0", "class/pwm/pwmchip0/pwm0",
+        "class/pwm/pwmchip0/pwm1", "class/pwm/pwmchip0/pwm2", NULL};
 
 typedef struct Fixture {
         char *root;
@@ -30,15 +30,15 @@ typedef struct Fixture {
 
 static void fixture_init(Fixture *f, double gamma, uint64_t period)
 {
-        *f = (Fixture) {};
+        *f = (Fixture){};
         f->root = fake_sysfs_new();
         fake_sysfs_file(f->root, "class/pwm/pwmchip0/export", "");
         fake_sysfs_file(f->root, "class/pwm/pwmchip0/npwm", "3");
         for (unsigned i = 0; i < 3; i++)
                 fake_sysfs_pwm_channel(f->root, "pwmchip0", i);
-        f->config = (LedConfig) {
+        f->config = (LedConfig){
                 .backend = LED_BACKEND_PWM,
-                .channels = { 0, 1, 2 },
+                .channels = {0, 1, 2},
                 .period_ns = period,
                 .gamma = gamma,
                 .sysfs_root = f->root,
@@ -92,7 +92,8 @@ static void check_duties(Fixture *f, uint64_t red, uint64_t green, uint64_t blue
         CHECK_INTEQ(attr(f, 2, "duty_cycle"), blue);
 }
 
-#define STATE(on_, r_, g_, b_, br_) ((LedState) { .on = on_, .red = r_, .green = g_, .blue = b_, .brightness = br_ })
+#define STATE(on_, r_, g_, b_, br_)                                                                         \
+        ((LedState){.on = on_, .red = r_, .green = g_, .blue = b_, .brightness = br_})
 
 TEST(duty_math)
 {
@@ -114,7 +115,8 @@ TEST(duty_math)
         CHECK_INTEQ(led_pwm_value(1000000, 1.0, 250000, 50), 128);
         CHECK_INTEQ(led_pwm_value(1000000, 1.0, 1000000, 100), 255);
         for (unsigned v = 0; v <= 255; v++)
-                CHECK_INTEQ(led_pwm_value(1000000, 1.0, led_pwm_duty(1000000, 1.0, true, (uint8_t) v, 100), 100),
+                CHECK_INTEQ(
+                        led_pwm_value(1000000, 1.0, led_pwm_duty(1000000, 1.0, true, (uint8_t) v, 100), 100),
                         v);
 }
 
@@ -198,7 +200,8 @@ TEST(shrinking_period_writes_duty_first)
         CHECK(led_new(&f.led, &f.config, NULL) == 0);
         writes = apply(&f, STATE(true, 255, 0, 128, 100), NULL);
         CHECK_INTEQ(f.r, 0);
-        /* pwm0 and pwm2 hold 1000000 and 501961 > 20000: duty_cycle goes down first. pwm1 holds 1000000 too. */
+        /* pwm0 and pwm2 hold 1000000 and 501961 > 20000: duty_cycle goes down first. pwm1 holds 1000000 too.
+         */
         CHECK_STREQ(writes, "class/pwm/pwmchip0/pwm0/duty_cycle class/pwm/pwmchip0/pwm0/period "
                             "class/pwm/pwmchip0/pwm1/duty_cycle class/pwm/pwmchip0/pwm1/period "
                             "class/pwm/pwmchip0/pwm2/duty_cycle class/pwm/pwmchip0/pwm2/period");
@@ -305,7 +308,8 @@ TEST(read_only_duty_cycle)
                 CHECK_CONTAINS(log, "/pwm0/duty_cycle as ");
                 CHECK_CONTAINS(log, "(uid ");
                 CHECK_CONTAINS(log, ": Permission denied");
-                CHECK_CONTAINS(log, "reads back period 1000000, duty_cycle 1000000, enable 1 instead of 1000000, 0, 1");
+                CHECK_CONTAINS(log,
+                        "reads back period 1000000, duty_cycle 1000000, enable 1 instead of 1000000, 0, 1");
                 /* What the light shows: red still full, green as asked, blue off as asked. */
                 CHECK(f.actual.on);
                 CHECK_INTEQ(f.actual.red, 255);

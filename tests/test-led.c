@@ -9,7 +9,8 @@
 #include "string-util.h"
 #include "test.h"
 
-#define STATE(on_, r_, g_, b_, br_) ((LedState) { .on = on_, .red = r_, .green = g_, .blue = b_, .brightness = br_ })
+#define STATE(on_, r_, g_, b_, br_)                                                                         \
+        ((LedState){.on = on_, .red = r_, .green = g_, .blue = b_, .brightness = br_})
 
 static char *tmpdir(void)
 {
@@ -69,15 +70,16 @@ TEST(state_file_rejects_junk)
 {
         _cleanup_(freep) char *d = tmpdir(), *p = join(d, "led-state");
         static const char *const bad[] = {
-                "on=1\nred=255\ngreen=0\nblue=128\n",                        /* brightness missing */
-                "on=1\nred=256\ngreen=0\nblue=128\nbrightness=100\n",        /* out of range */
-                "on=2\nred=255\ngreen=0\nblue=128\nbrightness=100\n",        /* out of range */
-                "on=1\nred=255\ngreen=0\nblue=128\nbrightness=101\n",        /* out of range */
-                "on=1\non=1\nred=255\ngreen=0\nblue=128\nbrightness=100\n",  /* twice */
-                "on=1\nred=255\ngreen=0\nblue=128\nbrightness=100\nx=1\n",   /* unknown key */
-                "on=1\nred=-1\ngreen=0\nblue=128\nbrightness=100\n",         /* sign */
-                "on=1\nred = 255\ngreen=0\nblue=128\nbrightness=100\n",      /* spaces */
-                "\x7f" "ELF",
+                "on=1\nred=255\ngreen=0\nblue=128\n",                       /* brightness missing */
+                "on=1\nred=256\ngreen=0\nblue=128\nbrightness=100\n",       /* out of range */
+                "on=2\nred=255\ngreen=0\nblue=128\nbrightness=100\n",       /* out of range */
+                "on=1\nred=255\ngreen=0\nblue=128\nbrightness=101\n",       /* out of range */
+                "on=1\non=1\nred=255\ngreen=0\nblue=128\nbrightness=100\n", /* twice */
+                "on=1\nred=255\ngreen=0\nblue=128\nbrightness=100\nx=1\n",  /* unknown key */
+                "on=1\nred=-1\ngreen=0\nblue=128\nbrightness=100\n",        /* sign */
+                "on=1\nred = 255\ngreen=0\nblue=128\nbrightness=100\n",     /* spaces */
+                "\x7f"
+                "ELF",
         };
         LedState t;
 
@@ -92,7 +94,7 @@ TEST(state_file_rejects_junk)
 TEST(readback_to_state)
 {
         const LedState want = STATE(true, 10, 20, 30, 100), was = STATE(true, 1, 2, 3, 100);
-        LedReadback rb = { .known = { true, true, true }, .matches = { true, true, true } };
+        LedReadback rb = {.known = {true, true, true}, .matches = {true, true, true}};
         LedState a;
 
         CHECK(led_readback_to_state(&rb, &want, &was, &a));
@@ -105,20 +107,20 @@ TEST(readback_to_state)
         CHECK(led_state_equal(&a, &STATE(true, 10, 0, 3, 100)));
 
         /* Nothing known: what it was. */
-        rb = (LedReadback) {};
+        rb = (LedReadback){};
         CHECK(!led_readback_to_state(&rb, &want, &was, &a));
         CHECK(led_state_equal(&a, &was));
 
         /* Asked off, but red still gives light: it is on, red only. */
-        rb = (LedReadback) { .known = { true, true, true }, .matches = { false, true, true }, .lit = { true },
-                .value = { 200 } };
+        rb = (LedReadback){
+                .known = {true, true, true}, .matches = {false, true, true}, .lit = {true}, .value = {200}};
         CHECK(!led_readback_to_state(&rb, &STATE(false, 10, 20, 30, 100), &was, &a));
         CHECK(led_state_equal(&a, &STATE(true, 200, 0, 0, 100)));
 }
 
 TEST(config_copy_and_equal)
 {
-        LedConfig a = { .backend = LED_BACKEND_GPIO, .threshold = 128, .gamma = 2.2, .period_ns = 1000 }, b;
+        LedConfig a = {.backend = LED_BACKEND_GPIO, .threshold = 128, .gamma = 2.2, .period_ns = 1000}, b;
 
         CHECK(strv_split("17,27,22", ",", &a.lines) == 0);
         a.chip = strdup("gpiochip0");
@@ -141,14 +143,18 @@ typedef struct Light {
 
 static void light_init(Light *l, LedOnExit on_exit)
 {
-        *l = (Light) {};
+        *l = (Light){};
         l->root = fake_sysfs_new();
         for (unsigned i = 0; i < 3; i++)
                 fake_sysfs_pwm_channel(l->root, "pwmchip0", i);
         /* A state directory that does not exist yet, two levels down. */
         l->state_dir = join(l->root, "var/lib/ali-linkd");
-        l->config = (LedConfig) { .backend = LED_BACKEND_PWM, .on_exit = on_exit, .channels = { 0, 1, 2 },
-                .period_ns = 1000, .gamma = 1.0, .sysfs_root = l->root };
+        l->config = (LedConfig){.backend = LED_BACKEND_PWM,
+                .on_exit = on_exit,
+                .channels = {0, 1, 2},
+                .period_ns = 1000,
+                .gamma = 1.0,
+                .sysfs_root = l->root};
 }
 
 static void light_start(Light *l)

@@ -53,7 +53,7 @@ static int fake_publish(void *userdata, OtaTopic topic, const char *payload, int
 
         CHECK(h->n_pub < ELEMENTSOF(h->pub));
         CHECK(topic >= 0 && topic < _OTA_TOPIC_MAX);
-        h->pub[h->n_pub++] = (Published) { topic, strdup(payload), qos, !h->online };
+        h->pub[h->n_pub++] = (Published){topic, strdup(payload), qos, !h->online};
         return 0;
 }
 
@@ -112,12 +112,12 @@ static void fake_host_done(FakeHost *h)
         for (size_t i = 0; i < h->n_pub; i++)
                 free(h->pub[i].payload);
         free(h->unit);
-        *h = (FakeHost) {};
+        *h = (FakeHost){};
 }
 
 static OtaHost fake_host(FakeHost *h)
 {
-        return (OtaHost) {
+        return (OtaHost){
                 .publish = fake_publish,
                 .new_message_id = fake_new_message_id,
                 .is_online = fake_is_online,
@@ -266,7 +266,7 @@ static void server_start(Server *s, sd_event *e, const char *body, size_t len)
         struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
         socklen_t alen = sizeof(a);
 
-        *s = (Server) {.body = body, .len = len};
+        *s = (Server){.body = body, .len = len};
         s->fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
         CHECK(s->fd >= 0);
         CHECK(bind(s->fd, (struct sockaddr *) &a, sizeof(a)) == 0);
@@ -334,7 +334,7 @@ static void fixture_setup(Fixture *f)
         _cleanup_(digest_freep) Digest *d = NULL;
         _cleanup_(freep) char *hex = NULL;
 
-        *f = (Fixture) {};
+        *f = (Fixture){};
         snprintf(f->dir, sizeof(f->dir), "/tmp/test-ota.XXXXXX");
         CHECK(mkdtemp(f->dir));
         snprintf(f->version_path, sizeof(f->version_path), "%s/version", f->dir);
@@ -354,7 +354,7 @@ static void fixture_setup(Fixture *f)
         server_start(&f->server, f->event, f->image, IMAGE_SIZE);
 
         f->host.online = true;
-        f->config = (OtaConfig) {
+        f->config = (OtaConfig){
                 .state_directory = f->dir,
                 .download_dir = f->dir,
                 .version_file = f->version_path,

@@ -32,15 +32,16 @@ static int send_fn(void *userdata, const char *topic, const void *payload, size_
                 return -ENOTCONN;
         CHECK(n_sent < ELEMENTSOF(sent));
         snprintf(sent[n_sent].topic, sizeof(sent[n_sent].topic), "%s", topic);
-        snprintf(sent[n_sent].payload, sizeof(sent[n_sent].payload), "%.*s", (int) len, (const char *) payload);
+        snprintf(sent[n_sent].payload, sizeof(sent[n_sent].payload), "%.*s", (int) len,
+                (const char *) payload);
         sent[n_sent].mid = next_mid;
         *ret_mid = next_mid++;
         n_sent++;
         return 0;
 }
 
-static int merge_fn(void *userdata, const char *older, bool older_timed, uint64_t older_ms, const char *newer,
-                uint64_t newer_ms, char **ret)
+static int merge_fn(void *userdata, const char *older, bool older_timed, uint64_t older_ms,
+        const char *newer, uint64_t newer_ms, char **ret)
 {
         (void) userdata;
         return alink_merge_property_posts(older, older_timed, older_ms, newer, newer_ms, ret);
@@ -175,12 +176,16 @@ TEST(property_posts_coalesce_while_waiting)
 
         reset();
         o = open_outbox(NULL);
-        append(o, OUTBOX_PROPERTIES, post, "{\"id\":\"1\",\"version\":\"1.0\",\"params\":{\"LightSwitch\":1,\"A\":1}}");
+        append(o, OUTBOX_PROPERTIES, post,
+                "{\"id\":\"1\",\"version\":\"1.0\",\"params\":{\"LightSwitch\":1,\"A\":1}}");
         CHECK(outbox_depth(o) == 1);
         CHECK(outbox_append(o, OUTBOX_ORDERED, "/pk/dn/user/data", "u1", strlen("u1")) == 0);
-        append(o, OUTBOX_PROPERTIES, post, "{\"id\":\"2\",\"version\":\"1.0\",\"params\":{\"LightSwitch\":0}}");
+        append(o, OUTBOX_PROPERTIES, post,
+                "{\"id\":\"2\",\"version\":\"1.0\",\"params\":{\"LightSwitch\":0}}");
         CHECK(outbox_depth(o) == 2);
-        CHECK(outbox_append(o, OUTBOX_PROPERTIES, post, "{\"id\":\"3\",\"version\":\"1.0\",\"params\":{\"B\":{\"x\":2}}}", strlen("{\"id\":\"3\",\"version\":\"1.0\",\"params\":{\"B\":{\"x\":2}}}")) == 0);
+        CHECK(outbox_append(o, OUTBOX_PROPERTIES, post,
+                      "{\"id\":\"3\",\"version\":\"1.0\",\"params\":{\"B\":{\"x\":2}}}",
+                      strlen("{\"id\":\"3\",\"version\":\"1.0\",\"params\":{\"B\":{\"x\":2}}}")) == 0);
         CHECK(outbox_depth(o) == 2);
         outbox_free(o);
 
@@ -195,7 +200,8 @@ TEST(property_posts_coalesce_while_waiting)
         CHECK_CONTAINS(sent[1].payload, "\"A\":{\"value\":1,\"time\":");
         CHECK_CONTAINS(sent[1].payload, "\"B\":{\"value\":{\"x\":2},\"time\":");
         /* Once in flight, a post is no longer folded into. */
-        CHECK(outbox_append(o, OUTBOX_PROPERTIES, post, "{\"id\":\"4\",\"params\":{\"C\":1}}", strlen("{\"id\":\"4\",\"params\":{\"C\":1}}")) == 0);
+        CHECK(outbox_append(o, OUTBOX_PROPERTIES, post, "{\"id\":\"4\",\"params\":{\"C\":1}}",
+                      strlen("{\"id\":\"4\",\"params\":{\"C\":1}}")) == 0);
         CHECK(outbox_depth(o) == 3);
         outbox_free(o);
 }

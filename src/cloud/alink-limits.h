@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* alink-limits.h: the IoT Platform's limits per device, each defined once.
  *
- * Source: Alibaba Cloud IoT Platform, "Limits" (https://www.alibabacloud.com/help/en/iot/product-overview/limits,
- * doc-detail/30527), communication section; the Link SDK C 4.x enforces the same message size in
- * core/aiot_mqtt_api.c. Everything that checks one of these includes this header. */
+ * Source: Alibaba Cloud IoT Platform, "Limits"
+ * (https://www.alibabacloud.com/help/en/iot/product-overview/limits, doc-detail/30527), communication
+ * section; the Link SDK C 4.x enforces the same message size in core/aiot_mqtt_api.c. Everything that checks
+ * one of these includes this header. */
 #pragma once
 
 /* An MQTT message, payload only: 256 KB. Larger ones are refused unparsed, on the way in and out. */

@@ -33,8 +33,8 @@ int alink_sign_client_id(const char *product_key, const char *device_name, Alink
 
         if (isempty(product_key) || isempty(device_name) || !method || !ret)
                 return -EINVAL;
-        /* _ss=1 asks for the platform's auto-subscription; we still SUBSCRIBE explicitly (§1.5). ext=3 selects
-         * the SDK 4 form of RRPC (§2.7). */
+        /* _ss=1 asks for the platform's auto-subscription; we still SUBSCRIBE explicitly (§1.5). ext=3
+         * selects the SDK 4 form of RRPC (§2.7). */
         if (asprintf(ret, "%s.%s|timestamp=" ALINK_SIGN_TIMESTAMP ",_ss=1,securemode=2,signmethod=%s,ext=3|",
                     product_key, device_name, method) < 0)
                 return -ENOMEM;
@@ -52,7 +52,7 @@ int alink_sign_username(const char *product_key, const char *device_name, char *
 }
 
 int alink_sign_content(const char *client_id_prefix, const char *product_key, const char *device_name,
-                const char *timestamp, char **ret)
+        const char *timestamp, char **ret)
 {
         int r;
 
@@ -67,7 +67,7 @@ int alink_sign_content(const char *client_id_prefix, const char *product_key, co
 }
 
 int alink_sign_password(AlinkSignMethod m, const char *device_secret, const char *product_key,
-                const char *device_name, const char *timestamp, char **ret)
+        const char *device_name, const char *timestamp, char **ret)
 {
         _cleanup_(freep) char *prefix = NULL, *content = NULL;
         unsigned char mac[EVP_MAX_MD_SIZE];

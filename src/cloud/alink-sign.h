@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* alink-sign.h: the MQTT credentials of Alibaba's "one device, one secret" login (https://help.aliyun.com/document_detail/73742.html;
- * Link SDK C core/utils/core_auth.c).
+/* alink-sign.h: the MQTT credentials of Alibaba's "one device, one secret" login
+ * (https://help.aliyun.com/document_detail/73742.html; Link SDK C core/utils/core_auth.c).
  *
  * Pure functions, no state and no logging. The password is an HMAC keyed with the device secret over
  * "clientId<id>deviceName<dn>productKey<pk>timestamp<ts>" (keys sorted, no separators, the bare client id
@@ -34,7 +34,7 @@ int alink_sign_client_id(const char *product_key, const char *device_name, Alink
 int alink_sign_username(const char *product_key, const char *device_name, char **ret);
 /* The sorted content string the HMAC covers. timestamp may be NULL (then it is left out). */
 int alink_sign_content(const char *client_id_prefix, const char *product_key, const char *device_name,
-                const char *timestamp, char **ret);
+        const char *timestamp, char **ret);
 /* Lower-case hex HMAC of the content, keyed with the secret's raw bytes. */
 int alink_sign_password(AlinkSignMethod m, const char *device_secret, const char *product_key,
-                const char *device_name, const char *timestamp, char **ret);
+        const char *device_name, const char *timestamp, char **ret);

@@ -38,17 +38,17 @@ int alink_topics_init(AlinkTopics *t, const char *pk, const char *dn)
         if (isempty(pk) || isempty(dn))
                 return -EINVAL;
         if (asprintf(&n.sys_prefix, "/sys/%s/%s/", pk, dn) < 0 ||
-            asprintf(&n.user_prefix, "/%s/%s/user/", pk, dn) < 0 ||
-            asprintf(&n.property_set, "/sys/%s/%s/thing/service/property/set", pk, dn) < 0 ||
-            asprintf(&n.property_set_reply, "/sys/%s/%s/thing/service/property/set_reply", pk, dn) < 0 ||
-            asprintf(&n.property_post, "/sys/%s/%s/thing/event/property/post", pk, dn) < 0 ||
-            asprintf(&n.event_post_reply, "/sys/%s/%s/thing/event/+/post_reply", pk, dn) < 0 ||
-            asprintf(&n.service, "/sys/%s/%s/thing/service/+", pk, dn) < 0 ||
-            asprintf(&n.ota_inform, "/ota/device/inform/%s/%s", pk, dn) < 0 ||
-            asprintf(&n.ota_upgrade, "/ota/device/upgrade/%s/%s", pk, dn) < 0 ||
-            asprintf(&n.ota_progress, "/ota/device/progress/%s/%s", pk, dn) < 0 ||
-            asprintf(&n.ota_firmware_get, "/sys/%s/%s/thing/ota/firmware/get", pk, dn) < 0 ||
-            asprintf(&n.ota_firmware_get_reply, "/sys/%s/%s/thing/ota/firmware/get_reply", pk, dn) < 0) {
+                asprintf(&n.user_prefix, "/%s/%s/user/", pk, dn) < 0 ||
+                asprintf(&n.property_set, "/sys/%s/%s/thing/service/property/set", pk, dn) < 0 ||
+                asprintf(&n.property_set_reply, "/sys/%s/%s/thing/service/property/set_reply", pk, dn) < 0 ||
+                asprintf(&n.property_post, "/sys/%s/%s/thing/event/property/post", pk, dn) < 0 ||
+                asprintf(&n.event_post_reply, "/sys/%s/%s/thing/event/+/post_reply", pk, dn) < 0 ||
+                asprintf(&n.service, "/sys/%s/%s/thing/service/+", pk, dn) < 0 ||
+                asprintf(&n.ota_inform, "/ota/device/inform/%s/%s", pk, dn) < 0 ||
+                asprintf(&n.ota_upgrade, "/ota/device/upgrade/%s/%s", pk, dn) < 0 ||
+                asprintf(&n.ota_progress, "/ota/device/progress/%s/%s", pk, dn) < 0 ||
+                asprintf(&n.ota_firmware_get, "/sys/%s/%s/thing/ota/firmware/get", pk, dn) < 0 ||
+                asprintf(&n.ota_firmware_get_reply, "/sys/%s/%s/thing/ota/firmware/get_reply", pk, dn) < 0) {
                 alink_topics_done(&n);
                 return -ENOMEM;
         }
@@ -89,8 +89,8 @@ static const char *startswith(const char *s, const char *prefix)
         return strncmp(s, prefix, l) == 0 ? s + l : NULL;
 }
 
-AlinkTopicKind alink_topic_classify(const AlinkTopics *t, const char *topic, const char **ret_name,
-                size_t *ret_name_len)
+AlinkTopicKind alink_topic_classify(
+        const AlinkTopics *t, const char *topic, const char **ret_name, size_t *ret_name_len)
 {
         const char *rest, *name;
         size_t n;
@@ -133,7 +133,7 @@ AlinkTopicKind alink_topic_classify(const AlinkTopics *t, const char *topic, con
          * publications match the same filter and come back to us: they are not requests. */
         name = startswith(rest, "thing/service/");
         if (name && *name && !strchr(name, '/') &&
-            !(strlen(name) >= 6 && streq(name + strlen(name) - 6, "_reply"))) {
+                !(strlen(name) >= 6 && streq(name + strlen(name) - 6, "_reply"))) {
                 *ret_name = name;
                 *ret_name_len = strlen(name);
                 return ALINK_TOPIC_SERVICE;
@@ -203,7 +203,8 @@ int alink_parse_json_object(const void *payload, size_t len, json_object **ret, 
         if (!payload || len == 0)
                 return set_error(ret_error, "empty message");
         if (len > ALINK_MAX_PAYLOAD)
-                return set_error(ret_error, "message of %zu bytes exceeds the %u byte limit", len, ALINK_MAX_PAYLOAD);
+                return set_error(
+                        ret_error, "message of %zu bytes exceeds the %u byte limit", len, ALINK_MAX_PAYLOAD);
 
         tok = json_tokener_new_ex(ALINK_MAX_JSON_DEPTH);
         if (!tok)
@@ -228,7 +229,8 @@ int alink_parse_json_object(const void *payload, size_t len, json_object **ret, 
         for (const char *p = (const char *) payload + end; p < (const char *) payload + len; p++)
                 if (!strchr(" \t\r\n", *p)) {
                         json_object_put(o);
-                        return set_error(ret_error, "invalid JSON: unexpected data after the document at byte %zu",
+                        return set_error(ret_error,
+                                "invalid JSON: unexpected data after the document at byte %zu",
                                 (size_t) (p - (const char *) payload));
                 }
         if (!json_object_is_type(o, json_type_object)) {
@@ -242,7 +244,8 @@ int alink_parse_json_object(const void *payload, size_t len, json_object **ret, 
 /* A short, printable rendering of a value for error messages. */
 static char *describe(json_object *v)
 {
-        const char *s = json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
+        const char *s =
+                json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
         char *d;
 
         if (strlen(s) <= 40)
@@ -267,7 +270,8 @@ static int read_id(json_object *o, char **ret, char **ret_error)
                 size_t l = (size_t) json_object_get_string_len(v);
 
                 if (l == 0 || l > ALINK_MAX_ID_LENGTH || memchr(s, 0, l))
-                        return set_error(ret_error, "invalid id: expected 1..%d characters", ALINK_MAX_ID_LENGTH);
+                        return set_error(
+                                ret_error, "invalid id: expected 1..%d characters", ALINK_MAX_ID_LENGTH);
                 for (size_t i = 0; i < l; i++)
                         if ((unsigned char) s[i] < 0x20)
                                 return set_error(ret_error, "invalid id: contains control characters");
@@ -296,7 +300,8 @@ static int read_id(json_object *o, char **ret, char **ret_error)
 }
 
 /* A whole number in [min, max]: JSON integers, integral doubles (10.0), and for max == 1 also booleans. */
-static int get_uint(json_object *v, const char *what, int64_t min, int64_t max, int64_t *ret, char **ret_error)
+static int get_uint(
+        json_object *v, const char *what, int64_t min, int64_t max, int64_t *ret, char **ret_error)
 {
         _cleanup_(freep) char *d = NULL;
         int64_t x;
@@ -333,11 +338,12 @@ static int get_uint(json_object *v, const char *what, int64_t min, int64_t max, 
         return 0;
 range:
         d = describe(v);
-        return set_error(ret_error, "%s: %s is out of range %" PRId64 "..%" PRId64, what, strna(d), min, max);
+        return set_error(
+                ret_error, "%s: %s is out of range %" PRId64 "..%" PRId64, what, strna(d), min, max);
 bad:
         d = describe(v);
-        return set_error(ret_error, "%s: expected a whole number in %" PRId64 "..%" PRId64 ", got %s", what, min,
-                max, strna(d));
+        return set_error(ret_error, "%s: expected a whole number in %" PRId64 "..%" PRId64 ", got %s", what,
+                min, max, strna(d));
 }
 
 int alink_parse_property_set(const void *payload, size_t len, AlinkPropertySet *s, char **ret_error)
@@ -346,7 +352,7 @@ int alink_parse_property_set(const void *payload, size_t len, AlinkPropertySet *
         json_object *params;
         int r;
 
-        *s = (AlinkPropertySet) {};
+        *s = (AlinkPropertySet){};
         r = alink_parse_json_object(payload, len, &o, ret_error);
         if (r != 0)
                 return r;
@@ -364,7 +370,8 @@ int alink_parse_property_set(const void *payload, size_t len, AlinkPropertySet *
         if (json_object_object_length(params) == 0)
                 return set_error(ret_error, "params is empty");
 
-        s->params_json = strdup(json_object_to_json_string_ext(params, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+        s->params_json = strdup(json_object_to_json_string_ext(
+                params, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
         if (!s->params_json)
                 return -ENOMEM;
         s->params = json_object_get(params);
@@ -376,7 +383,7 @@ void alink_property_set_done(AlinkPropertySet *s)
         free(s->id);
         free(s->params_json);
         json_object_put(s->params);
-        *s = (AlinkPropertySet) {};
+        *s = (AlinkPropertySet){};
 }
 
 int alink_parse_request_id(const void *payload, size_t len, char **ret_id)
@@ -398,7 +405,7 @@ int alink_parse_reply(const void *payload, size_t len, AlinkReply *reply, char *
         int64_t code;
         int r;
 
-        *reply = (AlinkReply) {};
+        *reply = (AlinkReply){};
         r = alink_parse_json_object(payload, len, &o, ret_error);
         if (r != 0)
                 return r;
@@ -428,12 +435,13 @@ void alink_reply_done(AlinkReply *r)
 {
         free(r->id);
         free(r->message);
-        *r = (AlinkReply) {};
+        *r = (AlinkReply){};
 }
 
 static int to_string(json_object *o, char **ret)
 {
-        const char *s = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
+        const char *s =
+                json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
 
         if (!s)
                 return -ENOMEM;
@@ -455,9 +463,10 @@ int alink_build_reply(const char *id, int64_t code, const char *message, char **
 
         if (!o)
                 return -ENOMEM;
-        if ((id && add(o, "id", json_object_new_string(id)) < 0) || add(o, "code", json_object_new_int64(code)) < 0 ||
-            add(o, "data", json_object_new_object()) < 0 ||
-            (message && add(o, "message", json_object_new_string(message)) < 0))
+        if ((id && add(o, "id", json_object_new_string(id)) < 0) ||
+                add(o, "code", json_object_new_int64(code)) < 0 ||
+                add(o, "data", json_object_new_object()) < 0 ||
+                (message && add(o, "message", json_object_new_string(message)) < 0))
                 return -ENOMEM;
         return to_string(o, ret);
 }
@@ -469,9 +478,10 @@ static json_object *post_envelope(const char *id)
         if (!o)
                 return NULL;
         sys = json_object_new_object();
-        if (add(o, "id", json_object_new_string(id)) < 0 || add(o, "version", json_object_new_string("1.0")) < 0 ||
-            add(o, "sys", sys) < 0 || add(sys, "ack", json_object_new_int(1)) < 0 ||
-            add(o, "method", json_object_new_string("thing.event.property.post")) < 0) {
+        if (add(o, "id", json_object_new_string(id)) < 0 ||
+                add(o, "version", json_object_new_string("1.0")) < 0 || add(o, "sys", sys) < 0 ||
+                add(sys, "ack", json_object_new_int(1)) < 0 ||
+                add(o, "method", json_object_new_string("thing.event.property.post")) < 0) {
                 json_object_put(o);
                 return NULL;
         }
@@ -508,7 +518,7 @@ static int merge_params(json_object *params, json_object *from, bool timed, uint
                 else {
                         entry = json_object_new_object();
                         if (add(entry, "value", json_object_get(v)) < 0 ||
-                            add(entry, "time", json_object_new_int64((int64_t) ms)) < 0) {
+                                add(entry, "time", json_object_new_int64((int64_t) ms)) < 0) {
                                 json_object_put(entry);
                                 return -ENOMEM;
                         }
@@ -520,7 +530,7 @@ static int merge_params(json_object *params, json_object *from, bool timed, uint
 }
 
 int alink_merge_property_posts(const char *older, bool older_timed, uint64_t older_ms, const char *newer,
-                uint64_t newer_ms, char **ret)
+        uint64_t newer_ms, char **ret)
 {
         _cleanup_(json_object_putp) json_object *a = NULL, *b = NULL, *params = NULL;
         json_object *pa, *pb;
@@ -534,7 +544,7 @@ int alink_merge_property_posts(const char *older, bool older_timed, uint64_t old
         if (r != 0)
                 return r;
         if (!json_object_object_get_ex(a, "params", &pa) || !json_object_is_type(pa, json_type_object) ||
-            !json_object_object_get_ex(b, "params", &pb) || !json_object_is_type(pb, json_type_object))
+                !json_object_object_get_ex(b, "params", &pb) || !json_object_is_type(pb, json_type_object))
                 return ALINK_E_INVALID;
 
         params = json_object_new_object();
@@ -589,18 +599,19 @@ char *alink_json_describe(struct json_object *v)
         return describe(v);
 }
 
-int alink_json_get_uint(struct json_object *v, const char *what, int64_t min, int64_t max, int64_t *ret,
-                char **ret_error)
+int alink_json_get_uint(
+        struct json_object *v, const char *what, int64_t min, int64_t max, int64_t *ret, char **ret_error)
 {
         return get_uint(v, what, min, max, ret, ret_error);
 }
 
 /* ---- OTA ---- */
 
-/* A string member of at most max bytes whose every byte is in [lo, 0x7e] (lo = 0x20 allows spaces, 0x21 not),
- * or for lo = 0x20 also any UTF-8 above ASCII. Absent: *ret stays NULL and 0 is returned unless required. */
+/* A string member of at most max bytes whose every byte is in [lo, 0x7e] (lo = 0x20 allows spaces, 0x21
+ * not), or for lo = 0x20 also any UTF-8 above ASCII. Absent: *ret stays NULL and 0 is returned unless
+ * required. */
 static int get_text(json_object *o, const char *key, size_t max, unsigned char lo, bool required, char **ret,
-                char **ret_error)
+        char **ret_error)
 {
         json_object *v;
         const char *s;
@@ -620,8 +631,8 @@ static int get_text(json_object *o, const char *key, size_t max, unsigned char l
         for (size_t i = 0; i < l; i++) {
                 unsigned char c = (unsigned char) s[i];
                 if (c < lo || c == 0x7f || (c > 0x7f && lo > 0x20))
-                        return set_error(ret_error, "%s contains a character that is not allowed there (byte %zu)",
-                                key, i);
+                        return set_error(ret_error,
+                                "%s contains a character that is not allowed there (byte %zu)", key, i);
         }
         *ret = strdup(s);
         return *ret ? 0 : -ENOMEM;
@@ -638,8 +649,8 @@ static int get_size(json_object *o, const char *key, uint64_t min, uint64_t *ret
         if (json_object_is_type(v, json_type_string)) {
                 if (safe_atou64_range(json_object_get_string(v), min, INT64_MAX, ret) < 0) {
                         _cleanup_(freep) char *d = describe(v);
-                        return set_error(ret_error, "%s: expected a whole number >= %" PRIu64 ", got %s", key, min,
-                                strna(d));
+                        return set_error(ret_error, "%s: expected a whole number >= %" PRIu64 ", got %s",
+                                key, min, strna(d));
                 }
                 return 0;
         }
@@ -678,7 +689,8 @@ int alink_ota_firmware_from_json(json_object *data, AlinkOtaFirmware *f, char **
 
         if (json_object_object_get_ex(data, "files", NULL))
                 return set_error(ret_error, "multi-file packages are not supported");
-        if (!json_object_object_get_ex(data, "url", NULL) && json_object_object_get_ex(data, "streamId", NULL))
+        if (!json_object_object_get_ex(data, "url", NULL) &&
+                json_object_object_get_ex(data, "streamId", NULL))
                 return set_error(ret_error, "MQTT-stream downloads are not supported; use HTTPS");
         r = get_text(data, "url", ALINK_OTA_MAX_URL, 0x21, true, &f->url, ret_error);
         if (r != 0)
@@ -696,7 +708,8 @@ int alink_ota_firmware_from_json(json_object *data, AlinkOtaFirmware *f, char **
         /* Pushes without signMethod carry only md5 (SDK 3 reads md5 alone). */
         f->sign_method = method ? digest_method_from_string(method) : DIGEST_MD5;
         if (f->sign_method < 0)
-                return set_error(ret_error, "signMethod \"%s\" is not supported (expected Md5 or SHA256)", method);
+                return set_error(
+                        ret_error, "signMethod \"%s\" is not supported (expected Md5 or SHA256)", method);
 
         r = get_text(data, "sign", 128, 0x21, false, &sign, ret_error);
         if (r != 0)
@@ -725,16 +738,17 @@ void alink_ota_firmware_done(AlinkOtaFirmware *f)
         free(f->version);
         free(f->sign);
         free(f->module);
-        *f = (AlinkOtaFirmware) {};
+        *f = (AlinkOtaFirmware){};
 }
 
-int alink_parse_ota_upgrade(const void *payload, size_t len, bool reply, AlinkOtaFirmware *f, char **ret_error)
+int alink_parse_ota_upgrade(
+        const void *payload, size_t len, bool reply, AlinkOtaFirmware *f, char **ret_error)
 {
         _cleanup_(json_object_putp) json_object *o = NULL;
         json_object *v, *data;
         int r;
 
-        *f = (AlinkOtaFirmware) {};
+        *f = (AlinkOtaFirmware){};
         r = alink_parse_json_object(payload, len, &o, ret_error);
         if (r != 0)
                 return r;
@@ -744,9 +758,10 @@ int alink_parse_ota_upgrade(const void *payload, size_t len, bool reply, AlinkOt
                 return set_error(ret_error, "missing code");
         {
                 const char *want = reply ? "200" : "1000";
-                const char *s = json_object_is_type(v, json_type_string) || json_object_is_type(v, json_type_int)
-                                        ? json_object_get_string(v)
-                                        : NULL;
+                const char *s =
+                        json_object_is_type(v, json_type_string) || json_object_is_type(v, json_type_int)
+                                ? json_object_get_string(v)
+                                : NULL;
                 if (!s || !streq(s, want)) {
                         _cleanup_(freep) char *d = describe(v);
                         return set_error(ret_error, "code is %s, not %s", strna(d), want);
@@ -758,8 +773,9 @@ int alink_parse_ota_upgrade(const void *payload, size_t len, bool reply, AlinkOt
                         return ALINK_E_NO_FIRMWARE;
                 return set_error(ret_error, "missing data");
         }
-        if (reply && !json_object_object_get_ex(data, "url", NULL) && !json_object_object_get_ex(data, "files", NULL) &&
-            !json_object_object_get_ex(data, "streamId", NULL))
+        if (reply && !json_object_object_get_ex(data, "url", NULL) &&
+                !json_object_object_get_ex(data, "files", NULL) &&
+                !json_object_object_get_ex(data, "streamId", NULL))
                 return ALINK_E_NO_FIRMWARE;
         return alink_ota_firmware_from_json(data, f, ret_error);
 }
@@ -767,11 +783,11 @@ int alink_parse_ota_upgrade(const void *payload, size_t len, bool reply, AlinkOt
 int alink_ota_firmware_to_json(const AlinkOtaFirmware *f, json_object *o)
 {
         if (add(o, "url", json_object_new_string(f->url)) < 0 ||
-            add(o, "size", json_object_new_int64((int64_t) f->size)) < 0 ||
-            add(o, "version", json_object_new_string(f->version)) < 0 ||
-            add(o, "signMethod", json_object_new_string(digest_method_to_string(f->sign_method))) < 0 ||
-            add(o, "sign", json_object_new_string(f->sign)) < 0 ||
-            (f->module && add(o, "module", json_object_new_string(f->module)) < 0))
+                add(o, "size", json_object_new_int64((int64_t) f->size)) < 0 ||
+                add(o, "version", json_object_new_string(f->version)) < 0 ||
+                add(o, "signMethod", json_object_new_string(digest_method_to_string(f->sign_method))) < 0 ||
+                add(o, "sign", json_object_new_string(f->sign)) < 0 ||
+                (f->module && add(o, "module", json_object_new_string(f->module)) < 0))
                 return -ENOMEM;
         return 0;
 }
@@ -827,9 +843,10 @@ int alink_build_ota_firmware_get(const char *id, const char *module, char **ret)
         if (!o || !id)
                 return -ENOMEM;
         p = json_object_new_object();
-        if (add(o, "id", json_object_new_string(id)) < 0 || add(o, "version", json_object_new_string("1.0")) < 0 ||
-            add(o, "params", p) < 0 || (module && add(p, "module", json_object_new_string(module)) < 0) ||
-            add(o, "method", json_object_new_string("thing.ota.firmware.get")) < 0)
+        if (add(o, "id", json_object_new_string(id)) < 0 ||
+                add(o, "version", json_object_new_string("1.0")) < 0 || add(o, "params", p) < 0 ||
+                (module && add(p, "module", json_object_new_string(module)) < 0) ||
+                add(o, "method", json_object_new_string("thing.ota.firmware.get")) < 0)
                 return -ENOMEM;
         return to_string(o, ret);
 }

@@ -40,11 +40,11 @@ enum {
 
 typedef enum AlinkTopicKind {
         ALINK_TOPIC_UNKNOWN,
-        ALINK_TOPIC_PROPERTY_SET,    /* /sys/pk/dn/thing/service/property/set */
+        ALINK_TOPIC_PROPERTY_SET,     /* /sys/pk/dn/thing/service/property/set */
         ALINK_TOPIC_EVENT_POST_REPLY, /* /sys/pk/dn/thing/event/<name>/post_reply ("property" for posts) */
-        ALINK_TOPIC_SERVICE,         /* /sys/pk/dn/thing/service/<name> */
-        ALINK_TOPIC_USER,            /* /pk/dn/user/<name...> */
-        ALINK_TOPIC_OTA_UPGRADE,     /* /ota/device/upgrade/pk/dn */
+        ALINK_TOPIC_SERVICE,          /* /sys/pk/dn/thing/service/<name> */
+        ALINK_TOPIC_USER,             /* /pk/dn/user/<name...> */
+        ALINK_TOPIC_OTA_UPGRADE,      /* /ota/device/upgrade/pk/dn */
         ALINK_TOPIC_OTA_FIRMWARE_GET_REPLY, /* /sys/pk/dn/thing/ota/firmware/get_reply */
         _ALINK_TOPIC_KIND_MAX,
 } AlinkTopicKind;
@@ -66,7 +66,7 @@ typedef struct AlinkTopics {
         char *ota_firmware_get_reply; /* subscribe */
 } AlinkTopics;
 
-#define ALINK_TOPICS_NULL ((AlinkTopics) {})
+#define ALINK_TOPICS_NULL ((AlinkTopics){})
 
 int alink_topics_init(AlinkTopics *t, const char *product_key, const char *device_name);
 void alink_topics_done(AlinkTopics *t);
@@ -76,8 +76,8 @@ int alink_topic_sys(const AlinkTopics *t, const char *suffix, char **ret);
 int alink_topic_user(const AlinkTopics *t, const char *name, char **ret);
 /* What a received topic is; *ret_name points into topic (event id, service id or user topic name), is not
  * NUL-terminated where the name ends before the topic does, and has *ret_name_len bytes. */
-AlinkTopicKind alink_topic_classify(const AlinkTopics *t, const char *topic, const char **ret_name,
-                size_t *ret_name_len);
+AlinkTopicKind alink_topic_classify(
+        const AlinkTopics *t, const char *topic, const char **ret_name, size_t *ret_name_len);
 
 /* True when a local client may publish to topic: this device's own /pk/dn/user/... and
  * /sys/pk/dn/thing/event/... topics, nothing else (D-Bus Publish). */
@@ -86,8 +86,9 @@ bool alink_topic_publish_allowed(const AlinkTopics *t, const char *topic);
 /* A parsed thing.service.property.set. */
 typedef struct AlinkPropertySet {
         char *id; /* as sent (numbers in decimal); NULL when it was missing or unreadable */
-        struct json_object *params; /* a non-empty object; what each property means is the device's business */
-        char *params_json;          /* the params object, re-serialised (for the D-Bus PropertySet signal) */
+        struct json_object
+                *params;   /* a non-empty object; what each property means is the device's business */
+        char *params_json; /* the params object, re-serialised (for the D-Bus PropertySet signal) */
 } AlinkPropertySet;
 
 void alink_property_set_done(AlinkPropertySet *s);
@@ -119,10 +120,11 @@ int alink_build_reply(const char *id, int64_t code, const char *message, char **
 int alink_build_property_post_params(const char *id, const char *params_json, char **ret, char **ret_error);
 /* Fold two thing.event.property.post payloads into one (the outbox coalescing posts that wait): the
  * result is newer's envelope with every property of both, newer's values winning, each value in the
- * timed form {"value":...,"time":<epoch ms>} (batched posts, https://help.aliyun.com/document_detail/89301.htm). older_timed says older's values
- * already are in that form. ALINK_E_INVALID when either is not a property post. */
+ * timed form {"value":...,"time":<epoch ms>} (batched posts,
+ * https://help.aliyun.com/document_detail/89301.htm). older_timed says older's values already are in that
+ * form. ALINK_E_INVALID when either is not a property post. */
 int alink_merge_property_posts(const char *older, bool older_timed, uint64_t older_ms, const char *newer,
-                uint64_t newer_ms, char **ret);
+        uint64_t newer_ms, char **ret);
 /* thing.event.property.post carrying params, a JSON object whose reference this takes (also on failure). */
 int alink_build_property_post_object(const char *id, struct json_object *params, char **ret);
 
@@ -132,8 +134,8 @@ int alink_json_error(char **ret_error, const char *format, ...) _printf_(2, 3);
 /* The value as compact JSON, cut to 40 characters; NULL when out of memory. Caller frees. */
 char *alink_json_describe(struct json_object *v);
 /* A whole number in min..max (a boolean when max is 1; an integral double too). */
-int alink_json_get_uint(struct json_object *v, const char *what, int64_t min, int64_t max, int64_t *ret,
-                char **ret_error);
+int alink_json_get_uint(
+        struct json_object *v, const char *what, int64_t min, int64_t max, int64_t *ret, char **ret_error);
 
 /* ---- OTA (https://help.aliyun.com/en/iot/user-guide/ota-update) ---- */
 
@@ -144,19 +146,20 @@ int alink_json_get_uint(struct json_object *v, const char *what, int64_t min, in
 
 /* One firmware package as the cloud describes it in an upgrade push or a firmware/get_reply. */
 typedef struct AlinkOtaFirmware {
-        char *url;          /* http:// or https://, used byte for byte; no spaces or control characters */
-        uint64_t size;      /* > 0 */
-        char *version;      /* printable, 1..ALINK_OTA_MAX_VERSION */
+        char *url;     /* http:// or https://, used byte for byte; no spaces or control characters */
+        uint64_t size; /* > 0 */
+        char *version; /* printable, 1..ALINK_OTA_MAX_VERSION */
         DigestMethod sign_method;
-        char *sign;         /* lower-case hex of the method's length ("sign", else "md5") */
-        char *module;       /* NULL for the default module */
+        char *sign;   /* lower-case hex of the method's length ("sign", else "md5") */
+        char *module; /* NULL for the default module */
 } AlinkOtaFirmware;
 
 void alink_ota_firmware_done(AlinkOtaFirmware *f);
 /* An upgrade push (reply = false: code must be "1000") or a firmware/get_reply (reply = true: code 200;
  * ALINK_E_NO_FIRMWARE when data carries no package). 0, ALINK_E_INVALID with *ret_error, or negative
  * errno. On ALINK_E_INVALID, f->module and f->version are set when they could be read, for the report. */
-int alink_parse_ota_upgrade(const void *payload, size_t len, bool reply, AlinkOtaFirmware *f, char **ret_error);
+int alink_parse_ota_upgrade(
+        const void *payload, size_t len, bool reply, AlinkOtaFirmware *f, char **ret_error);
 
 /* The package description as members of a JSON object, named as in the cloud's data object (url, size,
  * version, signMethod, sign, module): for the OTA job file (src/ota/ota-job.c), which keeps a package

@@ -289,7 +289,8 @@ static int method_reload(sd_bus_message *msg, void *userdata, sd_bus_error *erro
         case MANAGER_RELOAD_KEPT:
         default:
                 return sd_bus_error_setf(error, ALI_BUS_ERROR_INVALID_CONFIG,
-                        "%s has problems or changes what needs a restart (see the daemon's log); the running "
+                        "%s has problems or changes what needs a restart (see the daemon's log); the "
+                        "running "
                         "configuration was kept",
                         m->config_path);
         }

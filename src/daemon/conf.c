@@ -95,8 +95,8 @@ static int parse_identifier(ConfParser *p, const ConfItem *item, const char *val
         const char *extra = streq(item->key, "device_name") ? "-_.:@" : "-_";
 
         if (!isempty(value) && (strlen(value) > item->max || !alnum_or_chars(value, extra))) {
-                conf_error(p, "invalid %s \"%s\": use 1..%" PRIu64 " characters from A-Z a-z 0-9 %s", item->key,
-                        value, item->max, extra);
+                conf_error(p, "invalid %s \"%s\": use 1..%" PRIu64 " characters from A-Z a-z 0-9 %s",
+                        item->key, value, item->max, extra);
                 return 0;
         }
         return store_string(p, data, value);
@@ -106,8 +106,9 @@ static int parse_property_id(ConfParser *p, const ConfItem *item, const char *va
 {
         /* Thing-model identifiers: letters, digits, underscore; "module:identifier" for custom modules. */
         if (!isempty(value) && (strlen(value) > 50 || !alnum_or_chars(value, "_:"))) {
-                conf_error(p, "invalid %s \"%s\": a thing-model identifier has 1..50 characters from "
-                              "A-Z a-z 0-9 _ :",
+                conf_error(p,
+                        "invalid %s \"%s\": a thing-model identifier has 1..50 characters from "
+                        "A-Z a-z 0-9 _ :",
                         item->key, value);
                 return 0;
         }
@@ -167,9 +168,11 @@ static int parse_bool(ConfParser *p, const ConfItem *item, const char *value, vo
 /* The name of a systemd template unit, without "@" and suffix ("ali-linkd-install"). */
 static int parse_unit_prefix(ConfParser *p, const ConfItem *item, const char *value, void *data)
 {
-        if (!isempty(value) && (strlen(value) > 200 || !alnum_or_chars(value, "-_.:") || strchr(value, '@'))) {
-                conf_error(p, "invalid %s \"%s\": give a template unit's name without \"@\" and suffix, such as "
-                              "ali-linkd-install",
+        if (!isempty(value) &&
+                (strlen(value) > 200 || !alnum_or_chars(value, "-_.:") || strchr(value, '@'))) {
+                conf_error(p,
+                        "invalid %s \"%s\": give a template unit's name without \"@\" and suffix, such as "
+                        "ali-linkd-install",
                         item->key, value);
                 return 0;
         }
@@ -181,7 +184,8 @@ static int parse_log_level(ConfParser *p, const ConfItem *item, const char *valu
         int l = log_level_from_string(value);
 
         if (l < 0) {
-                conf_error(p, "invalid %s \"%s\": expected debug, info, notice, warning or err", item->key, value);
+                conf_error(p, "invalid %s \"%s\": expected debug, info, notice, warning or err", item->key,
+                        value);
                 return 0;
         }
         *(int *) data = l;
@@ -201,11 +205,14 @@ static int parse_user_topics(ConfParser *p, const ConfItem *item, const char *va
                 size_t slashes = 0;
                 for (const char *c = *t; *c; c++)
                         slashes += *c == '/';
-                /* Below /${pk}/${dn}/user/ (4 slashes): at most ALINK_MAX_TOPIC_SLASHES in the whole topic. */
-                if ((*t)[0] == '/' || !alnum_or_chars(*t, "-_/+#") || strstr(*t, "//") || slashes > ALINK_MAX_TOPIC_SLASHES - 4 ||
-                    (*t)[strlen(*t) - 1] == '/') {
-                        conf_error(p, "invalid %s entry \"%s\": give a name below /${product_key}/${device_name}/user/, "
-                                      "such as \"data\"",
+                /* Below /${pk}/${dn}/user/ (4 slashes): at most ALINK_MAX_TOPIC_SLASHES in the whole topic.
+                 */
+                if ((*t)[0] == '/' || !alnum_or_chars(*t, "-_/+#") || strstr(*t, "//") ||
+                        slashes > ALINK_MAX_TOPIC_SLASHES - 4 || (*t)[strlen(*t) - 1] == '/') {
+                        conf_error(p,
+                                "invalid %s entry \"%s\": give a name below "
+                                "/${product_key}/${device_name}/user/, "
+                                "such as \"data\"",
                                 item->key, *t);
                         strv_free(l);
                         return 0;
@@ -252,8 +259,8 @@ static bool is_printable_word(const char *s)
 static int parse_led_chip(ConfParser *p, const ConfItem *item, const char *value, void *data)
 {
         if (!isempty(value) && (strlen(value) > 128 || !is_printable_word(value))) {
-                conf_error(p, "invalid %s \"%s\": expected a chip name, path or label without spaces", item->key,
-                        value);
+                conf_error(p, "invalid %s \"%s\": expected a chip name, path or label without spaces",
+                        item->key, value);
                 return 0;
         }
         return store_string(p, data, value);
@@ -265,7 +272,7 @@ static int parse_bytes(ConfParser *p, const ConfItem *item, const char *value, v
         static const struct {
                 char suffix;
                 uint64_t factor;
-        } units[] = { { 'K', 1ULL << 10 }, { 'M', 1ULL << 20 }, { 'G', 1ULL << 30 } };
+        } units[] = {{'K', 1ULL << 10}, {'M', 1ULL << 20}, {'G', 1ULL << 30}};
         _cleanup_(freep) char *digits = strdup(strempty(value));
         uint64_t v, factor = 1;
         size_t l;
@@ -281,9 +288,10 @@ static int parse_bytes(ConfParser *p, const ConfItem *item, const char *value, v
                         digits[--l] = 0;
                 }
         if (safe_atou64_range(digits, 0, UINT64_MAX / factor, &v) < 0 || v * factor < item->min ||
-            v * factor > item->max) {
-                conf_error(p, "invalid %s \"%s\": expected a size in bytes (K, M, G suffixes allowed) in %" PRIu64
-                              "..%" PRIu64,
+                v * factor > item->max) {
+                conf_error(p,
+                        "invalid %s \"%s\": expected a size in bytes (K, M, G suffixes allowed) in %" PRIu64
+                        "..%" PRIu64,
                         item->key, value, item->min, item->max);
                 return 0;
         }
@@ -322,8 +330,8 @@ static int parse_led_list(ConfParser *p, const ConfItem *item, const char *value
         }
         if (n < item->min || n > item->max || (leds && n == 2)) {
                 conf_error(p, "invalid %s \"%s\": expected %s", item->key, value,
-                        leds ? "one multicolor LED, or three LEDs for red, green and blue" :
-                               "three lines for red, green and blue, as offsets or names");
+                        leds ? "one multicolor LED, or three LEDs for red, green and blue"
+                             : "three lines for red, green and blue, as offsets or names");
                 strv_free(l);
                 return 0;
         }
@@ -367,8 +375,8 @@ invalid:
 static bool parse_number(ConfParser *p, const ConfItem *item, const char *value, uint64_t *ret)
 {
         if (safe_atou64_range(value, item->min, item->max, ret) < 0) {
-                conf_error(p, "invalid %s \"%s\": expected a whole number in %" PRIu64 "..%" PRIu64, item->key,
-                        value, item->min, item->max);
+                conf_error(p, "invalid %s \"%s\": expected a whole number in %" PRIu64 "..%" PRIu64,
+                        item->key, value, item->min, item->max);
                 return false;
         }
         return true;
@@ -406,7 +414,8 @@ static int parse_gamma(ConfParser *p, const ConfItem *item, const char *value, v
         errno = 0;
         g = strtod(value, &end);
         if (errno != 0 || !end || end == value || *end != 0 || !(g >= 0.1 && g <= 5.0)) {
-                conf_error(p, "invalid %s \"%s\": expected a number from 0.1 to 5 (1 is linear)", item->key, value);
+                conf_error(p, "invalid %s \"%s\": expected a number from 0.1 to 5 (1 is linear)", item->key,
+                        value);
                 return 0;
         }
         *(double *) data = g;
@@ -415,50 +424,50 @@ static int parse_gamma(ConfParser *p, const ConfItem *item, const char *value, v
 
 #define C(field) offsetof(Conf, field), sizeof(((Conf *) NULL)->field)
 static const ConfItem conf_items[] = {
-        { "device", "product_key", parse_identifier, C(product_key), 1, 64 },
-        { "device", "device_name", parse_identifier, C(device_name), 1, 64 },
-        { "device", "device_secret", parse_secret, C(inline_secret), 0, 0 },
-        { "device", "device_secret_file", parse_secret_file, C(device_secret_file), 0, 0 },
-        { "device", "region", parse_identifier, C(region), 1, 64 },
-        { "device", "instance_id", parse_identifier, C(instance_id), 1, 64 },
-        { "mqtt", "host", parse_host, C(host), 0, 0 },
-        { "mqtt", "port", parse_uint, C(port), 1, 65535 },
-        { "mqtt", "ca_file", parse_path, C(ca_file), 0, 0 },
-        { "mqtt", "ca_path", parse_path, C(ca_path), 0, 0 },
-        { "mqtt", "keepalive", parse_uint, C(keepalive), ALINK_KEEPALIVE_MIN, ALINK_KEEPALIVE_MAX },
-        { "mqtt", "clean_session", parse_bool, C(clean_session), 0, 0 },
-        { "mqtt", "user_topics", parse_user_topics, C(user_topics), 0, 0 },
-        { "daemon", "log_level", parse_log_level, C(log_level), 0, 0 },
-        { "daemon", "state_directory", parse_path, C(state_directory), 0, 0 },
-        { "outbox", "max_messages", parse_uint, C(outbox_max_messages), 1, 1000000 },
-        { "outbox", "max_bytes", parse_uint, C(outbox_max_bytes), 4096, 1024u * 1024 * 1024 },
-        { "outbox", "max_rate", parse_uint, C(outbox_max_rate), 1, 1000 },
-        { "bus", "forward_topics", parse_user_topics, C(bus_forward_topics), 0, 0 },
-        { "led", "backend", parse_led_backend, C(led.backend), 0, 0 },
-        { "led", "on_exit", parse_led_on_exit, C(led.on_exit), 0, 0 },
-        { "led", "chip", parse_led_chip, C(led.chip), 0, 0 },
-        { "led", "lines", parse_led_list, C(led.lines), 3, 3 },
-        { "led", "active_low", parse_bool, C(led.active_low), 0, 0 },
-        { "led", "threshold", parse_uint, C(led.threshold), 1, 255 },
-        { "led", "channels", parse_led_channels, C(led.channels), 0, 0 },
-        { "led", "period_ns", parse_uint, C(led.period_ns), 1, UINT32_MAX },
-        { "led", "gamma", parse_gamma, C(led.gamma), 0, 0 },
-        { "led", "leds", parse_led_list, C(led.leds), 1, 3 },
-        { "led", "sysfs_root", parse_path, C(led.sysfs_root), 0, 0 },
-        { "led", "switch_property", parse_property_id, C(led_model.switch_property), 0, 0 },
-        { "led", "color_property", parse_property_id, C(led_model.color_property), 0, 0 },
-        { "led", "brightness_property", parse_property_id, C(led_model.brightness_property), 0, 0 },
-        { "ota", "version_file", parse_path, C(ota.version_file), 0, 0 },
-        { "ota", "version_command", parse_command, C(ota.version_command), 0, 0 },
-        { "ota", "installer", parse_path, C(ota.installer), 0, 0 },
-        { "ota", "install_unit", parse_unit_prefix, C(ota.install_unit), 0, 0 },
-        { "ota", "installer_timeout", parse_uint, C(ota.installer_timeout), 1, 7 * 24 * 3600 },
-        { "ota", "download_dir", parse_path, C(ota.download_dir), 0, 0 },
-        { "ota", "ca_file", parse_path, C(ota.ca_file), 0, 0 },
-        { "ota", "allow_http", parse_bool, C(ota.allow_http), 0, 0 },
-        { "ota", "max_size", parse_bytes, C(ota.max_size), 1, 1ULL << 40 },
-        { "ota", "connect_timeout", parse_uint, C(ota.connect_timeout), 1, 3600 },
-        { "ota", "stall_timeout", parse_uint, C(ota.stall_timeout), 1, 3600 },
+        {"device", "product_key", parse_identifier, C(product_key), 1, 64},
+        {"device", "device_name", parse_identifier, C(device_name), 1, 64},
+        {"device", "device_secret", parse_secret, C(inline_secret), 0, 0},
+        {"device", "device_secret_file", parse_secret_file, C(device_secret_file), 0, 0},
+        {"device", "region", parse_identifier, C(region), 1, 64},
+        {"device", "instance_id", parse_identifier, C(instance_id), 1, 64},
+        {"mqtt", "host", parse_host, C(host), 0, 0},
+        {"mqtt", "port", parse_uint, C(port), 1, 65535},
+        {"mqtt", "ca_file", parse_path, C(ca_file), 0, 0},
+        {"mqtt", "ca_path", parse_path, C(ca_path), 0, 0},
+        {"mqtt", "keepalive", parse_uint, C(keepalive), ALINK_KEEPALIVE_MIN, ALINK_KEEPALIVE_MAX},
+        {"mqtt", "clean_session", parse_bool, C(clean_session), 0, 0},
+        {"mqtt", "user_topics", parse_user_topics, C(user_topics), 0, 0},
+        {"daemon", "log_level", parse_log_level, C(log_level), 0, 0},
+        {"daemon", "state_directory", parse_path, C(state_directory), 0, 0},
+        {"outbox", "max_messages", parse_uint, C(outbox_max_messages), 1, 1000000},
+        {"outbox", "max_bytes", parse_uint, C(outbox_max_bytes), 4096, 1024u * 1024 * 1024},
+        {"outbox", "max_rate", parse_uint, C(outbox_max_rate), 1, 1000},
+        {"bus", "forward_topics", parse_user_topics, C(bus_forward_topics), 0, 0},
+        {"led", "backend", parse_led_backend, C(led.backend), 0, 0},
+        {"led", "on_exit", parse_led_on_exit, C(led.on_exit), 0, 0},
+        {"led", "chip", parse_led_chip, C(led.chip), 0, 0},
+        {"led", "lines", parse_led_list, C(led.lines), 3, 3},
+        {"led", "active_low", parse_bool, C(led.active_low), 0, 0},
+        {"led", "threshold", parse_uint, C(led.threshold), 1, 255},
+        {"led", "channels", parse_led_channels, C(led.channels), 0, 0},
+        {"led", "period_ns", parse_uint, C(led.period_ns), 1, UINT32_MAX},
+        {"led", "gamma", parse_gamma, C(led.gamma), 0, 0},
+        {"led", "leds", parse_led_list, C(led.leds), 1, 3},
+        {"led", "sysfs_root", parse_path, C(led.sysfs_root), 0, 0},
+        {"led", "switch_property", parse_property_id, C(led_model.switch_property), 0, 0},
+        {"led", "color_property", parse_property_id, C(led_model.color_property), 0, 0},
+        {"led", "brightness_property", parse_property_id, C(led_model.brightness_property), 0, 0},
+        {"ota", "version_file", parse_path, C(ota.version_file), 0, 0},
+        {"ota", "version_command", parse_command, C(ota.version_command), 0, 0},
+        {"ota", "installer", parse_path, C(ota.installer), 0, 0},
+        {"ota", "install_unit", parse_unit_prefix, C(ota.install_unit), 0, 0},
+        {"ota", "installer_timeout", parse_uint, C(ota.installer_timeout), 1, 7 * 24 * 3600},
+        {"ota", "download_dir", parse_path, C(ota.download_dir), 0, 0},
+        {"ota", "ca_file", parse_path, C(ota.ca_file), 0, 0},
+        {"ota", "allow_http", parse_bool, C(ota.allow_http), 0, 0},
+        {"ota", "max_size", parse_bytes, C(ota.max_size), 1, 1ULL << 40},
+        {"ota", "connect_timeout", parse_uint, C(ota.connect_timeout), 1, 3600},
+        {"ota", "stall_timeout", parse_uint, C(ota.stall_timeout), 1, 3600},
 };
 #undef C
 
@@ -550,7 +559,7 @@ static int parse_one_file(Conf *c, const char *path, bool required, unsigned *n_
 {
         _cleanup_(fclosep) FILE *f = NULL;
         bool seen[ELEMENTSOF(conf_items)] = {};
-        ConfParser p = { .conf = c, .file = path, .seen = seen };
+        ConfParser p = {.conf = c, .file = path, .seen = seen};
         struct stat st = {};
 
         f = fopen(path, "re");
@@ -568,7 +577,8 @@ static int parse_one_file(Conf *c, const char *path, bool required, unsigned *n_
         }
         if (!S_ISREG(st.st_mode) || st.st_size > CONF_MAX_FILE_SIZE) {
                 log_error("%s: %s", path,
-                        S_ISREG(st.st_mode) ? "larger than 1 MiB, not a configuration file" : "not a regular file");
+                        S_ISREG(st.st_mode) ? "larger than 1 MiB, not a configuration file"
+                                            : "not a regular file");
                 (*n_errors)++;
                 return 0;
         }
@@ -658,7 +668,9 @@ static int resolve_secret(Conf *c, unsigned *n_errors)
                 }
                 if (r != -ENOENT) {
                         log_error_errno(r, "%s: cannot read the device secret credential: %s", p,
-                                r == -EBADMSG ? "it is empty" : r == -E2BIG ? "it is too long" : "%m");
+                                r == -EBADMSG ? "it is empty"
+                                : r == -E2BIG ? "it is too long"
+                                              : "%m");
                         (*n_errors)++;
                         return 0;
                 }
@@ -671,7 +683,9 @@ static int resolve_secret(Conf *c, unsigned *n_errors)
                 if (r < 0) {
                         log_error_errno(r, "%s:%u: cannot read device_secret_file %s: %s", c->path,
                                 c->line_secret_file, c->device_secret_file,
-                                r == -EBADMSG ? "it is empty" : r == -E2BIG ? "it is too long" : "%m");
+                                r == -EBADMSG ? "it is empty"
+                                : r == -E2BIG ? "it is too long"
+                                              : "%m");
                         (*n_errors)++;
                         return 0;
                 }
@@ -728,11 +742,11 @@ static int conf_new(Conf **ret, const char *path)
         c->keepalive = 60;
         c->clean_session = true;
         c->log_level = LOG_INFO;
-        c->led = (LedConfig) {
+        c->led = (LedConfig){
                 .backend = LED_BACKEND_NONE,
                 .on_exit = LED_ON_EXIT_KEEP,
                 .threshold = LED_DEFAULT_THRESHOLD,
-                .channels = { 0, 1, 2 },
+                .channels = {0, 1, 2},
                 .period_ns = LED_DEFAULT_PERIOD_NS,
                 .gamma = LED_DEFAULT_GAMMA,
         };
@@ -759,15 +773,16 @@ static unsigned conf_check_led(const Conf *c)
         unsigned n = 0;
 
         if (l->backend == LED_BACKEND_LEDCLASS && strv_length(l->leds) == 0) {
-                log_error("%s: [led] backend = ledclass needs leds = NAME (a multicolor LED) or leds = RED,GREEN,BLUE "
+                log_error("%s: [led] backend = ledclass needs leds = NAME (a multicolor LED) or leds = "
+                          "RED,GREEN,BLUE "
                           "(names in /sys/class/leds)",
                         c->path);
                 n++;
         }
-        if (l->backend == LED_BACKEND_PWM && l->chip && (strchr(l->chip, '/') || streq(l->chip, ".") ||
-                                                               streq(l->chip, ".."))) {
-                log_error("%s: [led] chip = %s: a PWM chip is named as in /sys/class/pwm, such as pwmchip0", c->path,
-                        l->chip);
+        if (l->backend == LED_BACKEND_PWM && l->chip &&
+                (strchr(l->chip, '/') || streq(l->chip, ".") || streq(l->chip, ".."))) {
+                log_error("%s: [led] chip = %s: a PWM chip is named as in /sys/class/pwm, such as pwmchip0",
+                        c->path, l->chip);
                 n++;
         }
         return n;
@@ -801,7 +816,7 @@ static int conf_fill_defaults(Conf *c)
         if (!c->led.sysfs_root && !(c->led.sysfs_root = strdup(LED_DEFAULT_SYSFS_ROOT)))
                 return -ENOMEM;
         if (!c->ota.version_file && !c->ota.version_command &&
-            !(c->ota.version_file = strdup(CONF_DEFAULT_OTA_VERSION_FILE)))
+                !(c->ota.version_file = strdup(CONF_DEFAULT_OTA_VERSION_FILE)))
                 return -ENOMEM;
         if (!c->ota.download_dir && !(c->ota.download_dir = strdup(c->state_directory)))
                 return -ENOMEM;
@@ -810,8 +825,9 @@ static int conf_fill_defaults(Conf *c)
 
         if (!c->host && c->product_key) {
                 int r;
-                /* https://help.aliyun.com/document_detail/73742.html: instance endpoint when an instance id is set, else the legacy
-                 * public endpoint. Both serve TLS with GlobalSign roots on these ports. */
+                /* https://help.aliyun.com/document_detail/73742.html: instance endpoint when an instance id
+                 * is set, else the legacy public endpoint. Both serve TLS with GlobalSign roots on these
+                 * ports. */
                 if (c->instance_id)
                         r = asprintf(&c->host, "%s.mqtt.iothub.aliyuncs.com", c->instance_id);
                 else
@@ -931,7 +947,7 @@ bool conf_connection_changed(const Conf *a, const Conf *b)
 {
         return !streq_ptr(a->product_key, b->product_key) || !streq_ptr(a->device_name, b->device_name) ||
                !streq_ptr(a->device_secret, b->device_secret) || !streq_ptr(a->host, b->host) ||
-               a->port != b->port || !streq_ptr(a->ca_file, b->ca_file) || !streq_ptr(a->ca_path, b->ca_path) ||
-               a->keepalive != b->keepalive || a->clean_session != b->clean_session ||
-               !strv_equal(a->user_topics, b->user_topics);
+               a->port != b->port || !streq_ptr(a->ca_file, b->ca_file) ||
+               !streq_ptr(a->ca_path, b->ca_path) || a->keepalive != b->keepalive ||
+               a->clean_session != b->clean_session || !strv_equal(a->user_topics, b->user_topics);
 }

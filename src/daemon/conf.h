@@ -74,7 +74,7 @@ typedef struct Conf {
 
         /* [ota] */
         struct {
-                char *version_file;    /* default CONF_DEFAULT_OTA_VERSION_FILE unless version_command is set */
+                char *version_file; /* default CONF_DEFAULT_OTA_VERSION_FILE unless version_command is set */
                 char *version_command; /* absolute path and arguments, split at blanks, no shell */
                 char *installer;       /* NULL: pushes are refused (unless install_unit is set) */
                 char *install_unit;    /* "ali-linkd-install": hand images to <unit>@ID.service over D-Bus */

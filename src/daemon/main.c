@@ -30,10 +30,10 @@ static int parse_argv(int argc, char *argv[])
 {
         enum { ARG_VERSION = 0x100, ARG_CHECK_CONFIG };
         static const struct option options[] = {
-                { "help", no_argument, NULL, 'h' },
-                { "version", no_argument, NULL, ARG_VERSION },
-                { "config", required_argument, NULL, 'c' },
-                { "check-config", no_argument, NULL, ARG_CHECK_CONFIG },
+                {"help", no_argument, NULL, 'h'},
+                {"version", no_argument, NULL, ARG_VERSION},
+                {"config", required_argument, NULL, 'c'},
+                {"check-config", no_argument, NULL, ARG_CHECK_CONFIG},
                 {},
         };
         int c;
@@ -76,7 +76,8 @@ static int check_config(void)
                 log_error("%s: the device is not configured yet", arg_config);
                 return -EINVAL;
         }
-        printf("%s: OK (device %s/%s, endpoint %s:%u)\n", arg_config, c->product_key, c->device_name, c->host, c->port);
+        printf("%s: OK (device %s/%s, endpoint %s:%u)\n", arg_config, c->product_key, c->device_name,
+                c->host, c->port);
         return 0;
 }
 
@@ -94,12 +95,13 @@ static int run(int argc, char *argv[])
 
         /* A peer that closes its end must not kill the daemon: writes to it fail with EPIPE instead
          * (OpenSSL writes to the MQTT socket without MSG_NOSIGNAL; systemd's IgnoreSIGPIPE= would cover
-         * this under a unit, but not when run by hand or in tests). Children get the default back (spawn.c). */
+         * this under a unit, but not when run by hand or in tests). Children get the default back (spawn.c).
+         */
         if (signal(SIGPIPE, SIG_IGN) == SIG_ERR)
                 return log_error_errno(errno, "Cannot ignore SIGPIPE: %m");
 
-        /* Signals arrive through sd-event (signalfd): block them first. SIGCHLD too: the OTA installer hook and
-         * version command are watched with sd_event_add_child(). */
+        /* Signals arrive through sd-event (signalfd): block them first. SIGCHLD too: the OTA installer hook
+         * and version command are watched with sd_event_add_child(). */
         sigemptyset(&mask);
         sigaddset(&mask, SIGCHLD);
         sigaddset(&mask, SIGTERM);

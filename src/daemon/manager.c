@@ -22,9 +22,12 @@
 #include "time-util.h"
 
 static const char *const manager_state_table[_MANAGER_STATE_MAX] = {
-        [MANAGER_STARTING] = "starting",       [MANAGER_CONNECTING] = "connecting",
-        [MANAGER_CONNECTED] = "connected",     [MANAGER_BACKOFF] = "backoff",
-        [MANAGER_UNCONFIGURED] = "unconfigured", [MANAGER_STOPPING] = "stopping",
+        [MANAGER_STARTING] = "starting",
+        [MANAGER_CONNECTING] = "connecting",
+        [MANAGER_CONNECTED] = "connected",
+        [MANAGER_BACKOFF] = "backoff",
+        [MANAGER_UNCONFIGURED] = "unconfigured",
+        [MANAGER_STOPPING] = "stopping",
 };
 
 DEFINE_STRING_TABLE_TO_STRING(manager_state, ManagerState);
@@ -64,8 +67,9 @@ char *manager_new_message_id(Manager *m)
 {
         char *id;
 
-        /* Ids are decimal strings unique per device per day (Alink envelope, https://help.aliyun.com/document_detail/89301.htm); seeded from the
-         * clock at start so a restart does not reuse the ids of the previous run. */
+        /* Ids are decimal strings unique per device per day (Alink envelope,
+         * https://help.aliyun.com/document_detail/89301.htm); seeded from the clock at start so a restart
+         * does not reuse the ids of the previous run. */
         if (++m->next_message_id == 0)
                 m->next_message_id = 1;
         if (asprintf(&id, "%" PRIu32, m->next_message_id) < 0)
@@ -98,7 +102,8 @@ int manager_publish(Manager *m, const char *topic, const char *payload, int qos)
 /* Property posts wait in the outbox like everything else, but fold into one while they wait. */
 static int manager_queue_post(Manager *m, const char *payload)
 {
-        int r = outbox_append(m->outbox, OUTBOX_PROPERTIES, m->topics.property_post, payload, strlen(payload));
+        int r = outbox_append(
+                m->outbox, OUTBOX_PROPERTIES, m->topics.property_post, payload, strlen(payload));
 
         bus_property_changed(m->bus, BUS_PROPERTY_OUTBOX_DEPTH);
         bus_property_changed(m->bus, BUS_PROPERTY_OUTBOX_DROPPED);
@@ -117,8 +122,8 @@ static int outbox_send(void *userdata, const char *topic, const void *payload, s
         return mqtt_session_publish(m->mqtt, topic, payload, len, /* qos= */ 1, ret_mid);
 }
 
-static int outbox_merge(void *userdata, const char *older, bool older_timed, uint64_t older_ms, const char *newer,
-                uint64_t newer_ms, char **ret)
+static int outbox_merge(void *userdata, const char *older, bool older_timed, uint64_t older_ms,
+        const char *newer, uint64_t newer_ms, char **ret)
 {
         (void) userdata;
         return alink_merge_property_posts(older, older_timed, older_ms, newer, newer_ms, ret);
@@ -221,9 +226,11 @@ int manager_change_led(Manager *m, const LedChange *change, const char *reply_id
                 log_warning("The light did not take the requested state: device error %d", code);
 
         /* Answer first, then post what the light actually shows: the set_reply does not update the
-         * cloud's stored value, the post does (property set, https://help.aliyun.com/document_detail/89301.htm). */
+         * cloud's stored value, the post does (property set,
+         * https://help.aliyun.com/document_detail/89301.htm). */
         if (reply_id)
-                (void) manager_reply(m, m->topics.property_set_reply, reply_id, code, led_code_message(code));
+                (void) manager_reply(
+                        m, m->topics.property_set_reply, reply_id, code, led_code_message(code));
         (void) manager_post_state(m, &actual);
         if (ret_actual)
                 *ret_actual = actual;
@@ -242,8 +249,8 @@ static void manager_handle_property_set(Manager *m, const void *payload, size_t 
                 r = led_change_from_params(&m->conf->led_model, ps.params, &change, &error);
         if (r < 0) {
                 log_error_errno(r, "Cannot parse a property set: %m");
-                (void) manager_reply(m, m->topics.property_set_reply, ps.id, ALINK_CODE_REQUEST_ERROR,
-                        "internal error");
+                (void) manager_reply(
+                        m, m->topics.property_set_reply, ps.id, ALINK_CODE_REQUEST_ERROR, "internal error");
                 return;
         }
         if (r == ALINK_E_INVALID) {
@@ -295,8 +302,8 @@ uint64_t manager_get_outbox_dropped(Manager *m)
         return outbox_dropped(m->outbox);
 }
 
-static void manager_handle_post_reply(Manager *m, const char *event, size_t event_len, const void *payload,
-                size_t len)
+static void manager_handle_post_reply(
+        Manager *m, const char *event, size_t event_len, const void *payload, size_t len)
 {
         _cleanup_(alink_reply_done) AlinkReply reply = {};
         _cleanup_(freep) char *error = NULL;
@@ -317,21 +324,22 @@ static void manager_handle_post_reply(Manager *m, const char *event, size_t even
 }
 
 static void manager_handle_service(Manager *m, const char *topic, const char *service, size_t service_len,
-                const void *payload, size_t len)
+        const void *payload, size_t len)
 {
         _cleanup_(freep) char *id = NULL, *reply_topic = NULL, *message = NULL;
 
         if (alink_parse_request_id(payload, len, &id) < 0)
                 id = NULL;
-        log_warning("The cloud called service %.*s, which this device does not offer", (int) service_len, service);
+        log_warning("The cloud called service %.*s, which this device does not offer", (int) service_len,
+                service);
         if (asprintf(&reply_topic, "%s_reply", topic) < 0 ||
-            asprintf(&message, "service %.*s is not supported", (int) service_len, service) < 0)
+                asprintf(&message, "service %.*s is not supported", (int) service_len, service) < 0)
                 return (void) log_oom();
         (void) manager_reply(m, reply_topic, id, ALINK_CODE_REQUEST_ERROR, message);
 }
 
 static void on_mqtt_message(MqttSession *s, const char *topic, const void *payload, size_t len, int qos,
-                bool retained, void *userdata)
+        bool retained, void *userdata)
 {
         Manager *m = userdata;
         const char *name;
@@ -347,8 +355,9 @@ static void on_mqtt_message(MqttSession *s, const char *topic, const void *paylo
          * refused) when it was new, and applying it again would undo whatever happened since. */
         if (retained && (kind == ALINK_TOPIC_PROPERTY_SET || kind == ALINK_TOPIC_SERVICE ||
                                 kind == ALINK_TOPIC_OTA_UPGRADE)) {
-                log_warning("Ignoring a retained message on %s: commands are applied when they are sent, not "
-                            "replayed",
+                log_warning(
+                        "Ignoring a retained message on %s: commands are applied when they are sent, not "
+                        "replayed",
                         topic);
                 return;
         }
@@ -379,7 +388,8 @@ static void on_mqtt_message(MqttSession *s, const char *topic, const void *paylo
         }
 }
 
-static void on_mqtt_state(MqttSession *s, MqttState state, const char *why, uint64_t retry_usec, void *userdata)
+static void on_mqtt_state(
+        MqttSession *s, MqttState state, const char *why, uint64_t retry_usec, void *userdata)
 {
         Manager *m = userdata;
         const Conf *c = m->conf;
@@ -437,17 +447,18 @@ static int manager_create_session(Manager *m)
         }
 
         if (alink_sign_client_id(c->product_key, c->device_name, ALINK_SIGN_HMACSHA256, &client_id) < 0 ||
-            alink_sign_username(c->product_key, c->device_name, &username) < 0 ||
-            alink_sign_password(ALINK_SIGN_HMACSHA256, c->device_secret, c->product_key, c->device_name,
-                    ALINK_SIGN_TIMESTAMP, &password) < 0)
+                alink_sign_username(c->product_key, c->device_name, &username) < 0 ||
+                alink_sign_password(ALINK_SIGN_HMACSHA256, c->device_secret, c->product_key, c->device_name,
+                        ALINK_SIGN_TIMESTAMP, &password) < 0)
                 return log_oom();
 
         subs = calloc(5 + n_user + 1, sizeof(char *));
         if (!subs)
                 return log_oom();
-        if (!(subs[n++] = strdup(m->topics.property_set)) || !(subs[n++] = strdup(m->topics.event_post_reply)) ||
-            !(subs[n++] = strdup(m->topics.service)) || !(subs[n++] = strdup(m->topics.ota_upgrade)) ||
-            !(subs[n++] = strdup(m->topics.ota_firmware_get_reply)))
+        if (!(subs[n++] = strdup(m->topics.property_set)) ||
+                !(subs[n++] = strdup(m->topics.event_post_reply)) ||
+                !(subs[n++] = strdup(m->topics.service)) || !(subs[n++] = strdup(m->topics.ota_upgrade)) ||
+                !(subs[n++] = strdup(m->topics.ota_firmware_get_reply)))
                 return log_oom();
         for (size_t i = 0; i < n_user; i++)
                 if (alink_topic_user(&m->topics, c->user_topics[i], &subs[n++]) < 0)
@@ -477,8 +488,8 @@ static int manager_create_session(Manager *m)
         r = mqtt_session_new(&m->mqtt, m->event, &sc, &handlers, m);
         if (r < 0)
                 return log_error_errno(r, "Cannot set up the MQTT session: %m");
-        log_info("Device %s/%s, endpoint %s:%u, keepalive %u s, trusting %s", c->product_key, c->device_name, c->host,
-                c->port, c->keepalive, c->ca_file ?: c->ca_path);
+        log_info("Device %s/%s, endpoint %s:%u, keepalive %u s, trusting %s", c->product_key, c->device_name,
+                c->host, c->port, c->keepalive, c->ca_file ?: c->ca_path);
         return mqtt_session_start(m->mqtt);
 }
 
@@ -490,8 +501,8 @@ static void manager_enter_unconfigured(Manager *m)
         log_warning("Not configured: set product_key, device_name and device_secret in %s, then reload "
                     "(systemctl reload ali-linkd)",
                 m->config_path);
-        manager_notify_status(m, "not configured: set product_key, device_name and device_secret in %s",
-                m->config_path);
+        manager_notify_status(
+                m, "not configured: set product_key, device_name and device_secret in %s", m->config_path);
 }
 
 /* What every module's state lives in: made here, once per (re)load, when systemd (StateDirectory=) did not.
@@ -582,7 +593,7 @@ static OtaConfig manager_ota_config(const Manager *m)
 {
         const Conf *c = m->conf;
 
-        return (OtaConfig) {
+        return (OtaConfig){
                 .state_directory = c->state_directory,
                 .download_dir = c->ota.download_dir,
                 .version_file = c->ota.version_file,
@@ -665,8 +676,8 @@ int manager_start(Manager *m)
         if (r < 0)
                 return log_error_errno(r, "Cannot load %s: %m", m->config_path);
         if (r == CONF_E_INVALID)
-                return log_error_errno(EINVAL, "%s has problems (listed above); fix them and start again",
-                        m->config_path);
+                return log_error_errno(
+                        EINVAL, "%s has problems (listed above); fix them and start again", m->config_path);
         manager_apply_conf(m);
 
         r = manager_setup_led(m);
@@ -679,8 +690,8 @@ int manager_start(Manager *m)
 
         /* The device's topics, for everything that queues messages from now on (OTA results found at
          * start, say); formatted again whenever the identity changes. */
-        if (m->conf->product_key && m->conf->device_name && alink_topics_init(&m->topics, m->conf->product_key,
-                                                                        m->conf->device_name) < 0)
+        if (m->conf->product_key && m->conf->device_name &&
+                alink_topics_init(&m->topics, m->conf->product_key, m->conf->device_name) < 0)
                 return log_oom();
 
         r = manager_setup_ota(m);
@@ -715,15 +726,16 @@ int manager_reload(Manager *m)
         int r;
 
         (void) sd_event_now(m->event, CLOCK_MONOTONIC, &now);
-        (void) sd_notifyf(false, "RELOADING=1\nMONOTONIC_USEC=%llu\nSTATUS=reloading %s", (unsigned long long) now,
-                m->config_path);
+        (void) sd_notifyf(false, "RELOADING=1\nMONOTONIC_USEC=%llu\nSTATUS=reloading %s",
+                (unsigned long long) now, m->config_path);
         log_info("Reloading %s", m->config_path);
 
         r = conf_load(m->config_path, &c);
         if (r < 0 || r == CONF_E_INVALID) {
                 if (r < 0)
                         log_error_errno(r, "Cannot load %s: %m", m->config_path);
-                log_error("Keeping the running configuration: %s has problems (listed above)", m->config_path);
+                log_error(
+                        "Keeping the running configuration: %s has problems (listed above)", m->config_path);
                 manager_end_reload(m);
                 return MANAGER_RELOAD_KEPT;
         }
@@ -731,7 +743,8 @@ int manager_reload(Manager *m)
         /* The outbox journal, the light's state and the OTA job live there, open: moving them under a
          * running daemon would strand what is queued. */
         if (!streq_ptr(m->conf->state_directory, c->state_directory)) {
-                log_error("Keeping the running configuration: state_directory changed from %s to %s, which takes "
+                log_error("Keeping the running configuration: state_directory changed from %s to %s, which "
+                          "takes "
                           "a restart (systemctl restart ali-linkd)",
                         m->conf->state_directory, c->state_directory);
                 manager_end_reload(m);

@@ -75,8 +75,9 @@ int manager_start(Manager *m);
 /* What a reload did (conf_load()'s outcomes, mapped for the callers: D-Bus Reload, SIGHUP). */
 typedef enum ManagerReload {
         MANAGER_RELOAD_APPLIED,      /* the new file is in use */
-        MANAGER_RELOAD_UNCONFIGURED, /* the new file is in use; it has no device triple, so the daemon idles */
-        MANAGER_RELOAD_KEPT,         /* the new file has problems (logged); the running configuration stays */
+        MANAGER_RELOAD_UNCONFIGURED, /* the new file is in use; it has no device triple, so the daemon idles
+                                      */
+        MANAGER_RELOAD_KEPT, /* the new file has problems (logged); the running configuration stays */
 } ManagerReload;
 
 /* Re-read the configuration and apply it when it is valid. Returns a ManagerReload, or negative errno when

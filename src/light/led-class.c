@@ -20,7 +20,6 @@ struct LedClass {
         size_t n_dirs;
 };
 
-
 int led_class_new(LedClass **ret, const LedConfig *config)
 {
         _cleanup_(led_class_freep) LedClass *c = NULL;
@@ -126,7 +125,7 @@ static int led_open(const char *dir, const char *name, uint64_t *ret_max)
 static int apply_multicolor(LedClass *c, const LedState *want, const LedState *current, LedState *ret_actual)
 {
         const char *dir = c->dirs[0], *name = c->config->leds[0];
-        const uint8_t values[3] = { want->red, want->green, want->blue };
+        const uint8_t values[3] = {want->red, want->green, want->blue};
         _cleanup_(strv_freep) char **index = NULL;
         _cleanup_(freep) char *index_text = NULL, *path = NULL, *intensity_text = NULL, *read_text = NULL;
         uint64_t max, brightness, intensity[LED_CLASS_MAX_CHANNELS] = {}, got[LED_CLASS_MAX_CHANNELS],
@@ -217,8 +216,8 @@ static int apply_multicolor(LedClass *c, const LedState *want, const LedState *c
                         log_warning("LED %s reads back brightness %" PRIu64 " instead of %" PRIu64, name,
                                 got_brightness, brightness);
                 else if (!(rb.matches[0] && rb.matches[1] && rb.matches[2]))
-                        log_warning("LED %s reads back multi_intensity \"%s\" instead of \"%s\"", name, read_text,
-                                intensity_text);
+                        log_warning("LED %s reads back multi_intensity \"%s\" instead of \"%s\"", name,
+                                read_text, intensity_text);
         }
 
         if (led_readback_to_state(&rb, want, current, ret_actual))
@@ -230,7 +229,7 @@ static int apply_multicolor(LedClass *c, const LedState *want, const LedState *c
 
 static int apply_single(LedClass *c, const LedState *want, const LedState *current, LedState *ret_actual)
 {
-        const uint8_t values[3] = { want->red, want->green, want->blue };
+        const uint8_t values[3] = {want->red, want->green, want->blue};
         uint64_t max[3], brightness[3];
         LedReadback rb = {};
         bool write_failed = false;
@@ -245,7 +244,8 @@ static int apply_single(LedClass *c, const LedState *want, const LedState *curre
         for (size_t i = 0; i < 3; i++) {
                 char number[sizeof(uint64_t) * 3 + 1];
 
-                brightness[i] = want->on ? scale(max[i], (uint64_t) values[i] * want->brightness, 255 * 100) : 0;
+                brightness[i] =
+                        want->on ? scale(max[i], (uint64_t) values[i] * want->brightness, 255 * 100) : 0;
                 (void) snprintf(number, sizeof(number), "%" PRIu64, brightness[i]);
                 r = write_value(c->dirs[i], "brightness", number);
                 if (r == -ENOMEM)
@@ -265,8 +265,10 @@ static int apply_single(LedClass *c, const LedState *want, const LedState *curre
                 rb.known[i] = true;
                 rb.matches[i] = got == brightness[i];
                 rb.lit[i] = got > 0;
-                rb.value[i] = want->brightness == 0 ? 255 :
-                        (uint8_t) MIN(scale(255 * 100, got, max[i] * want->brightness), (uint64_t) 255);
+                rb.value[i] = want->brightness == 0
+                                      ? 255
+                                      : (uint8_t) MIN(scale(255 * 100, got, max[i] * want->brightness),
+                                                (uint64_t) 255);
                 if (!rb.matches[i])
                         log_warning("LED %s (%s) reads back brightness %" PRIu64 " instead of %" PRIu64,
                                 c->config->leds[i], led_color_names[i], got, brightness[i]);
@@ -280,6 +282,6 @@ static int apply_single(LedClass *c, const LedState *want, const LedState *curre
 int led_class_apply(LedClass *c, const LedState *want, const LedState *current, LedState *ret_actual)
 {
         *ret_actual = *current;
-        return c->n_dirs == 1 ? apply_multicolor(c, want, current, ret_actual) :
-                               apply_single(c, want, current, ret_actual);
+        return c->n_dirs == 1 ? apply_multicolor(c, want, current, ret_actual)
+                              : apply_single(c, want, current, ret_actual);
 }

@@ -29,7 +29,6 @@ struct LedGpio {
         char *chip_path; /* of the chip the lines were requested from, for the log */
 };
 
-
 int led_gpio_new(LedGpio **ret, const LedConfig *config)
 {
         LedGpio *g;
@@ -120,11 +119,13 @@ static int chip_find(const char *name, char **ret_path)
         }
         closedir(d);
         if (denied)
-                led_log_fault(denied, "GPIO chip \"%s\" not found: no /dev/%s, and some /dev/gpiochip* whose "
-                                      "label might match cannot be opened",
+                led_log_fault(denied,
+                        "GPIO chip \"%s\" not found: no /dev/%s, and some /dev/gpiochip* whose "
+                        "label might match cannot be opened",
                         name, name);
         else
-                log_warning("GPIO chip \"%s\" not found: no /dev/%s, and no GPIO chip has that label", name, name);
+                log_warning("GPIO chip \"%s\" not found: no /dev/%s, and no GPIO chip has that label", name,
+                        name);
         return LED_CODE_UNAVAILABLE;
 }
 
@@ -137,8 +138,8 @@ static int lines_resolve(LedGpio *g, struct gpiod_chip *chip, const char *chip_d
 
                 if (safe_atou64_range(line, 0, UINT32_MAX, &offset) >= 0) {
                         if (offset >= num_lines) {
-                                log_warning("GPIO chip %s has %zu lines: there is no line %s (%s)", chip_desc,
-                                        num_lines, line, led_color_names[i]);
+                                log_warning("GPIO chip %s has %zu lines: there is no line %s (%s)",
+                                        chip_desc, num_lines, line, led_color_names[i]);
                                 return LED_CODE_UNAVAILABLE;
                         }
                         g->offsets[i] = (unsigned) offset;
@@ -160,7 +161,8 @@ static int lines_resolve(LedGpio *g, struct gpiod_chip *chip, const char *chip_d
         for (size_t i = 0; i < 3; i++)
                 for (size_t j = i + 1; j < 3; j++)
                         if (g->offsets[i] == g->offsets[j]) {
-                                log_warning("GPIO lines for %s and %s are both line %u of %s: each colour needs a "
+                                log_warning("GPIO lines for %s and %s are both line %u of %s: each colour "
+                                            "needs a "
                                             "line of its own",
                                         led_color_names[i], led_color_names[j], g->offsets[i], chip_desc);
                                 return LED_CODE_UNAVAILABLE;
@@ -176,13 +178,14 @@ static void log_busy(LedGpio *g, struct gpiod_chip *chip, const char *chip_desc,
 
                 info = gpiod_chip_get_line_info(chip, g->offsets[i]);
                 if (info && gpiod_line_info_is_used(info)) {
-                        led_log_fault(error, "GPIO line %u (%s) of %s is busy: used by \"%s\"", g->offsets[i],
-                                led_color_names[i], chip_desc, strna(gpiod_line_info_get_consumer(info)));
+                        led_log_fault(error, "GPIO line %u (%s) of %s is busy: used by \"%s\"",
+                                g->offsets[i], led_color_names[i], chip_desc,
+                                strna(gpiod_line_info_get_consumer(info)));
                         return;
                 }
         }
-        led_log_fault(error, "Cannot request GPIO lines %u,%u,%u of %s", g->offsets[0], g->offsets[1], g->offsets[2],
-                chip_desc);
+        led_log_fault(error, "Cannot request GPIO lines %u,%u,%u of %s", g->offsets[0], g->offsets[1],
+                g->offsets[2], chip_desc);
 }
 
 /* Requests the three lines as outputs with the given initial values. */
@@ -231,7 +234,7 @@ static int led_gpio_open(LedGpio *g, const enum gpiod_line_value values[3])
         gpiod_line_settings_set_active_low(settings, g->config->active_low);
         for (size_t i = 0; i < 3; i++)
                 if (gpiod_line_settings_set_output_value(settings, values[i]) < 0 ||
-                    gpiod_line_config_add_line_settings(line_config, &g->offsets[i], 1, settings) < 0)
+                        gpiod_line_config_add_line_settings(line_config, &g->offsets[i], 1, settings) < 0)
                         return errno == ENOMEM ? -ENOMEM : -EINVAL;
 
         g->request = gpiod_chip_request_lines(chip, request_config, line_config);
@@ -240,8 +243,8 @@ static int led_gpio_open(LedGpio *g, const enum gpiod_line_value values[3])
                 if (r == EBUSY)
                         log_busy(g, chip, desc, r);
                 else
-                        led_log_fault(r, "Cannot request GPIO lines %u,%u,%u of %s", g->offsets[0], g->offsets[1],
-                                g->offsets[2], desc);
+                        led_log_fault(r, "Cannot request GPIO lines %u,%u,%u of %s", g->offsets[0],
+                                g->offsets[1], g->offsets[2], desc);
                 return LED_CODE_UNAVAILABLE;
         }
         log_info("Requested GPIO lines %u,%u,%u of %s for red, green, blue%s", g->offsets[0], g->offsets[1],
@@ -252,15 +255,15 @@ static int led_gpio_open(LedGpio *g, const enum gpiod_line_value values[3])
 
 int led_gpio_apply(LedGpio *g, const LedState *want, const LedState *current, LedState *ret_actual)
 {
-        const uint8_t colour[3] = { want->red, want->green, want->blue };
+        const uint8_t colour[3] = {want->red, want->green, want->blue};
         enum gpiod_line_value values[3], got[3];
         LedReadback rb = {};
         int r;
 
         *ret_actual = *current;
         for (size_t i = 0; i < 3; i++)
-                values[i] = want->on && colour[i] >= g->config->threshold ? GPIOD_LINE_VALUE_ACTIVE :
-                                                                           GPIOD_LINE_VALUE_INACTIVE;
+                values[i] = want->on && colour[i] >= g->config->threshold ? GPIOD_LINE_VALUE_ACTIVE
+                                                                          : GPIOD_LINE_VALUE_INACTIVE;
 
         if (!g->request) {
                 r = led_gpio_open(g, values);
@@ -277,8 +280,8 @@ int led_gpio_apply(LedGpio *g, const LedState *want, const LedState *current, Le
                 g->chip_path, values[0], values[1], values[2]);
 
         if (gpiod_line_request_get_values_subset(g->request, 3, g->offsets, got) < 0) {
-                led_log_fault(errno, "Cannot read back GPIO lines %u,%u,%u of %s", g->offsets[0], g->offsets[1],
-                        g->offsets[2], g->chip_path);
+                led_log_fault(errno, "Cannot read back GPIO lines %u,%u,%u of %s", g->offsets[0],
+                        g->offsets[1], g->offsets[2], g->chip_path);
                 led_gpio_release(g);
                 return LED_CODE_READBACK_DIFFERS;
         }

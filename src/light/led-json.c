@@ -11,16 +11,16 @@
 
 static int parse_color(json_object *v, const char *name, LedChange *c, char **ret_error)
 {
-        static const char *const members[] = { "Red", "Green", "Blue" };
-        bool *set[] = { &c->set_red, &c->set_green, &c->set_blue };
-        uint8_t *val[] = { &c->value.red, &c->value.green, &c->value.blue };
+        static const char *const members[] = {"Red", "Green", "Blue"};
+        bool *set[] = {&c->set_red, &c->set_green, &c->set_blue};
+        uint8_t *val[] = {&c->value.red, &c->value.green, &c->value.blue};
         bool any = false;
 
         if (!json_object_is_type(v, json_type_object)) {
                 _cleanup_(freep) char *d = alink_json_describe(v);
                 return alink_json_error(ret_error,
-                        "%s: expected an object {\"Red\":0..255,\"Green\":0..255,\"Blue\":0..255}, got %s", name,
-                        strna(d));
+                        "%s: expected an object {\"Red\":0..255,\"Green\":0..255,\"Blue\":0..255}, got %s",
+                        name, strna(d));
         }
 
         json_object_object_foreach(v, key, member)
@@ -34,8 +34,8 @@ static int parse_color(json_object *v, const char *name, LedChange *c, char **re
                         if (streq(key, members[i]))
                                 break;
                 if (i >= ELEMENTSOF(members))
-                        return alink_json_error(ret_error, "%s has no member \"%.64s\" (expected Red, Green, Blue)",
-                                name, key);
+                        return alink_json_error(ret_error,
+                                "%s has no member \"%.64s\" (expected Red, Green, Blue)", name, key);
                 if (asprintf(&what, "%s.%s", name, key) < 0)
                         return -ENOMEM;
                 r = alink_json_get_uint(member, what, 0, 255, &x, ret_error);
@@ -50,7 +50,8 @@ static int parse_color(json_object *v, const char *name, LedChange *c, char **re
         return 0;
 }
 
-int led_change_from_params(const LedModel *model, struct json_object *params, LedChange *ret, char **ret_error)
+int led_change_from_params(
+        const LedModel *model, struct json_object *params, LedChange *ret, char **ret_error)
 {
         LedChange c = {};
         int r;
@@ -98,11 +99,12 @@ int led_params_new(const LedModel *model, const LedState *state, struct json_obj
                 return -ENOMEM;
         color = json_object_new_object();
         if (add(params, model->switch_property, json_object_new_int(state->on)) < 0 ||
-            add(params, model->color_property, color) < 0 || add(color, "Red", json_object_new_int(state->red)) < 0 ||
-            add(color, "Green", json_object_new_int(state->green)) < 0 ||
-            add(color, "Blue", json_object_new_int(state->blue)) < 0 ||
-            (model->brightness_property &&
-                    add(params, model->brightness_property, json_object_new_int(state->brightness)) < 0)) {
+                add(params, model->color_property, color) < 0 ||
+                add(color, "Red", json_object_new_int(state->red)) < 0 ||
+                add(color, "Green", json_object_new_int(state->green)) < 0 ||
+                add(color, "Blue", json_object_new_int(state->blue)) < 0 ||
+                (model->brightness_property && add(params, model->brightness_property,
+                                                       json_object_new_int(state->brightness)) < 0)) {
                 json_object_put(params);
                 return -ENOMEM;
         }

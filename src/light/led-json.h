@@ -13,7 +13,8 @@ struct json_object;
 
 /* 0 with *ret, or ALINK_E_INVALID with *ret_error naming the property and the problem (an unknown property,
  * a wrong type, a value out of range), or negative errno. */
-int led_change_from_params(const LedModel *model, struct json_object *params, LedChange *ret, char **ret_error);
+int led_change_from_params(
+        const LedModel *model, struct json_object *params, LedChange *ret, char **ret_error);
 /* Every property of the model with the values of state, as a new JSON object (the caller owns the
  * reference); -ENOMEM. */
 int led_params_new(const LedModel *model, const LedState *state, struct json_object **ret);

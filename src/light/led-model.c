@@ -33,7 +33,7 @@ void led_config_done(LedConfig *c)
         c->lines = strv_free(c->lines);
         c->leds = strv_free(c->leds);
         free(c->sysfs_root);
-        *c = (LedConfig) {};
+        *c = (LedConfig){};
 }
 
 int led_config_copy(LedConfig *dst, const LedConfig *src)
@@ -43,7 +43,7 @@ int led_config_copy(LedConfig *dst, const LedConfig *src)
         c.chip = c.sysfs_root = NULL;
         c.lines = c.leds = NULL;
         if (free_and_strdup(&c.chip, src->chip) < 0 || free_and_strdup(&c.sysfs_root, src->sysfs_root) < 0 ||
-            strv_copy(src->lines, &c.lines) < 0 || strv_copy(src->leds, &c.leds) < 0) {
+                strv_copy(src->lines, &c.lines) < 0 || strv_copy(src->leds, &c.leds) < 0) {
                 led_config_done(&c);
                 return -ENOMEM;
         }
@@ -84,8 +84,8 @@ char *led_state_to_string(const LedState *s)
 {
         char *t;
 
-        if (asprintf(&t, "%s, colour #%02x%02x%02x (%u,%u,%u), brightness %u%%", s->on ? "on" : "off", s->red,
-                    s->green, s->blue, s->red, s->green, s->blue, s->brightness) < 0)
+        if (asprintf(&t, "%s, colour #%02x%02x%02x (%u,%u,%u), brightness %u%%", s->on ? "on" : "off",
+                    s->red, s->green, s->blue, s->red, s->green, s->blue, s->brightness) < 0)
                 return NULL;
         return t;
 }
@@ -96,7 +96,7 @@ int led_state_load(const char *path, LedState *ret)
 {
         _cleanup_(fclosep) FILE *f = NULL;
         _cleanup_(freep) char *line = NULL;
-        static const char *const keys[] = { "on", "red", "green", "blue", "brightness" };
+        static const char *const keys[] = {"on", "red", "green", "blue", "brightness"};
         uint64_t v[ELEMENTSOF(keys)];
         bool seen[ELEMENTSOF(keys)] = {};
         size_t allocated = 0, lines = 0;
@@ -119,7 +119,8 @@ int led_state_load(const char *path, LedState *ret)
                 if (!eq)
                         return -EBADMSG;
                 for (i = 0; i < ELEMENTSOF(keys); i++)
-                        if (strlen(keys[i]) == (size_t) (eq - line) && strncmp(line, keys[i], eq - line) == 0)
+                        if (strlen(keys[i]) == (size_t) (eq - line) &&
+                                strncmp(line, keys[i], eq - line) == 0)
                                 break;
                 if (i == ELEMENTSOF(keys) || seen[i])
                         return -EBADMSG;
@@ -132,7 +133,7 @@ int led_state_load(const char *path, LedState *ret)
         for (size_t i = 0; i < ELEMENTSOF(keys); i++)
                 if (!seen[i])
                         return -EBADMSG;
-        *ret = (LedState) {
+        *ret = (LedState){
                 .on = v[0],
                 .red = (uint8_t) v[1],
                 .green = (uint8_t) v[2],
@@ -146,8 +147,8 @@ int led_state_save(const char *path, const LedState *s)
 {
         _cleanup_(freep) char *text = NULL;
 
-        if (asprintf(&text, "on=%d\nred=%u\ngreen=%u\nblue=%u\nbrightness=%u\n", s->on, s->red, s->green, s->blue,
-                    s->brightness) < 0)
+        if (asprintf(&text, "on=%d\nred=%u\ngreen=%u\nblue=%u\nbrightness=%u\n", s->on, s->red, s->green,
+                    s->blue, s->brightness) < 0)
                 return -ENOMEM;
         return write_file_atomic(path, text, 0644);
 }

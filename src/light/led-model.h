@@ -8,7 +8,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-/* Device-defined Alink reply codes (device-defined codes are 100000-110000, https://www.alibabacloud.com/help/doc-detail/89309.html). */
+/* Device-defined Alink reply codes (device-defined codes are 100000-110000,
+ * https://www.alibabacloud.com/help/doc-detail/89309.html). */
 enum {
         LED_CODE_WRITE_FAILED = 100001,     /* the hardware could not be written */
         LED_CODE_READBACK_DIFFERS = 100002, /* written, but reading back gave another state (or nothing) */
@@ -21,7 +22,7 @@ typedef struct LedState {
         uint8_t brightness; /* 0..100 */
 } LedState;
 
-#define LED_STATE_INIT ((LedState) { .on = false, .brightness = 100 })
+#define LED_STATE_INIT ((LedState){.on = false, .brightness = 100})
 
 /* The thing-model identifiers; NULL brightness means the product has no such property. */
 typedef struct LedModel {

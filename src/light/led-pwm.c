@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* led-pwm.c: sysfs PWM channels (Documentation/driver-api/pwm.rst, "Using PWMs with the sysfs interface"). */
+/* led-pwm.c: sysfs PWM channels (Documentation/driver-api/pwm.rst, "Using PWMs with the sysfs interface").
+ */
 #include <dlfcn.h>
 #include <gnu/lib-names.h>
 #include <inttypes.h>
@@ -16,7 +17,6 @@ struct LedPwm {
         const LedConfig *config; /* borrowed from the Led */
         char *chip_dir;          /* SYSFS_ROOT/class/pwm/CHIP */
 };
-
 
 /* pow() for the gamma curve comes from libm, which the daemon does not link: loading libm runs the IFUNC
  * resolvers of all its functions, and that alone keeps about 320 kB resident in every daemon
@@ -59,8 +59,8 @@ uint64_t led_pwm_duty(uint64_t period_ns, double gamma, bool on, uint8_t value, 
                 return 0;
         pow_f = gamma == 1.0 ? NULL : libm_pow();
         if (!pow_f)
-                /* Exact: period * value/255 * brightness/100, rounded half up. period_ns < 2^32 (conf.c). Also
-                 * the curve if libm cannot be loaded (led_pwm_new() refuses that case, logged). */
+                /* Exact: period * value/255 * brightness/100, rounded half up. period_ns < 2^32 (conf.c).
+                 * Also the curve if libm cannot be loaded (led_pwm_new() refuses that case, logged). */
                 return (period_ns * value * brightness + 255 * 100 / 2) / (255 * 100);
         x = pow_f(value / 255.0, gamma) * (brightness / 100.0);
         return MIN(round_u64((double) period_ns * x), period_ns);
@@ -136,10 +136,11 @@ static int channel_open(LedPwm *p, unsigned i)
 
         r = sysfs_write_u64(export, channel);
         if (r < 0) {
-                led_log_fault(r, "Cannot export channel %u (%s) of PWM chip %s: writing %s failed%s", channel,
-                        led_color_names[i], p->chip_dir, export,
-                        r == -EBUSY ? " (a kernel driver uses the channel)" :
-                        r == -ENODEV || r == -EINVAL ? " (the chip has no such channel)" : "");
+                led_log_fault(r, "Cannot export channel %u (%s) of PWM chip %s: writing %s failed%s",
+                        channel, led_color_names[i], p->chip_dir, export,
+                        r == -EBUSY                    ? " (a kernel driver uses the channel)"
+                        : r == -ENODEV || r == -EINVAL ? " (the chip has no such channel)"
+                                                       : "");
                 return LED_CODE_UNAVAILABLE;
         }
         /* The kernel creates the directory before the write returns. */
@@ -208,7 +209,7 @@ static int channel_write(LedPwm *p, unsigned channel, uint64_t duty)
 int led_pwm_apply(LedPwm *p, const LedState *want, const LedState *current, LedState *ret_actual)
 {
         const LedConfig *c = p->config;
-        const uint8_t values[3] = { want->red, want->green, want->blue };
+        const uint8_t values[3] = {want->red, want->green, want->blue};
         uint64_t duty[3];
         LedReadback rb = {};
         bool write_failed = false;
@@ -229,7 +230,8 @@ int led_pwm_apply(LedPwm *p, const LedState *want, const LedState *current, LedS
 
         for (unsigned i = 0; i < 3; i++) {
                 duty[i] = led_pwm_duty(c->period_ns, c->gamma, want->on, values[i], want->brightness);
-                /* A channel that fails does not stop the others: the read-back tells what the light shows. */
+                /* A channel that fails does not stop the others: the read-back tells what the light shows.
+                 */
                 r = channel_write(p, c->channels[i], duty[i]);
                 if (r == -ENOMEM)
                         return r;
@@ -241,12 +243,13 @@ int led_pwm_apply(LedPwm *p, const LedState *want, const LedState *current, LedS
                 unsigned ch = c->channels[i];
                 uint64_t period, d, enabled;
 
-                if ((r = read_attr(p, ch, "period", &period)) < 0 || (r = read_attr(p, ch, "duty_cycle", &d)) < 0 ||
-                    (r = read_attr(p, ch, "enable", &enabled)) < 0) {
+                if ((r = read_attr(p, ch, "period", &period)) < 0 ||
+                        (r = read_attr(p, ch, "duty_cycle", &d)) < 0 ||
+                        (r = read_attr(p, ch, "enable", &enabled)) < 0) {
                         if (r == -ENOMEM)
                                 return r;
-                        led_log_fault(r, "Cannot read back PWM channel %u (%s) of %s", ch, led_color_names[i],
-                                p->chip_dir);
+                        led_log_fault(r, "Cannot read back PWM channel %u (%s) of %s", ch,
+                                led_color_names[i], p->chip_dir);
                         continue;
                 }
                 rb.known[i] = true;
@@ -254,9 +257,11 @@ int led_pwm_apply(LedPwm *p, const LedState *want, const LedState *current, LedS
                 rb.lit[i] = enabled == 1 && d > 0 && period > 0;
                 rb.value[i] = led_pwm_value(period, c->gamma, d, want->brightness);
                 if (!rb.matches[i])
-                        log_warning("PWM channel %u (%s) of %s reads back period %" PRIu64 ", duty_cycle %" PRIu64
-                                    ", enable %" PRIu64 " instead of %" PRIu64 ", %" PRIu64 ", 1",
-                                ch, led_color_names[i], p->chip_dir, period, d, enabled, c->period_ns, duty[i]);
+                        log_warning("PWM channel %u (%s) of %s reads back period %" PRIu64
+                                    ", duty_cycle %" PRIu64 ", enable %" PRIu64 " instead of %" PRIu64
+                                    ", %" PRIu64 ", 1",
+                                ch, led_color_names[i], p->chip_dir, period, d, enabled, c->period_ns,
+                                duty[i]);
         }
 
         if (led_readback_to_state(&rb, want, current, ret_actual))

@@ -18,12 +18,12 @@
 #include "macro.h"
 #include "string-util.h"
 
-const char *const led_color_names[3] = { "red", "green", "blue" };
+const char *const led_color_names[3] = {"red", "green", "blue"};
 
 struct Led {
         LedConfig config;
         LedState state;
-        char *state_path; /* NULL: nothing is saved */
+        char *state_path;  /* NULL: nothing is saved */
         bool state_loaded; /* the state came from the state file */
         bool state_dirty;  /* changed since it was last saved */
 
@@ -62,12 +62,12 @@ int led_log_fault(int error, const char *format, ...)
         return log_warning_errno(error, "%s%s%s: %m", msg, user ? " as " : "", strempty(user));
 }
 
-bool led_readback_to_state(const LedReadback *rb, const LedState *want, const LedState *current,
-                LedState *ret_actual)
+bool led_readback_to_state(
+        const LedReadback *rb, const LedState *want, const LedState *current, LedState *ret_actual)
 {
         LedState actual = *want;
-        uint8_t *v[3] = { &actual.red, &actual.green, &actual.blue };
-        const uint8_t was[3] = { current->red, current->green, current->blue };
+        uint8_t *v[3] = {&actual.red, &actual.green, &actual.blue};
+        const uint8_t was[3] = {current->red, current->green, current->blue};
         bool all = true, none = true, lit_unexpectedly = false;
 
         for (size_t i = 0; i < 3; i++) {
@@ -152,8 +152,8 @@ int led_new(Led **ret, const LedConfig *config, const char *state_directory)
                 if (r == -ENOENT)
                         log_debug("No saved state of the light in %s, starting switched off", l->state_path);
                 else if (r < 0) {
-                        log_warning_errno(r, "Ignoring the saved state of the light in %s: %s", l->state_path,
-                                r == -EBADMSG ? "it is not a state file" : "%m");
+                        log_warning_errno(r, "Ignoring the saved state of the light in %s: %s",
+                                l->state_path, r == -EBADMSG ? "it is not a state file" : "%m");
                         l->state = LED_STATE_INIT;
                 } else {
                         l->state_loaded = true;
@@ -266,13 +266,15 @@ int led_restore(Led *l, LedState *ret_actual)
                 return r;
         if (r == 0)
                 log_info("The light shows its %s state through the %s backend: %s",
-                        l->state_loaded ? "saved" : "initial", led_backend_to_string(l->config.backend), text);
+                        l->state_loaded ? "saved" : "initial", led_backend_to_string(l->config.backend),
+                        text);
         else
-                log_warning("Could not show the light's %s state (%s): device error %d; the next change tries "
-                            "again",
+                log_warning(
+                        "Could not show the light's %s state (%s): device error %d; the next change tries "
+                        "again",
                         l->state_loaded ? "saved" : "initial", text, r);
-        /* The saved state stays what the user asked for: a restore that failed is retried by the next change,
-         * and does not overwrite it. */
+        /* The saved state stays what the user asked for: a restore that failed is retried by the next
+         * change, and does not overwrite it. */
         l->state = actual;
         if (ret_actual)
                 *ret_actual = actual;
@@ -293,8 +295,8 @@ int led_stop(Led *l)
         log_info("Switching the light off on exit (on_exit=off)");
         r = led_write(l, &off, &actual);
         if (r != 0)
-                log_warning("Could not switch the light off on exit: %s %d", r < 0 ? "error" : "device error",
-                        r);
+                log_warning("Could not switch the light off on exit: %s %d",
+                        r < 0 ? "error" : "device error", r);
         /* Not saved: the next start shows the state the user left, not the one we stopped with. */
         return r;
 }

@@ -73,5 +73,5 @@ typedef struct LedReadback {
 /* The state the light shows: want where the channels read back as written, the read-back meaning where
  * they do not, and current (what it showed before) for channels that could not be read. Returns true when
  * every channel matched. */
-bool led_readback_to_state(const LedReadback *rb, const LedState *want, const LedState *current,
-                LedState *ret_actual);
+bool led_readback_to_state(
+        const LedReadback *rb, const LedState *want, const LedState *current, LedState *ret_actual);

@@ -21,10 +21,11 @@
  * libcurl.so.4 since 2006. The functions are called through this table, never by name: the names are
  * macros in curl.h's type checks. */
 #define LIBCURL_SONAME "libcurl.so.4"
-#define CURL_FUNCTIONS(X)                                                                                     \
-        X(global_init) X(global_cleanup) X(multi_init) X(multi_cleanup) X(multi_setopt) X(multi_socket_action) \
-        X(multi_assign) X(multi_add_handle) X(multi_remove_handle) X(multi_info_read) X(easy_init)             \
-        X(easy_cleanup) X(easy_setopt) X(easy_getinfo) X(easy_strerror)
+#define CURL_FUNCTIONS(X)                                                                                   \
+        X(global_init)                                                                                      \
+        X(global_cleanup) X(multi_init) X(multi_cleanup) X(multi_setopt) X(multi_socket_action)             \
+                X(multi_assign) X(multi_add_handle) X(multi_remove_handle) X(multi_info_read) X(easy_init)  \
+                        X(easy_cleanup) X(easy_setopt) X(easy_getinfo) X(easy_strerror)
 
 typedef struct CurlApi {
         void *handle;
@@ -38,12 +39,13 @@ static int curl_api_load(CurlApi *api)
         void *h = dlopen(LIBCURL_SONAME, RTLD_NOW | RTLD_LOCAL);
 
         if (!h)
-                return log_error_errno(EOPNOTSUPP, "Cannot load %s for downloads: %s", LIBCURL_SONAME, dlerror());
-#define CURL_RESOLVE(f)                                                                                        \
-        if (!(api->f = (typeof(curl_##f) *) dlsym(h, "curl_" #f))) {                                            \
-                log_error("Cannot load %s for downloads: it has no curl_" #f "()", LIBCURL_SONAME);             \
-                (void) dlclose(h);                                                                             \
-                return -EOPNOTSUPP;                                                                            \
+                return log_error_errno(
+                        EOPNOTSUPP, "Cannot load %s for downloads: %s", LIBCURL_SONAME, dlerror());
+#define CURL_RESOLVE(f)                                                                                     \
+        if (!(api->f = (typeof(curl_##f) *) dlsym(h, "curl_" #f))) {                                        \
+                log_error("Cannot load %s for downloads: it has no curl_" #f "()", LIBCURL_SONAME);         \
+                (void) dlclose(h);                                                                          \
+                return -EOPNOTSUPP;                                                                         \
         }
         CURL_FUNCTIONS(CURL_RESOLVE)
 #undef CURL_RESOLVE
@@ -68,17 +70,17 @@ struct Downloader {
 
 struct Download {
         Downloader *downloader;
-        const CurlApi *api;      /* the Downloader's, which outlives its Downloads */
+        const CurlApi *api; /* the Downloader's, which outlives its Downloads */
         CURL *easy;
         DownloadHandlers handlers;
         void *userdata;
-        uint64_t offset, size;   /* as requested */
-        uint64_t base;           /* where the body starts: offset after a 206, 0 after a 200 */
+        uint64_t offset, size; /* as requested */
+        uint64_t base;         /* where the body starts: offset after a 206, 0 after a 200 */
         uint64_t received;
         bool begun;
-        int abort_result;        /* why a callback stopped the transfer */
+        int abort_result; /* why a callback stopped the transfer */
         char *abort_message;
-        char *content_range;     /* the response's Content-Range header, if any */
+        char *content_range; /* the response's Content-Range header, if any */
         char error[CURL_ERROR_SIZE];
 };
 
@@ -203,9 +205,9 @@ int downloader_new(Downloader **ret, sd_event *event)
         (void) sd_event_source_set_description(dl->timer, "download-timer");
 
         if (dl->api.multi_setopt(dl->multi, CURLMOPT_SOCKETFUNCTION, on_socket) != CURLM_OK ||
-            dl->api.multi_setopt(dl->multi, CURLMOPT_SOCKETDATA, dl) != CURLM_OK ||
-            dl->api.multi_setopt(dl->multi, CURLMOPT_TIMERFUNCTION, on_curl_timer) != CURLM_OK ||
-            dl->api.multi_setopt(dl->multi, CURLMOPT_TIMERDATA, dl) != CURLM_OK)
+                dl->api.multi_setopt(dl->multi, CURLMOPT_SOCKETDATA, dl) != CURLM_OK ||
+                dl->api.multi_setopt(dl->multi, CURLMOPT_TIMERFUNCTION, on_curl_timer) != CURLM_OK ||
+                dl->api.multi_setopt(dl->multi, CURLMOPT_TIMERDATA, dl) != CURLM_OK)
                 return -EIO;
         *ret = TAKE_PTR(dl);
         return 0;
@@ -307,18 +309,21 @@ static size_t download_begin(Download *d)
                 uint64_t start, end, total;
 
                 if (parse_content_range(d->content_range, &start, &end, &total) < 0)
-                        return abort_with(d, DOWNLOAD_E_SIZE, "206 response with an unreadable Content-Range \"%s\"",
+                        return abort_with(d, DOWNLOAD_E_SIZE,
+                                "206 response with an unreadable Content-Range \"%s\"",
                                 strna(d->content_range));
                 if (start != d->offset)
-                        return abort_with(d, DOWNLOAD_E_SIZE, "asked for bytes from %" PRIu64 ", got %" PRIu64, d->offset,
-                                start);
+                        return abort_with(d, DOWNLOAD_E_SIZE,
+                                "asked for bytes from %" PRIu64 ", got %" PRIu64, d->offset, start);
                 if ((total != UINT64_MAX && total != d->size) || end >= d->size)
-                        return abort_with(d, DOWNLOAD_E_SIZE, "the server's file has %s bytes, expected %" PRIu64,
-                                d->content_range, d->size);
+                        return abort_with(d, DOWNLOAD_E_SIZE,
+                                "the server's file has %s bytes, expected %" PRIu64, d->content_range,
+                                d->size);
                 d->base = d->offset;
         } else if (status == 200) {
                 if (length >= 0 && (uint64_t) length != d->size)
-                        return abort_with(d, DOWNLOAD_E_SIZE, "the server's file has %" PRId64 " bytes, expected %" PRIu64,
+                        return abort_with(d, DOWNLOAD_E_SIZE,
+                                "the server's file has %" PRId64 " bytes, expected %" PRIu64,
                                 (int64_t) length, d->size);
                 d->base = 0;
                 if (d->offset > 0)
@@ -347,7 +352,8 @@ static size_t on_write(char *buf, size_t size, size_t n, void *userdata)
                         return r;
         }
         if (d->base + d->received + len > d->size)
-                return abort_with(d, DOWNLOAD_E_SIZE, "the server sent more than the expected %" PRIu64 " bytes", d->size);
+                return abort_with(d, DOWNLOAD_E_SIZE,
+                        "the server sent more than the expected %" PRIu64 " bytes", d->size);
         if (d->handlers.data) {
                 k = d->handlers.data(d, buf, len, d->userdata);
                 if (k < 0)
@@ -379,7 +385,8 @@ static int on_debug(CURL *easy, curl_infotype type, char *data, size_t size, voi
         while (size > 0 && (data[size - 1] == '\n' || data[size - 1] == '\r'))
                 size--;
         if (size > 0)
-                log_debug("curl: %s%.*s", type == CURLINFO_HEADER_IN ? "< " : "", (int) MIN(size, (size_t) 512), data);
+                log_debug("curl: %s%.*s", type == CURLINFO_HEADER_IN ? "< " : "",
+                        (int) MIN(size, (size_t) 512), data);
         return 0;
 }
 
@@ -389,10 +396,10 @@ static int download_setup(Download *d, const DownloadRequest *req)
         char range[64];
         CURL *e = d->easy;
 
-#define SET(opt, val)                                                                                         \
-        do {                                                                                                  \
-                if (d->api->easy_setopt(e, opt, val) != CURLE_OK)                                                \
-                        return -EIO;                                                                          \
+#define SET(opt, val)                                                                                       \
+        do {                                                                                                \
+                if (d->api->easy_setopt(e, opt, val) != CURLE_OK)                                           \
+                        return -EIO;                                                                        \
         } while (0)
 
         SET(CURLOPT_URL, req->url);
@@ -419,8 +426,10 @@ static int download_setup(Download *d, const DownloadRequest *req)
         SET(CURLOPT_PROTOCOLS_STR, protocols);
         SET(CURLOPT_REDIR_PROTOCOLS_STR, protocols);
 #else
-        SET(CURLOPT_PROTOCOLS, req->allow_http ? (long) (CURLPROTO_HTTP | CURLPROTO_HTTPS) : (long) CURLPROTO_HTTPS);
-        SET(CURLOPT_REDIR_PROTOCOLS, req->allow_http ? (long) (CURLPROTO_HTTP | CURLPROTO_HTTPS) : (long) CURLPROTO_HTTPS);
+        SET(CURLOPT_PROTOCOLS,
+                req->allow_http ? (long) (CURLPROTO_HTTP | CURLPROTO_HTTPS) : (long) CURLPROTO_HTTPS);
+        SET(CURLOPT_REDIR_PROTOCOLS,
+                req->allow_http ? (long) (CURLPROTO_HTTP | CURLPROTO_HTTPS) : (long) CURLPROTO_HTTPS);
         (void) protocols;
 #endif
         SET(CURLOPT_FOLLOWLOCATION, 1L);
@@ -442,8 +451,8 @@ static int download_setup(Download *d, const DownloadRequest *req)
         return 0;
 }
 
-int download_start(Downloader *dl, const DownloadRequest *req, const DownloadHandlers *handlers, void *userdata,
-                Download **ret)
+int download_start(Downloader *dl, const DownloadRequest *req, const DownloadHandlers *handlers,
+        void *userdata, Download **ret)
 {
         _cleanup_(download_freep) Download *d = NULL;
         int r;
@@ -513,7 +522,7 @@ static void download_done(Download *d, CURLcode c)
                 } else if (d->base + d->received < d->size) {
                         result = DOWNLOAD_E_TRANSFER;
                         if (asprintf(&message, "the transfer ended at byte %" PRIu64 " of %" PRIu64,
-                                d->base + d->received, d->size) < 0)
+                                    d->base + d->received, d->size) < 0)
                                 message = NULL;
                 } else
                         result = 0;
@@ -529,7 +538,8 @@ static void download_done(Download *d, CURLcode c)
                 break;
         case CURLE_FILESIZE_EXCEEDED:
                 result = DOWNLOAD_E_SIZE;
-                if (asprintf(&message, "the server's file is larger than the expected %" PRIu64 " bytes", d->size) < 0)
+                if (asprintf(&message, "the server's file is larger than the expected %" PRIu64 " bytes",
+                            d->size) < 0)
                         message = NULL;
                 break;
         case CURLE_UNSUPPORTED_PROTOCOL:
@@ -551,8 +561,8 @@ static void download_done(Download *d, CURLcode c)
                 result = -ENOMEM;
                 break;
         default:
-                /* Could not resolve or connect, connection cut (PARTIAL_FILE, RECV_ERROR, GOT_NOTHING), stalled
-                 * (OPERATION_TIMEDOUT): the next attempt resumes where this one stopped. */
+                /* Could not resolve or connect, connection cut (PARTIAL_FILE, RECV_ERROR, GOT_NOTHING),
+                 * stalled (OPERATION_TIMEDOUT): the next attempt resumes where this one stopped. */
                 result = DOWNLOAD_E_TRANSFER;
         }
         if (!message && result != 0)

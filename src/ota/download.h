@@ -36,22 +36,22 @@ typedef struct Downloader Downloader;
 typedef struct Download Download;
 
 enum {
-        DOWNLOAD_E_HTTP = 1,  /* the server answered with an error status: download_get_http_status() */
-        DOWNLOAD_E_TRANSFER,  /* no connection, connection cut, stalled, or short: worth resuming later */
-        DOWNLOAD_E_TLS,       /* the server's certificate or the TLS handshake was refused */
-        DOWNLOAD_E_SIZE,      /* the server's size differs from the expected one, or it sent too much */
-        DOWNLOAD_E_URL,       /* the URL is malformed or uses a protocol that is not allowed */
-        DOWNLOAD_E_ABORTED,   /* a handler refused the data (its negative errno is in the message) */
+        DOWNLOAD_E_HTTP = 1, /* the server answered with an error status: download_get_http_status() */
+        DOWNLOAD_E_TRANSFER, /* no connection, connection cut, stalled, or short: worth resuming later */
+        DOWNLOAD_E_TLS,      /* the server's certificate or the TLS handshake was refused */
+        DOWNLOAD_E_SIZE,     /* the server's size differs from the expected one, or it sent too much */
+        DOWNLOAD_E_URL,      /* the URL is malformed or uses a protocol that is not allowed */
+        DOWNLOAD_E_ABORTED,  /* a handler refused the data (its negative errno is in the message) */
 };
 
 typedef struct DownloadRequest {
         const char *url;
-        const char *ca_file;          /* PEM bundle; NULL: the system trust store */
+        const char *ca_file; /* PEM bundle; NULL: the system trust store */
         bool allow_http;
-        uint64_t offset;              /* resume from this byte (Range: bytes=offset-) */
-        uint64_t size;                /* the expected size of the whole file, > offset */
+        uint64_t offset; /* resume from this byte (Range: bytes=offset-) */
+        uint64_t size;   /* the expected size of the whole file, > offset */
         unsigned connect_timeout_sec;
-        unsigned stall_timeout_sec;   /* abort when under 1 KiB/s for this long */
+        unsigned stall_timeout_sec; /* abort when under 1 KiB/s for this long */
         const char *user_agent;
 } DownloadRequest;
 
@@ -71,8 +71,8 @@ Downloader *downloader_free(Downloader *dl);
 DEFINE_TRIVIAL_CLEANUP_FUNC(Downloader *, downloader_free);
 
 /* Starts a transfer; *ret is owned by the caller (download_free). */
-int download_start(Downloader *dl, const DownloadRequest *req, const DownloadHandlers *handlers, void *userdata,
-                Download **ret);
+int download_start(Downloader *dl, const DownloadRequest *req, const DownloadHandlers *handlers,
+        void *userdata, Download **ret);
 /* Cancels a running transfer (no handler is called) and frees it. Accepts NULL. */
 Download *download_free(Download *d);
 DEFINE_TRIVIAL_CLEANUP_FUNC(Download *, download_free);

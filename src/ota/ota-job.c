@@ -100,7 +100,7 @@ int ota_job_file_parse(const void *payload, size_t len, AlinkOtaFirmware *f, uin
         int64_t bytes = 0;
         int r;
 
-        *f = (AlinkOtaFirmware) {};
+        *f = (AlinkOtaFirmware){};
         r = alink_parse_json_object(payload, len, &o, ret_error);
         if (r != 0)
                 return r;
@@ -147,7 +147,7 @@ int ota_job_file_load(const char *path, AlinkOtaFirmware *f, uint64_t *ret_bytes
         _cleanup_(freep) char *json = NULL;
         size_t size;
 
-        *f = (AlinkOtaFirmware) {};
+        *f = (AlinkOtaFirmware){};
         file = fopen(path, "re");
         if (!file)
                 return -errno;

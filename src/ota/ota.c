@@ -121,7 +121,7 @@ static void ota_settings_done(OtaSettings *s)
 {
         for (size_t i = 0; i < ELEMENTSOF(s->strings); i++)
                 free(s->strings[i]);
-        *s = (OtaSettings) {};
+        *s = (OtaSettings){};
 }
 
 static int ota_settings_copy(OtaSettings *s, const OtaConfig *c)
@@ -391,7 +391,7 @@ static int ota_job_new(Ota *o, AlinkOtaFirmware *fw, OtaJob **ret)
                 return -ENOMEM;
         j->fd = -1;
         j->fw = *fw;
-        *fw = (AlinkOtaFirmware) {};
+        *fw = (AlinkOtaFirmware){};
         if (asprintf(&j->part_path, "%s/" OTA_PART_FILE, dir) < 0 ||
                 asprintf(&j->image_path, "%s/" OTA_IMAGE_FILE, dir) < 0 ||
                 digest_new(&j->digest, j->fw.sign_method) < 0) {
@@ -856,7 +856,7 @@ static void on_installer_done(void *userdata, int exit_status, const char *failu
                 if (ota_save(o, &j->fw, j->fw.size, "reboot", boot_id) >= 0) {
                         alink_ota_firmware_done(&o->reboot_target);
                         o->reboot_target = j->fw;
-                        j->fw = (AlinkOtaFirmware) {};
+                        j->fw = (AlinkOtaFirmware){};
                         free(o->reboot_boot_id);
                         o->reboot_boot_id = TAKE_PTR(boot_id);
                 }
@@ -1112,7 +1112,7 @@ static void ota_resume(Ota *o)
         }
         if (streq(phase, "reboot")) {
                 o->reboot_target = fw;
-                fw = (AlinkOtaFirmware) {};
+                fw = (AlinkOtaFirmware){};
                 o->reboot_boot_id = TAKE_PTR(boot_id);
                 return; /* checked once the running version is known */
         }
@@ -1259,7 +1259,7 @@ void ota_get_status(Ota *o, OtaStatus *ret)
                 [OTA_INSTALLING] = "installing",
         };
 
-        *ret = (OtaStatus) { .state = "idle" };
+        *ret = (OtaStatus){.state = "idle"};
         if (!o)
                 return;
         ret->firmware_version = o->running_version;

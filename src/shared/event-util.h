@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* event-util.h: one-shot timers on sd-event, armed one way everywhere. No logging: callers say what failed. */
+/* event-util.h: one-shot timers on sd-event, armed one way everywhere. No logging: callers say what failed.
+ */
 #pragma once
 
 #include <stdbool.h>

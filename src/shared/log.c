@@ -37,8 +37,14 @@ static struct {
 } burst;
 
 static const char *const log_level_table[] = {
-        [LOG_EMERG] = "emerg", [LOG_ALERT] = "alert",   [LOG_CRIT] = "crit",  [LOG_ERR] = "err",
-        [LOG_WARNING] = "warning", [LOG_NOTICE] = "notice", [LOG_INFO] = "info", [LOG_DEBUG] = "debug",
+        [LOG_EMERG] = "emerg",
+        [LOG_ALERT] = "alert",
+        [LOG_CRIT] = "crit",
+        [LOG_ERR] = "err",
+        [LOG_WARNING] = "warning",
+        [LOG_NOTICE] = "notice",
+        [LOG_INFO] = "info",
+        [LOG_DEBUG] = "debug",
 };
 
 void log_set_max_level(int level)
@@ -82,11 +88,10 @@ static bool stderr_is_journal(void)
         journal = 0;
         e = getenv("JOURNAL_STREAM");
         if (e && sscanf(e, "%llu:%llu", &dev, &ino) == 2 && fstat(STDERR_FILENO, &st) >= 0 &&
-            (unsigned long long) st.st_dev == dev && (unsigned long long) st.st_ino == ino)
+                (unsigned long long) st.st_dev == dev && (unsigned long long) st.st_ino == ino)
                 journal = 1;
         return journal;
 }
-
 
 static void write_line(int level, const char *message_id, const char *msg)
 {
@@ -94,8 +99,8 @@ static void write_line(int level, const char *message_id, const char *msg)
 
         if (stderr_is_journal()) {
                 if (message_id)
-                        r = sd_journal_send("MESSAGE=%s", msg, "PRIORITY=%i", level, "MESSAGE_ID=%s", message_id,
-                                "SYSLOG_IDENTIFIER=%s", program_invocation_short_name, NULL);
+                        r = sd_journal_send("MESSAGE=%s", msg, "PRIORITY=%i", level, "MESSAGE_ID=%s",
+                                message_id, "SYSLOG_IDENTIFIER=%s", program_invocation_short_name, NULL);
                 else
                         r = sd_journal_send("MESSAGE=%s", msg, "PRIORITY=%i", level, "SYSLOG_IDENTIFIER=%s",
                                 program_invocation_short_name, NULL);
@@ -127,8 +132,8 @@ void log_flush(void)
 
         flush_repeats();
         if (burst.suppressed > 0 &&
-            asprintf(&summary, "%u log messages suppressed (more than %u in %llu s)", burst.suppressed, LOG_BURST,
-                    (unsigned long long) (LOG_INTERVAL_USEC / USEC_PER_SEC)) >= 0)
+                asprintf(&summary, "%u log messages suppressed (more than %u in %llu s)", burst.suppressed,
+                        LOG_BURST, (unsigned long long) (LOG_INTERVAL_USEC / USEC_PER_SEC)) >= 0)
                 write_line(LOG_WARNING, NULL, summary);
         burst.suppressed = 0;
 }
@@ -137,7 +142,7 @@ void log_reset(void)
 {
         last.msg = mfree(last.msg);
         last.repeats = 0;
-        burst = (typeof(burst)) {};
+        burst = (typeof(burst)){};
 }
 
 /* Returns true when msg is to be written now. */

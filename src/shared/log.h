@@ -35,13 +35,14 @@ void log_reset(void);
 
 /* Logs and returns -abs(error) when error != 0, else 0. %m in format prints strerror(error). */
 int log_internal(int level, int error, const char *message_id, const char *format, ...) _printf_(4, 5);
-int log_internalv(int level, int error, const char *message_id, const char *format, va_list ap) _printf_(4, 0);
+int log_internalv(int level, int error, const char *message_id, const char *format, va_list ap)
+        _printf_(4, 0);
 
-#define log_full_errno(level, error, ...)                                                                     \
-        ({                                                                                                    \
-                int _l_ = (level), _e_ = (error);                                                             \
-                (log_get_max_level() >= _l_) ? log_internal(_l_, _e_, NULL, __VA_ARGS__)                      \
-                                             : -(_e_ < 0 ? -_e_ : _e_);                                       \
+#define log_full_errno(level, error, ...)                                                                   \
+        ({                                                                                                  \
+                int _l_ = (level), _e_ = (error);                                                           \
+                (log_get_max_level() >= _l_) ? log_internal(_l_, _e_, NULL, __VA_ARGS__)                    \
+                                             : -(_e_ < 0 ? -_e_ : _e_);                                     \
         })
 #define log_full(level, ...) (void) log_full_errno(level, 0, __VA_ARGS__)
 
@@ -57,7 +58,7 @@ int log_internalv(int level, int error, const char *message_id, const char *form
 #define log_error_errno(error, ...) log_full_errno(LOG_ERR, error, __VA_ARGS__)
 
 /* A message with a MESSAGE_ID (journal) at the given level. */
-#define log_struct(level, message_id, ...)                                                                    \
+#define log_struct(level, message_id, ...)                                                                  \
         (void) (log_get_max_level() >= (level) ? log_internal(level, 0, message_id, __VA_ARGS__) : 0)
 
 #define log_oom() log_error_errno(ENOMEM, "Out of memory.")

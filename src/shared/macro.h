@@ -27,25 +27,25 @@
 #define STRINGIFY(x) _STRINGIFY(x)
 
 /* Take a pointer out of a cleanup variable, leaving NULL behind. */
-#define TAKE_PTR(p)                                                                                           \
-        ({                                                                                                    \
-                typeof(p) _ptr_ = (p);                                                                        \
-                (p) = NULL;                                                                                   \
-                _ptr_;                                                                                        \
+#define TAKE_PTR(p)                                                                                         \
+        ({                                                                                                  \
+                typeof(p) _ptr_ = (p);                                                                      \
+                (p) = NULL;                                                                                 \
+                _ptr_;                                                                                      \
         })
 
-#define TAKE_FD(fd)                                                                                           \
-        ({                                                                                                    \
-                int _fd_ = (fd);                                                                              \
-                (fd) = -1;                                                                                    \
-                _fd_;                                                                                         \
+#define TAKE_FD(fd)                                                                                         \
+        ({                                                                                                  \
+                int _fd_ = (fd);                                                                            \
+                (fd) = -1;                                                                                  \
+                _fd_;                                                                                       \
         })
 
-#define DEFINE_TRIVIAL_CLEANUP_FUNC(type, func)                                                               \
-        static inline void func##p(type *p)                                                                   \
-        {                                                                                                     \
-                if (*p)                                                                                       \
-                        func(*p);                                                                             \
+#define DEFINE_TRIVIAL_CLEANUP_FUNC(type, func)                                                             \
+        static inline void func##p(type *p)                                                                 \
+        {                                                                                                   \
+                if (*p)                                                                                     \
+                        func(*p);                                                                           \
         }
 
 static inline void *mfree(void *p)
@@ -135,17 +135,17 @@ static inline int free_and_strdup(char **dst, const char *src)
         return 0;
 }
 
-#define MIN(a, b)                                                                                             \
-        ({                                                                                                    \
-                typeof(a) _a_ = (a);                                                                          \
-                typeof(b) _b_ = (b);                                                                          \
-                _a_ < _b_ ? _a_ : _b_;                                                                        \
+#define MIN(a, b)                                                                                           \
+        ({                                                                                                  \
+                typeof(a) _a_ = (a);                                                                        \
+                typeof(b) _b_ = (b);                                                                        \
+                _a_ < _b_ ? _a_ : _b_;                                                                      \
         })
-#define MAX(a, b)                                                                                             \
-        ({                                                                                                    \
-                typeof(a) _a_ = (a);                                                                          \
-                typeof(b) _b_ = (b);                                                                          \
-                _a_ > _b_ ? _a_ : _b_;                                                                        \
+#define MAX(a, b)                                                                                           \
+        ({                                                                                                  \
+                typeof(a) _a_ = (a);                                                                        \
+                typeof(b) _b_ = (b);                                                                        \
+                _a_ > _b_ ? _a_ : _b_;                                                                      \
         })
 
 #define USEC_PER_SEC ((uint64_t) 1000000ULL)

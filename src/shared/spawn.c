@@ -23,7 +23,7 @@ int spawn_child(char *const *argv, char *const *envp, int stdout_fd, pid_t *ret_
         if (pid < 0)
                 return -errno;
         if (pid == 0) {
-                struct sigaction sa = { .sa_handler = SIG_DFL };
+                struct sigaction sa = {.sa_handler = SIG_DFL};
                 sigset_t none;
 
                 for (int sig = 1; sig < _NSIG; sig++)
@@ -33,7 +33,7 @@ int spawn_child(char *const *argv, char *const *envp, int stdout_fd, pid_t *ret_
                 (void) setpgid(0, 0);
 
                 if (dup2(null_fd, STDIN_FILENO) < 0 ||
-                    dup2(stdout_fd >= 0 ? stdout_fd : STDERR_FILENO, STDOUT_FILENO) < 0)
+                        dup2(stdout_fd >= 0 ? stdout_fd : STDERR_FILENO, STDOUT_FILENO) < 0)
                         _exit(127);
                 /* Everything but 0, 1 and 2: the MQTT and download sockets, state files. */
                 if (syscall(SYS_close_range, 3U, ~0U, 0U) < 0)

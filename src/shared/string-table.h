@@ -12,29 +12,29 @@
 
 #include "macro.h"
 
-#define DEFINE_STRING_TABLE_TO_STRING(name, type)                                                             \
-        const char *name##_to_string(type i)                                                                  \
-        {                                                                                                     \
-                if ((int) i < 0 || (size_t) i >= ELEMENTSOF(name##_table))                                    \
-                        return NULL;                                                                          \
-                return name##_table[i];                                                                       \
+#define DEFINE_STRING_TABLE_TO_STRING(name, type)                                                           \
+        const char *name##_to_string(type i)                                                                \
+        {                                                                                                   \
+                if ((int) i < 0 || (size_t) i >= ELEMENTSOF(name##_table))                                  \
+                        return NULL;                                                                        \
+                return name##_table[i];                                                                     \
         }
 
-#define _DEFINE_STRING_TABLE_FROM_STRING(name, type, cmp)                                                     \
-        type name##_from_string(const char *s)                                                                \
-        {                                                                                                     \
-                if (!s)                                                                                       \
-                        return (type) - EINVAL;                                                               \
-                for (size_t i = 0; i < ELEMENTSOF(name##_table); i++)                                         \
-                        if (name##_table[i] && cmp(s, name##_table[i]) == 0)                                  \
-                                return (type) i;                                                              \
-                return (type) - EINVAL;                                                                       \
+#define _DEFINE_STRING_TABLE_FROM_STRING(name, type, cmp)                                                   \
+        type name##_from_string(const char *s)                                                              \
+        {                                                                                                   \
+                if (!s)                                                                                     \
+                        return (type) -EINVAL;                                                              \
+                for (size_t i = 0; i < ELEMENTSOF(name##_table); i++)                                       \
+                        if (name##_table[i] && cmp(s, name##_table[i]) == 0)                                \
+                                return (type) i;                                                            \
+                return (type) -EINVAL;                                                                      \
         }
 
-#define DEFINE_STRING_TABLE(name, type)                                                                       \
-        DEFINE_STRING_TABLE_TO_STRING(name, type)                                                             \
+#define DEFINE_STRING_TABLE(name, type)                                                                     \
+        DEFINE_STRING_TABLE_TO_STRING(name, type)                                                           \
         _DEFINE_STRING_TABLE_FROM_STRING(name, type, strcmp)
 
-#define DEFINE_STRING_TABLE_CASE(name, type)                                                                  \
-        DEFINE_STRING_TABLE_TO_STRING(name, type)                                                             \
+#define DEFINE_STRING_TABLE_CASE(name, type)                                                                \
+        DEFINE_STRING_TABLE_TO_STRING(name, type)                                                           \
         _DEFINE_STRING_TABLE_FROM_STRING(name, type, strcasecmp)

@@ -176,8 +176,8 @@ int safe_atou64_range(const char *s, uint64_t min, uint64_t max, uint64_t *ret)
 
 int parse_boolean(const char *s)
 {
-        static const char *const yes[] = { "1", "yes", "y", "true", "t", "on" };
-        static const char *const no[] = { "0", "no", "n", "false", "f", "off" };
+        static const char *const yes[] = {"1", "yes", "y", "true", "t", "on"};
+        static const char *const no[] = {"0", "no", "n", "false", "f", "off"};
 
         if (!s)
                 return -EINVAL;
@@ -225,7 +225,7 @@ bool utf8_is_valid_n(const char *str, size_t len)
                 }
                 /* Reject overlong forms, surrogates and values beyond U+10FFFF. */
                 if ((n == 2 && cp < 0x80) || (n == 3 && cp < 0x800) || (n == 4 && cp < 0x10000) ||
-                    (cp >= 0xD800 && cp <= 0xDFFF) || cp > 0x10FFFF)
+                        (cp >= 0xD800 && cp <= 0xDFFF) || cp > 0x10FFFF)
                         return false;
                 i += n;
         }

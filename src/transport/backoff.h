@@ -3,8 +3,9 @@
  *
  * Exponential backoff with full jitter (a random delay in [0, min(cap, base * 2^failures)]), never more than
  * BACKOFF_MAX_ATTEMPTS connection attempts in any rolling window (the platform allows
- * ALINK_MAX_CONNECTS_PER_MINUTE), and the failure count reset once a connection has stayed up long enough. Pure:
- * the caller passes the clock and the randomness, so tests can drive it. Times are CLOCK_MONOTONIC µs. */
+ * ALINK_MAX_CONNECTS_PER_MINUTE), and the failure count reset once a connection has stayed up long enough.
+ * Pure: the caller passes the clock and the randomness, so tests can drive it. Times are CLOCK_MONOTONIC µs.
+ */
 #pragma once
 
 #include <stdbool.h>
@@ -24,9 +25,11 @@ typedef struct Backoff {
         unsigned next_slot;
 } Backoff;
 
-#define BACKOFF_INIT                                                                                          \
-        ((Backoff) { .base_usec = 1000000ULL, .cap_usec = 120000000ULL, .window_usec = 60000000ULL,          \
-                .stable_usec = 60000000ULL })
+#define BACKOFF_INIT                                                                                        \
+        ((Backoff){.base_usec = 1000000ULL,                                                                 \
+                .cap_usec = 120000000ULL,                                                                   \
+                .window_usec = 60000000ULL,                                                                 \
+                .stable_usec = 60000000ULL})
 
 /* Record a connection attempt made at now. */
 void backoff_attempt(Backoff *b, uint64_t now);

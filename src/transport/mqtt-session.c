@@ -56,11 +56,11 @@ typedef struct SubscribeBatch {
 /* A message read in this loop call, waiting to be handed on once libmosquitto has returned. */
 typedef struct PendingMessage {
         struct PendingMessage *next;
-        char *topic;    /* points into data */
+        char *topic; /* points into data */
         size_t len;
         int qos;
         bool retained;
-        char data[];    /* payload, then the topic */
+        char data[]; /* payload, then the topic */
 } PendingMessage;
 
 struct MqttSession {
@@ -85,24 +85,25 @@ struct MqttSession {
         SubscribeBatch *batches;
         size_t n_batches, pending_subacks;
         PendingMessage *pending, **pending_tail; /* messages of this loop call, in order */
-        int connack_rc;     /* -1 until CONNACK */
-        bool subscribed;    /* every SUBACK arrived: report CONNECTED after the loop call */
-        char *lib_error;    /* first error libmosquitto logged during this connection */
-        int socket_error;   /* SO_ERROR of a TCP connect that failed */
-        int socket_family;  /* the address family of the socket it failed on */
+        int connack_rc;                          /* -1 until CONNACK */
+        bool subscribed;   /* every SUBACK arrived: report CONNECTED after the loop call */
+        char *lib_error;   /* first error libmosquitto logged during this connection */
+        int socket_error;  /* SO_ERROR of a TCP connect that failed */
+        int socket_family; /* the address family of the socket it failed on */
         uint64_t attempt_usec, connected_usec, last_in_usec, last_out_usec, ping_deadline_usec;
 
         MqttTls *tls; /* ours: trust, verification and host name check; handed to each handle */
 
         MqttState state;
-        sd_event_source *timer; /* connect timeout, keepalive, ping deadline */
+        sd_event_source *timer;        /* connect timeout, keepalive, ping deadline */
         uint64_t timer_keepalive_usec; /* when it is armed for the keepalive, that time; else 0 */
-        sd_event_source *retry; /* backoff */
-        Backoff *backoff; /* the caller's, or own_backoff */
+        sd_event_source *retry;        /* backoff */
+        Backoff *backoff;              /* the caller's, or own_backoff */
         Backoff own_backoff;
         bool ever_connected;
         int next_family;    /* AF_INET or AF_INET6 for the next attempt after a failed TCP connect; else 0 */
-        bool single_family; /* the host had no address of the other family: not tried again until connected */
+        bool single_family; /* the host had no address of the other family: not tried again until connected
+                             */
 
         char *last_error;   /* why the last connection ended or failed */
         char *logged_error; /* the last reason logged at warning level: log changes, not repeats */
@@ -205,7 +206,8 @@ static void on_mosq_connect(struct mosquitto *mosq, void *userdata, int rc)
                 s->subscribed = true;
 }
 
-static void on_mosq_subscribe(struct mosquitto *mosq, void *userdata, int mid, int qos_count, const int *granted)
+static void on_mosq_subscribe(
+        struct mosquitto *mosq, void *userdata, int mid, int qos_count, const int *granted)
 {
         MqttSession *s = userdata;
 
@@ -377,30 +379,32 @@ static char *describe_failure(MqttSession *s, int rc, int saved_errno)
         int r;
 
         if (s->connack_rc > 0)
-                r = asprintf(&d, "server refused the connection: %s (CONNACK %d)", connack_reason(s->connack_rc),
-                        s->connack_rc);
+                r = asprintf(&d, "server refused the connection: %s (CONNACK %d)",
+                        connack_reason(s->connack_rc), s->connack_rc);
         else if (rc == MOSQ_ERR_EAI)
                 r = asprintf(&d, "cannot resolve %s: %s", s->host, gai_strerror(saved_errno ?: EAI_FAIL));
         else if (handshake && (s->socket_error == ECONNRESET || s->socket_error == EPIPE))
                 /* TCP worked; the server hung up on the ClientHello: a plain-TCP port, or a TLS server that
                  * does not like what it got. */
-                r = asprintf(&d, "TLS handshake with %s:%u failed: the server closed the connection (%s); is it a "
-                                 "TLS port?",
+                r = asprintf(&d,
+                        "TLS handshake with %s:%u failed: the server closed the connection (%s); is it a "
+                        "TLS port?",
                         s->host, s->port, strerror(s->socket_error));
         else if (handshake && s->socket_error > 0)
                 r = asprintf(&d, "cannot connect to %s:%u: %s", s->host, s->port, strerror(s->socket_error));
         else if (mqtt_tls_verify_failed(s->tls, &reason, &subject))
-                r = asprintf(&d, "TLS handshake with %s:%u failed: server certificate not accepted: %s (%s)", s->host,
-                        s->port, reason, subject);
+                r = asprintf(&d, "TLS handshake with %s:%u failed: server certificate not accepted: %s (%s)",
+                        s->host, s->port, reason, subject);
         else if (handshake && tls)
                 r = asprintf(&d, "TLS handshake with %s:%u failed: %s", s->host, s->port, tls);
         else if (handshake && rc == MOSQ_ERR_ERRNO && saved_errno > 0 && saved_errno != EPROTO)
                 r = asprintf(&d, "cannot connect to %s:%u: %s", s->host, s->port, strerror(saved_errno));
         else if (handshake)
                 r = asprintf(&d, "TLS handshake with %s:%u failed: %s", s->host, s->port,
-                        rc == MOSQ_ERR_CONN_LOST || rc == MOSQ_ERR_SUCCESS ? "the server closed the connection"
-                        : rc == MOSQ_ERR_ERRNO                            ? strerror(saved_errno ?: EIO)
-                                                                          : mosquitto_strerror(rc));
+                        rc == MOSQ_ERR_CONN_LOST || rc == MOSQ_ERR_SUCCESS
+                                ? "the server closed the connection"
+                        : rc == MOSQ_ERR_ERRNO ? strerror(saved_errno ?: EIO)
+                                               : mosquitto_strerror(rc));
         else if (rc == MOSQ_ERR_ERRNO && saved_errno > 0)
                 r = asprintf(&d, "connection lost: %s", strerror(saved_errno));
         else if (rc == MOSQ_ERR_CONN_LOST || rc == MOSQ_ERR_SUCCESS)
@@ -432,8 +436,8 @@ static int next_family_after_failure(MqttSession *s)
                 family = s->socket_family;
                 break;
         }
-        if (family == 0 && s->socket_error == 0 && s->fd >= 0 && getpeername(s->fd, (struct sockaddr *) &sa, &l) < 0 &&
-                 errno == ENOTCONN)
+        if (family == 0 && s->socket_error == 0 && s->fd >= 0 &&
+                getpeername(s->fd, (struct sockaddr *) &sa, &l) < 0 && errno == ENOTCONN)
                 family = socket_family(s->fd); /* the connect timed out on our side */
         return family == AF_INET6 ? AF_INET : family == AF_INET ? AF_INET6 : 0;
 }
@@ -487,10 +491,10 @@ static void session_after_loop(MqttSession *s, int rc, int saved_errno)
                 s->single_family = false;
                 s->last_error = mfree(s->last_error);
                 s->logged_error = mfree(s->logged_error);
-                mqtt_tls_describe(mosquitto_ssl_get(s->mosq), &version, &cipher,
-                        &s->stats.server_cert_not_after_usec);
-                log_struct(LOG_INFO, ALI_MESSAGE_CLOUD_CONNECTED, "Connected to %s:%u (%s, %s)", s->host, s->port,
-                        version, cipher);
+                mqtt_tls_describe(
+                        mosquitto_ssl_get(s->mosq), &version, &cipher, &s->stats.server_cert_not_after_usec);
+                log_struct(LOG_INFO, ALI_MESSAGE_CLOUD_CONNECTED, "Connected to %s:%u (%s, %s)", s->host,
+                        s->port, version, cipher);
                 session_set_state(s, MQTT_STATE_CONNECTED, NULL, 0);
                 if (!s->mosq) /* the handler stopped or restarted us */
                         return;
@@ -530,7 +534,7 @@ static int on_io(sd_event_source *source, int fd, uint32_t revents, void *userda
         /* The server went away during the TLS handshake. libmosquitto treats a failed handshake read
          * (SSL_ERROR_SYSCALL) as "try again", which on a closed socket would spin; say what happened. */
         if ((revents & (EPOLLERR | EPOLLHUP | EPOLLRDHUP)) && s->connack_rc < 0 && !s->subscribed &&
-            !mqtt_tls_handshake_done(mosquitto_ssl_get(s->mosq))) {
+                !mqtt_tls_handshake_done(mosquitto_ssl_get(s->mosq))) {
                 _cleanup_(freep) char *why = describe_failure(s, MOSQ_ERR_CONN_LOST, 0);
                 session_fail(s, why);
                 return 0;
@@ -546,7 +550,7 @@ static int on_io(sd_event_source *source, int fd, uint32_t revents, void *userda
         /* Write what the read produced (PUBACKs, replies published from the message handler) right away,
          * and whatever waited for EPOLLOUT. */
         if (rc == MOSQ_ERR_SUCCESS && mosquitto_socket(s->mosq) >= 0 &&
-            ((revents & EPOLLOUT) || mosquitto_want_write(s->mosq))) {
+                ((revents & EPOLLOUT) || mosquitto_want_write(s->mosq))) {
                 s->last_out_usec = now;
                 errno = 0;
                 rc = mosquitto_loop_write(s->mosq, 1);
@@ -579,7 +583,8 @@ static int on_timer(sd_event_source *source, uint64_t usec, void *userdata)
                 }
         } else if (s->ping_deadline_usec > 0 && now >= s->ping_deadline_usec) {
                 _cleanup_(freep) char *why = NULL;
-                if (asprintf(&why, "no answer to the keepalive ping within %u s: link lost", s->keepalive / 2 - 2) < 0)
+                if (asprintf(&why, "no answer to the keepalive ping within %u s: link lost",
+                            s->keepalive / 2 - 2) < 0)
                         why = NULL;
                 session_fail(s, why);
                 return 0;
@@ -588,7 +593,8 @@ static int on_timer(sd_event_source *source, uint64_t usec, void *userdata)
                 /* libmosquitto sends PINGREQ now (one second late, see above); expect anything back within
                  * half a keepalive of when it was due: a dead link is noticed 1.5 x keepalive after the last
                  * traffic at the latest. */
-                s->ping_deadline_usec = now + s->keepalive * USEC_PER_SEC / 2 - USEC_PER_SEC - MQTT_TIMER_SLACK_USEC;
+                s->ping_deadline_usec =
+                        now + s->keepalive * USEC_PER_SEC / 2 - USEC_PER_SEC - MQTT_TIMER_SLACK_USEC;
                 s->last_out_usec = now;
         }
 
@@ -620,8 +626,9 @@ static void session_arm_timer(MqttSession *s)
                 keepalive = true;
         }
 
-        /* Every message moves the keepalive deadline later. Rather than reprogramming the timer for each one,
-         * leave it where it is: when it fires early, on_timer() finds nothing due and it is armed again. */
+        /* Every message moves the keepalive deadline later. Rather than reprogramming the timer for each
+         * one, leave it where it is: when it fires early, on_timer() finds nothing due and it is armed
+         * again. */
         if (keepalive && s->timer_keepalive_usec > 0 && next >= s->timer_keepalive_usec)
                 return;
         r = event_timer_arm(s->timer, next);
@@ -660,11 +667,12 @@ static int session_connect(MqttSession *s)
         if (rc == MOSQ_ERR_SUCCESS)
                 rc = mosquitto_username_pw_set(m, s->username, s->password);
         if (rc == MOSQ_ERR_SUCCESS) {
-                r = s->tls ? 0 : mqtt_tls_new(&s->tls, s->host, s->ca_file, s->ca_path, on_tls_socket_error, s);
+                r = s->tls ? 0
+                           : mqtt_tls_new(&s->tls, s->host, s->ca_file, s->ca_path, on_tls_socket_error, s);
                 if (r < 0) {
                         _cleanup_(freep) char *why = NULL;
-                        if (asprintf(&why, "cannot load the trusted CA %s %s", s->ca_file ? "file" : "directory",
-                                    s->ca_file ?: s->ca_path) < 0)
+                        if (asprintf(&why, "cannot load the trusted CA %s %s",
+                                    s->ca_file ? "file" : "directory", s->ca_file ?: s->ca_path) < 0)
                                 why = NULL;
                         session_fail(s, why);
                         return 0;
@@ -685,8 +693,9 @@ static int session_connect(MqttSession *s)
         /* Binding to the wildcard of one family makes libmosquitto skip the other's addresses. */
         bind = s->next_family == AF_INET ? "0.0.0.0" : s->next_family == AF_INET6 ? "::" : NULL;
         if (bind)
-                log_debug("Connecting to %s:%u over %s: the last TCP connect over %s failed", s->host, s->port,
-                        s->next_family == AF_INET ? "IPv4" : "IPv6", s->next_family == AF_INET ? "IPv6" : "IPv4");
+                log_debug("Connecting to %s:%u over %s: the last TCP connect over %s failed", s->host,
+                        s->port, s->next_family == AF_INET ? "IPv4" : "IPv6",
+                        s->next_family == AF_INET ? "IPv6" : "IPv4");
         s->next_family = 0;
         errno = 0;
         rc = mosquitto_connect_bind_async(m, s->host, s->port, (int) s->keepalive, bind);
@@ -750,7 +759,8 @@ static void format_delay(char *buf, size_t size, uint64_t usec)
         if (usec < USEC_PER_SEC)
                 snprintf(buf, size, "%llu ms", (unsigned long long) (usec / USEC_PER_MSEC));
         else
-                snprintf(buf, size, "%llu s", (unsigned long long) ((usec + USEC_PER_SEC / 2) / USEC_PER_SEC));
+                snprintf(buf, size, "%llu s",
+                        (unsigned long long) ((usec + USEC_PER_SEC / 2) / USEC_PER_SEC));
 }
 
 static void session_schedule_retry(MqttSession *s, bool was_connected)
@@ -766,8 +776,9 @@ static void session_schedule_retry(MqttSession *s, bool was_connected)
 
         /* A failure that repeats (wrong secret, server down) is said once, not once per try. */
         if (was_connected) {
-                log_struct(LOG_WARNING, ALI_MESSAGE_CLOUD_DISCONNECTED, "Disconnected from %s:%u: %s; reconnecting in %s",
-                        s->host, s->port, strna(s->last_error), when);
+                log_struct(LOG_WARNING, ALI_MESSAGE_CLOUD_DISCONNECTED,
+                        "Disconnected from %s:%u: %s; reconnecting in %s", s->host, s->port,
+                        strna(s->last_error), when);
                 (void) free_and_strdup(&s->logged_error, s->last_error);
         } else if (!streq_ptr(s->last_error, s->logged_error)) {
                 log_warning("Connection to %s:%u failed: %s; retrying in %s", s->host, s->port,
@@ -784,13 +795,13 @@ static void session_schedule_retry(MqttSession *s, bool was_connected)
 }
 
 int mqtt_session_new(MqttSession **ret, sd_event *event, const MqttSessionConfig *c,
-                const MqttSessionHandlers *handlers, void *userdata)
+        const MqttSessionHandlers *handlers, void *userdata)
 {
         _cleanup_(mqtt_session_freep) MqttSession *s = NULL;
         int r;
 
         if (!ret || !event || !c || isempty(c->host) || !c->client_id || !c->username || !c->password ||
-            c->port == 0 || c->keepalive == 0 || (!c->ca_file && !c->ca_path))
+                c->port == 0 || c->keepalive == 0 || (!c->ca_file && !c->ca_path))
                 return -EINVAL;
 
         s = calloc(1, sizeof(*s));
@@ -800,7 +811,7 @@ int mqtt_session_new(MqttSession **ret, sd_event *event, const MqttSessionConfig
         s->connack_rc = -1;
         s->pending_tail = &s->pending;
         s->event = sd_event_ref(event);
-        s->handlers = handlers ? *handlers : (MqttSessionHandlers) {};
+        s->handlers = handlers ? *handlers : (MqttSessionHandlers){};
         s->userdata = userdata;
         s->port = c->port;
         s->keepalive = c->keepalive;
@@ -809,8 +820,9 @@ int mqtt_session_new(MqttSession **ret, sd_event *event, const MqttSessionConfig
         s->backoff = c->backoff ?: &s->own_backoff;
 
         if (!(s->host = strdup(c->host)) || !(s->client_id = strdup(c->client_id)) ||
-            !(s->username = strdup(c->username)) || !(s->password = strdup(c->password)) ||
-            (c->ca_file && !(s->ca_file = strdup(c->ca_file))) || (c->ca_path && !(s->ca_path = strdup(c->ca_path))))
+                !(s->username = strdup(c->username)) || !(s->password = strdup(c->password)) ||
+                (c->ca_file && !(s->ca_file = strdup(c->ca_file))) ||
+                (c->ca_path && !(s->ca_path = strdup(c->ca_path))))
                 return -ENOMEM;
         s->subscriptions = calloc(strv_length(c->subscriptions) + 1, sizeof(char *));
         if (!s->subscriptions)
@@ -819,7 +831,8 @@ int mqtt_session_new(MqttSession **ret, sd_event *event, const MqttSessionConfig
                 if (!(s->subscriptions[i] = strdup(c->subscriptions[i])))
                         return -ENOMEM;
 
-        r = sd_event_add_time(event, &s->timer, CLOCK_MONOTONIC, UINT64_MAX, MQTT_TIMER_ACCURACY_USEC, on_timer, s);
+        r = sd_event_add_time(
+                event, &s->timer, CLOCK_MONOTONIC, UINT64_MAX, MQTT_TIMER_ACCURACY_USEC, on_timer, s);
         if (r < 0)
                 return r;
         (void) sd_event_source_set_description(s->timer, "mqtt-timer");
@@ -841,7 +854,8 @@ void mqtt_session_stop(MqttSession *s)
         if (s->mosq && s->state == MQTT_STATE_CONNECTED) {
                 /* Not inside a libmosquitto callback, so DISCONNECT is written to the socket right away. */
                 (void) mosquitto_disconnect(s->mosq);
-                log_struct(LOG_INFO, ALI_MESSAGE_CLOUD_DISCONNECTED, "Disconnected from %s:%u", s->host, s->port);
+                log_struct(LOG_INFO, ALI_MESSAGE_CLOUD_DISCONNECTED, "Disconnected from %s:%u", s->host,
+                        s->port);
         }
         connection_free(s);
         s->connected_usec = 0;
@@ -854,7 +868,7 @@ MqttSession *mqtt_session_free(MqttSession *s)
 {
         if (!s)
                 return NULL;
-        s->handlers = (MqttSessionHandlers) {};
+        s->handlers = (MqttSessionHandlers){};
         mqtt_session_stop(s);
         session_dispatch_messages(s); /* without a handler: frees them */
         sd_event_source_disable_unref(s->timer);
@@ -886,8 +900,8 @@ static int session_connect_or_wait(MqttSession *s)
         format_delay(when, sizeof(when), wait);
         log_warning("At most %u connection attempts a minute are allowed for this device; connecting in %s",
                 BACKOFF_MAX_ATTEMPTS, when);
-        (void) free_and_strdup(&s->last_error, "connection attempts limited to " STRINGIFY(BACKOFF_MAX_ATTEMPTS)
-                                               " a minute");
+        (void) free_and_strdup(&s->last_error,
+                "connection attempts limited to " STRINGIFY(BACKOFF_MAX_ATTEMPTS) " a minute");
         r = event_timer_arm(s->retry, now + wait);
         if (r < 0)
                 return log_error_errno(r, "Cannot arm the reconnect timer: %m");
@@ -912,7 +926,8 @@ int mqtt_session_reconnect(MqttSession *s)
         return session_connect_or_wait(s);
 }
 
-int mqtt_session_publish(MqttSession *s, const char *topic, const void *payload, size_t len, int qos, int *ret_mid)
+int mqtt_session_publish(
+        MqttSession *s, const char *topic, const void *payload, size_t len, int qos, int *ret_mid)
 {
         int rc, mid = 0;
 
@@ -936,7 +951,7 @@ int mqtt_session_publish(MqttSession *s, const char *topic, const void *payload,
         /* Outside a libmosquitto callback the packet is already written; inside one it is queued and
          * written when the loop call returns. Either way make sure EPOLLOUT follows want_write. */
         if (s->io && mosquitto_want_write(s->mosq) && !(s->io_events & EPOLLOUT) &&
-            sd_event_source_set_io_events(s->io, EPOLLIN | EPOLLRDHUP | EPOLLOUT) >= 0)
+                sd_event_source_set_io_events(s->io, EPOLLIN | EPOLLRDHUP | EPOLLOUT) >= 0)
                 s->io_events = EPOLLIN | EPOLLRDHUP | EPOLLOUT;
         return 0;
 }

@@ -38,7 +38,7 @@ typedef enum MqttState {
 typedef struct MqttSessionConfig {
         const char *host;
         uint16_t port;
-        unsigned keepalive; /* seconds */
+        unsigned keepalive;  /* seconds */
         const char *ca_file; /* NULL: none */
         const char *ca_path; /* hashed directory, e.g. /etc/ssl/certs; NULL: none */
         const char *client_id;
@@ -53,13 +53,14 @@ typedef struct MqttSessionConfig {
 } MqttSessionConfig;
 
 typedef struct MqttSessionHandlers {
-        /* Every state change; why is the last error when entering BACKOFF (else NULL), retry_usec the delay. */
-        void (*state_changed)(MqttSession *s, MqttState state, const char *why, uint64_t retry_usec,
-                        void *userdata);
+        /* Every state change; why is the last error when entering BACKOFF (else NULL), retry_usec the delay.
+         */
+        void (*state_changed)(
+                MqttSession *s, MqttState state, const char *why, uint64_t retry_usec, void *userdata);
         /* A message arrived on a subscribed topic. payload is not NUL-terminated. retained: the broker
          * replayed a stored message because we subscribed, rather than forwarding a new one. */
         void (*message)(MqttSession *s, const char *topic, const void *payload, size_t len, int qos,
-                        bool retained, void *userdata);
+                bool retained, void *userdata);
         /* The broker acknowledged the QoS 1 publish with this message id. */
         void (*published)(MqttSession *s, int mid, void *userdata);
 } MqttSessionHandlers;
@@ -69,11 +70,12 @@ typedef struct MqttStats {
         unsigned reconnects;
         uint64_t messages_sent, messages_received;
         uint64_t bytes_sent, bytes_received; /* payload bytes */
-        uint64_t server_cert_not_after_usec; /* CLOCK_REALTIME expiry of the server's certificate, 0 unknown */
+        uint64_t server_cert_not_after_usec; /* CLOCK_REALTIME expiry of the server's certificate, 0 unknown
+                                              */
 } MqttStats;
 
 int mqtt_session_new(MqttSession **ret, sd_event *event, const MqttSessionConfig *config,
-                const MqttSessionHandlers *handlers, void *userdata);
+        const MqttSessionHandlers *handlers, void *userdata);
 /* Sends DISCONNECT when connected, closes the socket, releases every source. Accepts NULL. */
 MqttSession *mqtt_session_free(MqttSession *s);
 DEFINE_TRIVIAL_CLEANUP_FUNC(MqttSession *, mqtt_session_free);
@@ -86,7 +88,8 @@ void mqtt_session_stop(MqttSession *s);
 
 /* Publish; ret_mid (may be NULL) receives the message id for QoS 1. -ENOTCONN when not connected,
  * -EMSGSIZE over the platform limit, -EINVAL for a bad topic. */
-int mqtt_session_publish(MqttSession *s, const char *topic, const void *payload, size_t len, int qos, int *ret_mid);
+int mqtt_session_publish(
+        MqttSession *s, const char *topic, const void *payload, size_t len, int qos, int *ret_mid);
 
 MqttState mqtt_session_get_state(const MqttSession *s);
 const char *mqtt_state_to_string(MqttState state);

@@ -44,13 +44,13 @@ static void on_ssl_info(const SSL *ssl, int where, int ret)
         int e = errno;
 
         if (t && t->socket_error && (where & SSL_CB_EXIT) && ret < 0 && e != 0 && e != EAGAIN &&
-            e != EWOULDBLOCK && e != EINPROGRESS && e != EINTR)
+                e != EWOULDBLOCK && e != EINPROGRESS && e != EINTR)
                 t->socket_error(t->userdata, SSL_get_fd(ssl), e);
         errno = e;
 }
 
 int mqtt_tls_new(MqttTls **ret, const char *host, const char *ca_file, const char *ca_path,
-                MqttTlsSocketErrorFn socket_error, void *userdata)
+        MqttTlsSocketErrorFn socket_error, void *userdata)
 {
         _cleanup_(mqtt_tls_freep) MqttTls *t = NULL;
         X509_VERIFY_PARAM *param;
@@ -59,7 +59,7 @@ int mqtt_tls_new(MqttTls **ret, const char *host, const char *ca_file, const cha
         t = calloc(1, sizeof(*t));
         if (!t)
                 return -ENOMEM;
-        *t = (MqttTls) { .socket_error = socket_error, .userdata = userdata, .verify_error = X509_V_OK };
+        *t = (MqttTls){.socket_error = socket_error, .userdata = userdata, .verify_error = X509_V_OK};
         t->ctx = SSL_CTX_new(TLS_client_method());
         if (!t->ctx)
                 return -ENOMEM;
@@ -128,7 +128,8 @@ bool mqtt_tls_handshake_done(void *ssl)
         return ssl && SSL_is_init_finished(ssl);
 }
 
-void mqtt_tls_describe(void *ssl, const char **ret_version, const char **ret_cipher, uint64_t *ret_not_after_usec)
+void mqtt_tls_describe(
+        void *ssl, const char **ret_version, const char **ret_cipher, uint64_t *ret_not_after_usec)
 {
         X509 *cert;
         struct tm tm;

@@ -21,7 +21,7 @@ typedef void (*MqttTlsSocketErrorFn)(void *userdata, int fd, int error);
 
 /* -EINVAL when the CA file or directory cannot be loaded or the host cannot be checked, -ENOMEM. */
 int mqtt_tls_new(MqttTls **ret, const char *host, const char *ca_file, const char *ca_path,
-                MqttTlsSocketErrorFn socket_error, void *userdata);
+        MqttTlsSocketErrorFn socket_error, void *userdata);
 MqttTls *mqtt_tls_free(MqttTls *t);
 DEFINE_TRIVIAL_CLEANUP_FUNC(MqttTls *, mqtt_tls_free);
 
@@ -41,4 +41,5 @@ const char *mqtt_tls_error_reason(const char *message);
 bool mqtt_tls_handshake_done(void *ssl);
 /* Of an established connection's SSL (mosquitto_ssl_get()): protocol version and cipher ("?" when ssl is
  * NULL), and the server certificate's expiry in CLOCK_REALTIME µs (0 when unknown). */
-void mqtt_tls_describe(void *ssl, const char **ret_version, const char **ret_cipher, uint64_t *ret_not_after_usec);
+void mqtt_tls_describe(
+        void *ssl, const char **ret_version, const char **ret_cipher, uint64_t *ret_not_after_usec);

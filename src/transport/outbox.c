@@ -25,9 +25,9 @@
 
 #define RECORD_MAGIC 0x424f4c41u /* "ALOB" */
 #define HEADER_SIZE 12u
-#define BODY_FIXED 12u            /* type, class, flags, pad, seq */
+#define BODY_FIXED 12u /* type, class, flags, pad, seq */
 #define MESSAGE_FIXED (BODY_FIXED + 8u + 2u)
-#define MAX_BODY (1024u * 1024u)  /* far above any message the platform accepts (256 KiB) */
+#define MAX_BODY (1024u * 1024u) /* far above any message the platform accepts (256 KiB) */
 #define MAX_JOURNAL_READ (256ull * 1024 * 1024)
 #define COMPACT_MIN_BYTES (1024u * 1024u)
 /* How long an accepted message may wait for its fdatasync() when nothing is sent meanwhile. */
@@ -41,8 +41,8 @@ struct Message {
         Message *prev, *next;
         uint64_t seq;
         OutboxClass class;
-        bool timed;     /* property values carry their own times (a coalesced post) */
-        bool synced;    /* durable (or the journal is unavailable and nothing can be done) */
+        bool timed;  /* property values carry their own times (a coalesced post) */
+        bool synced; /* durable (or the journal is unavailable and nothing can be done) */
         bool inflight;
         int mid;
         uint64_t time_ms;
@@ -70,10 +70,10 @@ struct Outbox {
         uint64_t bytes, dropped, next_seq;
         bool online, dirty;
 
-        sd_event_source *flush; /* deferred: send what may go (syncing first) */
-        sd_event_source *timer; /* the rate limit lets the next message out */
+        sd_event_source *flush;      /* deferred: send what may go (syncing first) */
+        sd_event_source *timer;      /* the rate limit lets the next message out */
         sd_event_source *sync_timer; /* SYNC_DELAY_USEC after the first unsynced append */
-        uint64_t *sent;         /* ring of the last max_rate send times (CLOCK_MONOTONIC µs) */
+        uint64_t *sent;              /* ring of the last max_rate send times (CLOCK_MONOTONIC µs) */
         unsigned sent_pos;
 };
 
@@ -112,8 +112,22 @@ static uint64_t get64(const uint8_t *p)
 static uint32_t crc32_ieee(const uint8_t *p, size_t n)
 {
         static const uint32_t nibble[16] = {
-                0x00000000, 0x1db71064, 0x3b6e20c8, 0x26d930ac, 0x76dc4190, 0x6b6b51f4, 0x4db26158, 0x5005713c,
-                0xedb88320, 0xf00f9344, 0xd6d6a3e8, 0xcb61b38c, 0x9b64c2b0, 0x86d3d2d4, 0xa00ae278, 0xbdbdf21c,
+                0x00000000,
+                0x1db71064,
+                0x3b6e20c8,
+                0x26d930ac,
+                0x76dc4190,
+                0x6b6b51f4,
+                0x4db26158,
+                0x5005713c,
+                0xedb88320,
+                0xf00f9344,
+                0xd6d6a3e8,
+                0xcb61b38c,
+                0x9b64c2b0,
+                0x86d3d2d4,
+                0xa00ae278,
+                0xbdbdf21c,
         };
         uint32_t c = 0xffffffffu;
 
@@ -154,8 +168,11 @@ static int record_parse(const uint8_t *p, size_t avail, Record *r)
         if (crc32_ieee(b, body_len) != get32(p + 8))
                 return 0;
 
-        *r = (Record) { .type = b[0], .class = b[1], .timed = b[2] & FLAG_TIMED, .seq = get64(b + 4),
-                .size = HEADER_SIZE + body_len };
+        *r = (Record){.type = b[0],
+                .class = b[1],
+                .timed = b[2] & FLAG_TIMED,
+                .seq = get64(b + 4),
+                .size = HEADER_SIZE + body_len};
         if (r->type == RECORD_REMOVE)
                 return body_len == BODY_FIXED;
         if (r->type != RECORD_MESSAGE || r->class >= _OUTBOX_CLASS_MAX || body_len < MESSAGE_FIXED)
@@ -200,8 +217,8 @@ static int journal_write(Outbox *o, const uint8_t *body, size_t body_len)
         put32(header, RECORD_MAGIC);
         put32(header + 4, (uint32_t) body_len);
         put32(header + 8, crc32_ieee(body, body_len));
-        iov[0] = (struct iovec) { header, HEADER_SIZE };
-        iov[1] = (struct iovec) { (void *) body, body_len };
+        iov[0] = (struct iovec){header, HEADER_SIZE};
+        iov[1] = (struct iovec){(void *) body, body_len};
         n = pwritev(o->fd, iov, 2, (off_t) o->file_size);
         if (n != (ssize_t) (HEADER_SIZE + body_len)) {
                 int r = n < 0 ? -errno : -ENOSPC;
@@ -223,8 +240,9 @@ static void journal_report(Outbox *o, int r)
                 return;
         }
         if (!o->journal_failing)
-                log_error_errno(r, "Cannot write the outbox journal %s: %m; messages for the cloud are kept in "
-                                   "memory only until it can be written again",
+                log_error_errno(r,
+                        "Cannot write the outbox journal %s: %m; messages for the cloud are kept in "
+                        "memory only until it can be written again",
                         o->path);
         o->journal_failing = true;
 }
@@ -260,7 +278,7 @@ static int journal_append_message(Outbox *o, Message *m)
 
 static void journal_append_remove(Outbox *o, Message *m)
 {
-        uint8_t body[BODY_FIXED] = { RECORD_REMOVE };
+        uint8_t body[BODY_FIXED] = {RECORD_REMOVE};
 
         if (m->record_size == 0)
                 return;
@@ -371,7 +389,7 @@ static void queue_remove(Outbox *o, Message *m)
 }
 
 static Message *message_new(OutboxClass c, uint64_t seq, uint64_t time_ms, bool timed, const char *topic,
-                size_t topic_len, const char *payload, size_t len)
+        size_t topic_len, const char *payload, size_t len)
 {
         Message *m = calloc(1, sizeof(*m));
 
@@ -488,8 +506,8 @@ static void drop_oldest(Outbox *o, const char *why)
         Message *m = o->head;
 
         o->dropped++;
-        log_warning("Outbox full (%s): dropped the oldest message, to %s (%llu dropped so far)", why, m->topic,
-                (unsigned long long) o->dropped);
+        log_warning("Outbox full (%s): dropped the oldest message, to %s (%llu dropped so far)", why,
+                m->topic, (unsigned long long) o->dropped);
         queue_remove(o, m);
 }
 
@@ -501,7 +519,8 @@ int outbox_append(Outbox *o, OutboxClass c, const char *topic, const char *paylo
         bool timed = false;
         int r;
 
-        if (!o || c < 0 || c >= _OUTBOX_CLASS_MAX || isempty(topic) || strlen(topic) > UINT16_MAX || !payload)
+        if (!o || c < 0 || c >= _OUTBOX_CLASS_MAX || isempty(topic) || strlen(topic) > UINT16_MAX ||
+                !payload)
                 return -EINVAL;
         if (len > o->limits.max_bytes || len > MAX_BODY - MESSAGE_FIXED - strlen(topic))
                 return -EMSGSIZE;
@@ -514,7 +533,8 @@ int outbox_append(Outbox *o, OutboxClass c, const char *topic, const char *paylo
                                 break;
                         }
         if (older) {
-                r = o->merge(o->userdata, older->payload, older->timed, older->time_ms, payload, now_ms, &merged);
+                r = o->merge(
+                        o->userdata, older->payload, older->timed, older->time_ms, payload, now_ms, &merged);
                 if (r != 0)
                         older = NULL; /* cannot merge (not a property post?): queue it as it is */
                 else {
@@ -630,13 +650,15 @@ static int outbox_load(Outbox *o)
                         if (n_msgs > 0 && r.seq <= msgs[n_msgs - 1]->seq)
                                 break; /* sequence numbers only grow: this is not our record */
                         if (n_msgs == allocated) {
-                                Message **t = reallocarray(msgs, MAX((size_t) 64, allocated * 2), sizeof(Message *));
+                                Message **t = reallocarray(
+                                        msgs, MAX((size_t) 64, allocated * 2), sizeof(Message *));
                                 if (!t)
                                         goto oom;
                                 msgs = t;
                                 allocated = MAX((size_t) 64, allocated * 2);
                         }
-                        m = message_new(r.class, r.seq, r.time_ms, r.timed, r.topic, r.topic_len, r.payload, r.len);
+                        m = message_new(
+                                r.class, r.seq, r.time_ms, r.timed, r.topic, r.topic_len, r.payload, r.len);
                         if (!m)
                                 goto oom;
                         m->record_size = r.size;
@@ -671,14 +693,16 @@ static int outbox_load(Outbox *o)
         n_msgs = 0;
         o->file_size = off;
         if (off < (uint64_t) st.st_size) {
-                log_warning("The outbox journal %s ends in %llu bytes of a torn or damaged record (a crash or "
-                            "power loss while writing): cut off",
+                log_warning(
+                        "The outbox journal %s ends in %llu bytes of a torn or damaged record (a crash or "
+                        "power loss while writing): cut off",
                         o->path, (unsigned long long) ((uint64_t) st.st_size - off));
                 if (ftruncate(o->fd, (off_t) off) < 0 || fdatasync(o->fd) < 0)
                         log_warning_errno(errno, "Cannot cut the outbox journal, ignoring: %m");
         }
         if (loaded > 0)
-                log_info("The outbox holds %zu message%s from before the restart", loaded, loaded == 1 ? "" : "s");
+                log_info("The outbox holds %zu message%s from before the restart", loaded,
+                        loaded == 1 ? "" : "s");
         /* Over the limits (the limits may have shrunk): the oldest go. */
         while (o->head && (o->n > o->limits.max_messages || o->bytes > o->limits.max_bytes))
                 drop_oldest(o, "the limits are lower than the stored messages");
@@ -690,14 +714,14 @@ oom:
         return -ENOMEM;
 }
 
-int outbox_new(Outbox **ret, sd_event *event, const char *path, const OutboxLimits *limits, OutboxSendFn send,
-                OutboxMergeFn merge, void *userdata)
+int outbox_new(Outbox **ret, sd_event *event, const char *path, const OutboxLimits *limits,
+        OutboxSendFn send, OutboxMergeFn merge, void *userdata)
 {
         _cleanup_(outbox_freep) Outbox *o = NULL;
         int r;
 
         if (!ret || !event || !send || !limits || limits->max_rate == 0 || limits->max_inflight == 0 ||
-            limits->max_messages == 0 || limits->max_bytes == 0)
+                limits->max_messages == 0 || limits->max_bytes == 0)
                 return -EINVAL;
         o = calloc(1, sizeof(*o));
         if (!o)
@@ -723,7 +747,8 @@ int outbox_new(Outbox **ret, sd_event *event, const char *path, const OutboxLimi
                 return r;
         (void) sd_event_source_set_description(o->timer, "outbox-rate");
         (void) sd_event_source_set_enabled(o->timer, SD_EVENT_OFF);
-        r = sd_event_add_time(event, &o->sync_timer, CLOCK_MONOTONIC, UINT64_MAX, 10 * USEC_PER_MSEC, on_sync_timer, o);
+        r = sd_event_add_time(
+                event, &o->sync_timer, CLOCK_MONOTONIC, UINT64_MAX, 10 * USEC_PER_MSEC, on_sync_timer, o);
         if (r < 0)
                 return r;
         (void) sd_event_source_set_description(o->sync_timer, "outbox-sync");
@@ -736,8 +761,9 @@ int outbox_new(Outbox **ret, sd_event *event, const char *path, const OutboxLimi
                 o->fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
                 if (o->fd < 0) {
                         r = -errno;
-                        log_error_errno(r, "Cannot open the outbox journal %s: %m; messages for the cloud are "
-                                           "kept in memory only",
+                        log_error_errno(r,
+                                "Cannot open the outbox journal %s: %m; messages for the cloud are "
+                                "kept in memory only",
                                 path);
                         o->journal_failing = true;
                 } else {

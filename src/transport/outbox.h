@@ -47,21 +47,23 @@ typedef struct OutboxLimits {
         unsigned max_inflight; /* sent, not yet acknowledged */
 } OutboxLimits;
 
-#define OUTBOX_LIMITS_DEFAULT                                                                                 \
-        ((OutboxLimits) { .max_messages = 10000, .max_bytes = 8 * 1024 * 1024, .max_rate = 10, .max_inflight = 100 })
+#define OUTBOX_LIMITS_DEFAULT                                                                               \
+        ((OutboxLimits){                                                                                    \
+                .max_messages = 10000, .max_bytes = 8 * 1024 * 1024, .max_rate = 10, .max_inflight = 100})
 
 /* Publish one message at QoS 1; store the message id in *ret_mid. Negative errno when it cannot be sent now
  * (the message then waits for the next attempt). */
-typedef int (*OutboxSendFn)(void *userdata, const char *topic, const void *payload, size_t len, int *ret_mid);
+typedef int (*OutboxSendFn)(
+        void *userdata, const char *topic, const void *payload, size_t len, int *ret_mid);
 /* Merge two property posts into *ret (malloc'ed): newer's values win, each value carries its time in
  * epoch milliseconds; older_timed says older's values are already {"value":...,"time":...}. */
 typedef int (*OutboxMergeFn)(void *userdata, const char *older, bool older_timed, uint64_t older_ms,
-                const char *newer, uint64_t newer_ms, char **ret);
+        const char *newer, uint64_t newer_ms, char **ret);
 
 /* Opens (creating) the journal at path and loads what it holds; a torn or corrupt tail is cut off and
  * logged. path NULL keeps the outbox in memory only. */
-int outbox_new(Outbox **ret, sd_event *event, const char *path, const OutboxLimits *limits, OutboxSendFn send,
-                OutboxMergeFn merge, void *userdata);
+int outbox_new(Outbox **ret, sd_event *event, const char *path, const OutboxLimits *limits,
+        OutboxSendFn send, OutboxMergeFn merge, void *userdata);
 Outbox *outbox_free(Outbox *o);
 DEFINE_TRIVIAL_CLEANUP_FUNC(Outbox *, outbox_free);
 
@@ -77,7 +79,7 @@ void outbox_set_online(Outbox *o, bool online);
 /* The broker acknowledged message id mid. */
 void outbox_acked(Outbox *o, int mid);
 
-size_t outbox_depth(const Outbox *o);  /* waiting + in flight */
+size_t outbox_depth(const Outbox *o); /* waiting + in flight */
 uint64_t outbox_bytes(const Outbox *o);
 uint64_t outbox_dropped(const Outbox *o);
 

@@ -14,15 +14,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-        static LedModel model = { .switch_property = "LightSwitch", .color_property = "RGBColor",
-                .brightness_property = "Brightness" };
+        static LedModel model = {.switch_property = "LightSwitch",
+                .color_property = "RGBColor",
+                .brightness_property = "Brightness"};
         AlinkPropertySet ps;
         AlinkReply reply;
         char *error = NULL, *id = NULL, *s = NULL;
 
         LedChange change;
         if (alink_parse_property_set(data, size, &ps, &error) == 0 &&
-            led_change_from_params(&model, ps.params, &change, &error) == 0) {
+                led_change_from_params(&model, ps.params, &change, &error) == 0) {
                 /* Whatever parsed must also build. */
                 LedState st = LED_STATE_INIT;
                 struct json_object *params;
@@ -30,7 +31,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 if (alink_build_reply(ps.id, 200, NULL, &s) == 0)
                         free(s);
                 if (led_params_new(&model, &st, &params) == 0 &&
-                    alink_build_property_post_object(ps.id, params, &s) == 0)
+                        alink_build_property_post_object(ps.id, params, &s) == 0)
                         free(s);
         }
         alink_property_set_done(&ps);

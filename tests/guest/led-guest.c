@@ -26,7 +26,8 @@
 #include "string-util.h"
 #include "test.h"
 
-#define STATE(on_, r_, g_, b_, br_) ((LedState) { .on = on_, .red = r_, .green = g_, .blue = b_, .brightness = br_ })
+#define STATE(on_, r_, g_, b_, br_)                                                                         \
+        ((LedState){.on = on_, .red = r_, .green = g_, .blue = b_, .brightness = br_})
 
 static const char *env(const char *name)
 {
@@ -52,11 +53,11 @@ static int sim_value(unsigned offset)
         return buf[0] == '1';
 }
 
-#define CHECK_LEVELS(a, b, c, la, lb, lc)                                                                     \
-        do {                                                                                                  \
-                CHECK_INTEQ(sim_value(a), la);                                                                \
-                CHECK_INTEQ(sim_value(b), lb);                                                                \
-                CHECK_INTEQ(sim_value(c), lc);                                                                \
+#define CHECK_LEVELS(a, b, c, la, lb, lc)                                                                   \
+        do {                                                                                                \
+                CHECK_INTEQ(sim_value(a), la);                                                              \
+                CHECK_INTEQ(sim_value(b), lb);                                                              \
+                CHECK_INTEQ(sim_value(c), lc);                                                              \
         } while (0)
 
 /* Line requests this process holds (each is one anon inode "gpio-line"). */
@@ -87,8 +88,8 @@ typedef struct Light {
 
 static void light_new(Light *l, const char *chip, const char *lines, bool active_low, const char *state_dir)
 {
-        *l = (Light) {};
-        l->config = (LedConfig) {
+        *l = (Light){};
+        l->config = (LedConfig){
                 .backend = LED_BACKEND_GPIO,
                 .chip = strdup(chip),
                 .active_low = active_low,
@@ -233,7 +234,8 @@ TEST(chip_missing)
         log_reset();
         light_new(&l, "gpiochip99", "0,1,2", false, NULL);
         CHECK_INTEQ(apply(&l, STATE(true, 255, 0, 255, 100), &log1), LED_CODE_UNAVAILABLE);
-        CHECK_CONTAINS(log1, "GPIO chip \"gpiochip99\" not found: no /dev/gpiochip99, and no GPIO chip has that label");
+        CHECK_CONTAINS(log1,
+                "GPIO chip \"gpiochip99\" not found: no /dev/gpiochip99, and no GPIO chip has that label");
         CHECK(led_state_equal(&l.actual, &LED_STATE_INIT));
         /* The next change tries again and fails the same way: the log counts the repeat instead of
          * writing the line again, and says so when it is flushed. */
@@ -286,7 +288,8 @@ TEST(permission_denied_then_granted)
                 CHECK(setresgid(65534, 65534, 65534) == 0 && setresuid(65534, 65534, 65534) == 0);
                 light_new(&l, env("GPIO_SIM_CHIP"), "0,1,2", false, NULL);
                 CHECK_INTEQ(apply(&l, STATE(true, 0, 255, 0, 100), &log), LED_CODE_UNAVAILABLE);
-                CHECK(asprintf(&expect, "Cannot open GPIO chip %s as uid 65534: Permission denied", path) >= 0);
+                CHECK(asprintf(&expect, "Cannot open GPIO chip %s as uid 65534: Permission denied", path) >=
+                        0);
                 CHECK_CONTAINS(log, expect);
                 CHECK(write(to_parent[1], "1", 1) == 1);
                 CHECK(read(to_child[0], &c, 1) == 1);
@@ -329,11 +332,11 @@ TEST(state_saved_and_restored)
 
 static void light_new_sysfs(Light *l, LedBackend backend, const char *leds, uint64_t period)
 {
-        *l = (Light) {};
-        l->config = (LedConfig) {
+        *l = (Light){};
+        l->config = (LedConfig){
                 .backend = backend,
                 .chip = strdup(env("TEST_PWM_CHIP")),
-                .channels = { 0, 1, 2 },
+                .channels = {0, 1, 2},
                 .period_ns = period,
                 .gamma = 1.0,
                 .sysfs_root = strdup("/sys"),
@@ -366,11 +369,11 @@ static char *read_attr(const char *format, ...)
         return s;
 }
 
-#define CHECK_ATTR(want, ...)                                                                                 \
-        do {                                                                                                  \
-                char *_v_ = read_attr(__VA_ARGS__);                                                           \
-                CHECK_STREQ(_v_, want);                                                                       \
-                free(_v_);                                                                                    \
+#define CHECK_ATTR(want, ...)                                                                               \
+        do {                                                                                                \
+                char *_v_ = read_attr(__VA_ARGS__);                                                         \
+                CHECK_STREQ(_v_, want);                                                                     \
+                free(_v_);                                                                                  \
         } while (0)
 
 TEST(pwm_on_a_real_pwm_chip)
@@ -471,11 +474,16 @@ TEST(ledclass_on_leds_gpio)
         CHECK_INTEQ(apply(&l, STATE(true, 255, 0, 200, 100), NULL), 0);
         CHECK(led_state_equal(&l.actual, &l.want));
         /* leds-gpio drives the lines of the second gpio-sim chip. */
-        CHECK_ATTR("1", "/sys/devices/platform/%s/%s/sim_gpio0/value", env("GPIO_SIM_DEV"), env("TEST_LEDS_CHIP"));
-        CHECK_ATTR("0", "/sys/devices/platform/%s/%s/sim_gpio1/value", env("GPIO_SIM_DEV"), env("TEST_LEDS_CHIP"));
-        CHECK_ATTR("1", "/sys/devices/platform/%s/%s/sim_gpio2/value", env("GPIO_SIM_DEV"), env("TEST_LEDS_CHIP"));
+        CHECK_ATTR("1", "/sys/devices/platform/%s/%s/sim_gpio0/value", env("GPIO_SIM_DEV"),
+                env("TEST_LEDS_CHIP"));
+        CHECK_ATTR("0", "/sys/devices/platform/%s/%s/sim_gpio1/value", env("GPIO_SIM_DEV"),
+                env("TEST_LEDS_CHIP"));
+        CHECK_ATTR("1", "/sys/devices/platform/%s/%s/sim_gpio2/value", env("GPIO_SIM_DEV"),
+                env("TEST_LEDS_CHIP"));
         CHECK_INTEQ(apply(&l, STATE(false, 255, 0, 200, 100), NULL), 0);
-        CHECK_ATTR("0", "/sys/devices/platform/%s/%s/sim_gpio0/value", env("GPIO_SIM_DEV"), env("TEST_LEDS_CHIP"));
-        CHECK_ATTR("0", "/sys/devices/platform/%s/%s/sim_gpio2/value", env("GPIO_SIM_DEV"), env("TEST_LEDS_CHIP"));
+        CHECK_ATTR("0", "/sys/devices/platform/%s/%s/sim_gpio0/value", env("GPIO_SIM_DEV"),
+                env("TEST_LEDS_CHIP"));
+        CHECK_ATTR("0", "/sys/devices/platform/%s/%s/sim_gpio2/value", env("GPIO_SIM_DEV"),
+                env("TEST_LEDS_CHIP"));
         light_free(&l);
 }
