@@ -13,8 +13,7 @@
 
 DEFINE_TRIVIAL_CLEANUP_FUNC(json_object *, json_object_put);
 
-static int set_error(char **ret_error, const char *format, ...) _printf_(2, 3);
-static int set_error(char **ret_error, const char *format, ...)
+int alink_json_error(char **ret_error, const char *format, ...)
 {
         va_list ap;
         int r;
@@ -201,9 +200,9 @@ int alink_parse_json_object(const void *payload, size_t len, json_object **ret, 
         size_t end;
 
         if (!payload || len == 0)
-                return set_error(ret_error, "empty message");
+                return alink_json_error(ret_error, "empty message");
         if (len > ALINK_MAX_PAYLOAD)
-                return set_error(
+                return alink_json_error(
                         ret_error, "message of %zu bytes exceeds the %u byte limit", len, ALINK_MAX_PAYLOAD);
 
         tok = json_tokener_new_ex(ALINK_MAX_JSON_DEPTH);
@@ -218,24 +217,26 @@ int alink_parse_json_object(const void *payload, size_t len, json_object **ret, 
         if (e != json_tokener_success) {
                 json_object_put(o);
                 if (e == json_tokener_continue)
-                        return set_error(ret_error, "invalid JSON: unexpected end of input");
+                        return alink_json_error(ret_error, "invalid JSON: unexpected end of input");
                 /* json-c 0.17 and later refuse an integer that does not fit in 64 bits in strict mode, as
                  * "number expected" (older ones saturate it, and the range checks below refuse it). */
                 if (e == json_tokener_error_parse_number && integer_ends_at(payload, len, end))
-                        return set_error(ret_error, "invalid JSON at byte %zu: integer out of range", end);
-                return set_error(ret_error, "invalid JSON at byte %zu: %s", end, json_tokener_error_desc(e));
+                        return alink_json_error(
+                                ret_error, "invalid JSON at byte %zu: integer out of range", end);
+                return alink_json_error(
+                        ret_error, "invalid JSON at byte %zu: %s", end, json_tokener_error_desc(e));
         }
         /* Only white space may follow the document. */
         for (const char *p = (const char *) payload + end; p < (const char *) payload + len; p++)
                 if (!strchr(" \t\r\n", *p)) {
                         json_object_put(o);
-                        return set_error(ret_error,
+                        return alink_json_error(ret_error,
                                 "invalid JSON: unexpected data after the document at byte %zu",
                                 (size_t) (p - (const char *) payload));
                 }
         if (!json_object_is_type(o, json_type_object)) {
                 json_object_put(o);
-                return set_error(ret_error, "invalid message: expected a JSON object");
+                return alink_json_error(ret_error, "invalid message: expected a JSON object");
         }
         *ret = o;
         return 0;
@@ -262,7 +263,7 @@ static int read_id(json_object *o, char **ret, char **ret_error)
 
         *ret = NULL;
         if (!json_object_object_get_ex(o, "id", &v) || json_object_is_type(v, json_type_null))
-                return set_error(ret_error, "missing id");
+                return alink_json_error(ret_error, "missing id");
 
         switch (json_object_get_type(v)) {
         case json_type_string: {
@@ -270,11 +271,12 @@ static int read_id(json_object *o, char **ret, char **ret_error)
                 size_t l = (size_t) json_object_get_string_len(v);
 
                 if (l == 0 || l > ALINK_MAX_ID_LENGTH || memchr(s, 0, l))
-                        return set_error(
+                        return alink_json_error(
                                 ret_error, "invalid id: expected 1..%d characters", ALINK_MAX_ID_LENGTH);
                 for (size_t i = 0; i < l; i++)
                         if ((unsigned char) s[i] < 0x20)
-                                return set_error(ret_error, "invalid id: contains control characters");
+                                return alink_json_error(
+                                        ret_error, "invalid id: contains control characters");
                 *ret = strdup(s);
                 break;
         }
@@ -282,18 +284,20 @@ static int read_id(json_object *o, char **ret, char **ret_error)
                 const char *s = json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN);
 
                 if (!s || s[0] == '-')
-                        return set_error(ret_error, "invalid id: expected a string or a whole number >= 0");
+                        return alink_json_error(
+                                ret_error, "invalid id: expected a string or a whole number >= 0");
                 /* json-c saturates what does not fit in 64 bits, and the reply must echo the id exactly:
                  * numeric ids are epoch-millisecond sized in practice (§3.3), so anything with more than 15
                  * digits is refused rather than echoed wrong. */
                 if (strlen(s) > 15)
-                        return set_error(ret_error, "invalid id: numeric ids have at most 15 digits");
+                        return alink_json_error(ret_error, "invalid id: numeric ids have at most 15 digits");
                 *ret = strdup(s);
                 break;
         }
         default: {
                 _cleanup_(freep) char *d = describe(v);
-                return set_error(ret_error, "invalid id %s: expected a string or a whole number", strna(d));
+                return alink_json_error(
+                        ret_error, "invalid id %s: expected a string or a whole number", strna(d));
         }
         }
         return *ret ? 0 : -ENOMEM;
@@ -338,12 +342,12 @@ static int get_uint(
         return 0;
 range:
         d = describe(v);
-        return set_error(
+        return alink_json_error(
                 ret_error, "%s: %s is out of range %" PRId64 "..%" PRId64, what, strna(d), min, max);
 bad:
         d = describe(v);
-        return set_error(ret_error, "%s: expected a whole number in %" PRId64 "..%" PRId64 ", got %s", what,
-                min, max, strna(d));
+        return alink_json_error(ret_error, "%s: expected a whole number in %" PRId64 "..%" PRId64 ", got %s",
+                what, min, max, strna(d));
 }
 
 int alink_parse_property_set(const void *payload, size_t len, AlinkPropertySet *s, char **ret_error)
@@ -361,14 +365,14 @@ int alink_parse_property_set(const void *payload, size_t len, AlinkPropertySet *
         if (r != 0)
                 return r;
         if (has_escaped_nul(payload, len))
-                return set_error(ret_error, "a key or string holds a NUL character (\\u0000)");
+                return alink_json_error(ret_error, "a key or string holds a NUL character (\\u0000)");
 
         if (!json_object_object_get_ex(o, "params", &params))
-                return set_error(ret_error, "missing params");
+                return alink_json_error(ret_error, "missing params");
         if (!json_object_is_type(params, json_type_object))
-                return set_error(ret_error, "params must be an object");
+                return alink_json_error(ret_error, "params must be an object");
         if (json_object_object_length(params) == 0)
-                return set_error(ret_error, "params is empty");
+                return alink_json_error(ret_error, "params is empty");
 
         s->params_json = strdup(json_object_to_json_string_ext(
                 params, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
@@ -413,12 +417,12 @@ int alink_parse_reply(const void *payload, size_t len, AlinkReply *reply, char *
         if (r != 0)
                 return r;
         if (!json_object_object_get_ex(o, "code", &v))
-                return set_error(ret_error, "missing code");
+                return alink_json_error(ret_error, "missing code");
         /* Codes are numbers in thing-model replies, strings ("1000") in the OTA family. */
         if (json_object_is_type(v, json_type_string)) {
                 uint64_t u;
                 if (safe_atou64_range(json_object_get_string(v), 0, INT64_MAX, &u) < 0)
-                        return set_error(ret_error, "invalid code");
+                        return alink_json_error(ret_error, "invalid code");
                 code = (int64_t) u;
         } else if (get_uint(v, "code", 0, INT64_MAX, &code, ret_error) != 0)
                 return ALINK_E_INVALID;
@@ -497,7 +501,7 @@ int alink_build_property_post_params(const char *id, const char *params_json, ch
         if (r != 0)
                 return r;
         if (json_object_object_length(params) == 0)
-                return set_error(ret_error, "no properties to post: the object is empty");
+                return alink_json_error(ret_error, "no properties to post: the object is empty");
         o = post_envelope(id);
         if (!o)
                 return -ENOMEM;
@@ -577,23 +581,6 @@ int alink_build_property_post_object(const char *id, struct json_object *params,
 
 /* ---- reading values, for the modules that map a params object onto their device ---- */
 
-int alink_json_error(char **ret_error, const char *format, ...)
-{
-        va_list ap;
-        int r;
-
-        if (!ret_error)
-                return ALINK_E_INVALID;
-        va_start(ap, format);
-        r = vasprintf(ret_error, format, ap);
-        va_end(ap);
-        if (r < 0) {
-                *ret_error = NULL;
-                return -ENOMEM;
-        }
-        return ALINK_E_INVALID;
-}
-
 char *alink_json_describe(struct json_object *v)
 {
         return describe(v);
@@ -619,19 +606,19 @@ static int get_text(json_object *o, const char *key, size_t max, unsigned char l
 
         *ret = NULL;
         if (!json_object_object_get_ex(o, key, &v) || json_object_is_type(v, json_type_null))
-                return required ? set_error(ret_error, "missing %s", key) : 0;
+                return required ? alink_json_error(ret_error, "missing %s", key) : 0;
         if (!json_object_is_type(v, json_type_string)) {
                 _cleanup_(freep) char *d = describe(v);
-                return set_error(ret_error, "%s: expected a string, got %s", key, strna(d));
+                return alink_json_error(ret_error, "%s: expected a string, got %s", key, strna(d));
         }
         s = json_object_get_string(v);
         l = (size_t) json_object_get_string_len(v);
         if (l == 0 || l > max)
-                return set_error(ret_error, "%s: expected 1..%zu characters, got %zu", key, max, l);
+                return alink_json_error(ret_error, "%s: expected 1..%zu characters, got %zu", key, max, l);
         for (size_t i = 0; i < l; i++) {
                 unsigned char c = (unsigned char) s[i];
                 if (c < lo || c == 0x7f || (c > 0x7f && lo > 0x20))
-                        return set_error(ret_error,
+                        return alink_json_error(ret_error,
                                 "%s contains a character that is not allowed there (byte %zu)", key, i);
         }
         *ret = strdup(s);
@@ -645,12 +632,12 @@ static int get_size(json_object *o, const char *key, uint64_t min, uint64_t *ret
         int64_t x;
 
         if (!json_object_object_get_ex(o, key, &v))
-                return set_error(ret_error, "missing %s", key);
+                return alink_json_error(ret_error, "missing %s", key);
         if (json_object_is_type(v, json_type_string)) {
                 if (safe_atou64_range(json_object_get_string(v), min, INT64_MAX, ret) < 0) {
                         _cleanup_(freep) char *d = describe(v);
-                        return set_error(ret_error, "%s: expected a whole number >= %" PRIu64 ", got %s",
-                                key, min, strna(d));
+                        return alink_json_error(ret_error,
+                                "%s: expected a whole number >= %" PRIu64 ", got %s", key, min, strna(d));
                 }
                 return 0;
         }
@@ -680,7 +667,7 @@ int alink_ota_firmware_from_json(json_object *data, AlinkOtaFirmware *f, char **
         if (r != 0)
                 return r;
         if (f->module && !alnum_or_chars(f->module, "-_."))
-                return set_error(ret_error, "module may only contain A-Z a-z 0-9 - _ .");
+                return alink_json_error(ret_error, "module may only contain A-Z a-z 0-9 - _ .");
         if (f->module && streq(f->module, "default"))
                 f->module = mfree(f->module);
         r = get_text(data, "version", ALINK_OTA_MAX_VERSION, 0x20, true, &f->version, ret_error);
@@ -688,15 +675,15 @@ int alink_ota_firmware_from_json(json_object *data, AlinkOtaFirmware *f, char **
                 return r;
 
         if (json_object_object_get_ex(data, "files", NULL))
-                return set_error(ret_error, "multi-file packages are not supported");
+                return alink_json_error(ret_error, "multi-file packages are not supported");
         if (!json_object_object_get_ex(data, "url", NULL) &&
                 json_object_object_get_ex(data, "streamId", NULL))
-                return set_error(ret_error, "MQTT-stream downloads are not supported; use HTTPS");
+                return alink_json_error(ret_error, "MQTT-stream downloads are not supported; use HTTPS");
         r = get_text(data, "url", ALINK_OTA_MAX_URL, 0x21, true, &f->url, ret_error);
         if (r != 0)
                 return r;
         if (strncasecmp(f->url, "https://", 8) != 0 && strncasecmp(f->url, "http://", 7) != 0)
-                return set_error(ret_error, "url is not an http or https URL");
+                return alink_json_error(ret_error, "url is not an http or https URL");
 
         r = get_size(data, "size", 1, &f->size, ret_error);
         if (r != 0)
@@ -708,7 +695,7 @@ int alink_ota_firmware_from_json(json_object *data, AlinkOtaFirmware *f, char **
         /* Pushes without signMethod carry only md5 (SDK 3 reads md5 alone). */
         f->sign_method = method ? digest_method_from_string(method) : DIGEST_MD5;
         if (f->sign_method < 0)
-                return set_error(
+                return alink_json_error(
                         ret_error, "signMethod \"%s\" is not supported (expected Md5 or SHA256)", method);
 
         r = get_text(data, "sign", 128, 0x21, false, &sign, ret_error);
@@ -720,10 +707,10 @@ int alink_ota_firmware_from_json(json_object *data, AlinkOtaFirmware *f, char **
                         return r;
         }
         if (!sign)
-                return set_error(ret_error, "missing sign");
+                return alink_json_error(ret_error, "missing sign");
         want = digest_method_hex_length(f->sign_method);
         if (strlen(sign) != want || !is_hex(sign))
-                return set_error(ret_error, "sign is not a %s digest (%zu hex digits)",
+                return alink_json_error(ret_error, "sign is not a %s digest (%zu hex digits)",
                         digest_method_to_string(f->sign_method), want);
         for (char *p = sign; *p; p++)
                 if (*p >= 'A' && *p <= 'F')
@@ -755,7 +742,7 @@ int alink_parse_ota_upgrade(
 
         /* Pushes say "1000" (a string; SDK 4 does not look), replies 200 (a number). Accept either type. */
         if (!json_object_object_get_ex(o, "code", &v))
-                return set_error(ret_error, "missing code");
+                return alink_json_error(ret_error, "missing code");
         {
                 const char *want = reply ? "200" : "1000";
                 const char *s =
@@ -764,14 +751,14 @@ int alink_parse_ota_upgrade(
                                 : NULL;
                 if (!s || !streq(s, want)) {
                         _cleanup_(freep) char *d = describe(v);
-                        return set_error(ret_error, "code is %s, not %s", strna(d), want);
+                        return alink_json_error(ret_error, "code is %s, not %s", strna(d), want);
                 }
         }
 
         if (!json_object_object_get_ex(o, "data", &data) || !json_object_is_type(data, json_type_object)) {
                 if (reply)
                         return ALINK_E_NO_FIRMWARE;
-                return set_error(ret_error, "missing data");
+                return alink_json_error(ret_error, "missing data");
         }
         if (reply && !json_object_object_get_ex(data, "url", NULL) &&
                 !json_object_object_get_ex(data, "files", NULL) &&

@@ -17,24 +17,6 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(json_object *, json_object_put);
 #define OTA_JOB_MAX_PHASE 16
 #define OTA_JOB_MAX_BOOT_ID 64
 
-static int set_error(char **ret_error, const char *format, ...) _printf_(2, 3);
-static int set_error(char **ret_error, const char *format, ...)
-{
-        va_list ap;
-        int r;
-
-        if (!ret_error)
-                return ALINK_E_INVALID;
-        va_start(ap, format);
-        r = vasprintf(ret_error, format, ap);
-        va_end(ap);
-        if (r < 0) {
-                *ret_error = NULL;
-                return -ENOMEM;
-        }
-        return ALINK_E_INVALID;
-}
-
 static int add(json_object *o, const char *key, json_object *v)
 {
         if (!v || json_object_object_add(o, key, v) < 0) {
@@ -53,16 +35,16 @@ static int get_word(json_object *o, const char *key, size_t max, bool required, 
 
         *ret = NULL;
         if (!json_object_object_get_ex(o, key, &v) || json_object_is_type(v, json_type_null))
-                return required ? set_error(ret_error, "missing %s", key) : 0;
+                return required ? alink_json_error(ret_error, "missing %s", key) : 0;
         if (!json_object_is_type(v, json_type_string))
-                return set_error(ret_error, "%s: expected a string", key);
+                return alink_json_error(ret_error, "%s: expected a string", key);
         s = json_object_get_string(v);
         l = (size_t) json_object_get_string_len(v);
         if (l == 0 || l > max)
-                return set_error(ret_error, "%s: expected 1..%zu characters, got %zu", key, max, l);
+                return alink_json_error(ret_error, "%s: expected 1..%zu characters, got %zu", key, max, l);
         for (size_t i = 0; i < l; i++)
                 if ((unsigned char) s[i] <= 0x20 || (unsigned char) s[i] >= 0x7f)
-                        return set_error(ret_error,
+                        return alink_json_error(ret_error,
                                 "%s contains a character that is not allowed there (byte %zu)", key, i);
         *ret = strdup(s);
         return *ret ? 0 : -ENOMEM;
@@ -107,11 +89,11 @@ int ota_job_file_parse(const void *payload, size_t len, AlinkOtaFirmware *f, uin
         r = alink_ota_firmware_from_json(o, f, ret_error);
         if (r == 0) {
                 if (!json_object_object_get_ex(o, "bytes", &v))
-                        r = set_error(ret_error, "missing bytes");
+                        r = alink_json_error(ret_error, "missing bytes");
                 else if (!json_object_is_type(v, json_type_int) || (bytes = json_object_get_int64(v)) < 0)
-                        r = set_error(ret_error, "bytes: expected a whole number >= 0");
+                        r = alink_json_error(ret_error, "bytes: expected a whole number >= 0");
                 else if ((uint64_t) bytes > f->size)
-                        r = set_error(ret_error, "bytes is larger than size");
+                        r = alink_json_error(ret_error, "bytes is larger than size");
         }
         if (r == 0)
                 r = get_word(o, "phase", OTA_JOB_MAX_PHASE, /* required= */ true, &phase, ret_error);
