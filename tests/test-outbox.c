@@ -206,6 +206,60 @@ TEST(property_posts_coalesce_while_waiting)
         outbox_free(o);
 }
 
+static int refuse_big_fn(void *userdata, const char *topic, const void *payload, size_t len, int *ret_mid)
+{
+        if (len > 100)
+                return -EMSGSIZE;
+        return send_fn(userdata, topic, payload, len, ret_mid);
+}
+
+TEST(nothing_unsendable_blocks_the_queue)
+{
+        OutboxLimits l = OUTBOX_LIMITS_DEFAULT;
+        const char *post = "/sys/pk/dn/thing/event/property/post";
+        char big[200], a[90], b[90];
+        Outbox *o;
+
+        reset();
+        /* Larger than the link's limit: refused when it is offered, nothing is queued. */
+        l.max_payload = 100;
+        o = open_outbox(&l);
+        memset(big, 'x', sizeof(big) - 1);
+        big[sizeof(big) - 1] = 0;
+        CHECK_INTEQ(outbox_append(o, OUTBOX_ORDERED, "/pk/dn/user/data", big, strlen(big)), -EMSGSIZE);
+        CHECK(outbox_depth(o) == 0);
+
+        /* Two posts that fit alone but not merged: both kept, as they are, and both sent. */
+        snprintf(a, sizeof(a), "{\"id\":\"1\",\"params\":{\"A\":\"%040d\"}}", 1);
+        snprintf(b, sizeof(b), "{\"id\":\"2\",\"params\":{\"B\":\"%040d\"}}", 2);
+        append(o, OUTBOX_PROPERTIES, post, a);
+        append(o, OUTBOX_PROPERTIES, post, b);
+        CHECK(outbox_depth(o) == 2);
+        outbox_set_online(o, true);
+        CHECK(n_sent == 2);
+        CHECK_STREQ(sent[0].payload, a);
+        CHECK_STREQ(sent[1].payload, b);
+        outbox_acked(o, sent[0].mid);
+        outbox_acked(o, sent[1].mid);
+        outbox_free(o);
+
+        /* A message the link refuses for good (a journal from a build with other limits) is dropped and
+         * counted; the ones behind it go out. */
+        reset();
+        o = open_outbox(NULL);
+        CHECK(outbox_append(o, OUTBOX_ORDERED, "/pk/dn/user/data", big, strlen(big)) == 0);
+        append(o, OUTBOX_ORDERED, "/pk/dn/user/data", "after");
+        outbox_free(o);
+        CHECK(outbox_new(&o, event, path, &OUTBOX_LIMITS_DEFAULT, refuse_big_fn, merge_fn, NULL) == 0);
+        outbox_set_online(o, true);
+        CHECK(n_sent == 1);
+        CHECK_STREQ(sent[0].payload, "after");
+        CHECK(outbox_dropped(o) == 1);
+        outbox_acked(o, sent[0].mid);
+        CHECK(outbox_depth(o) == 0);
+        outbox_free(o);
+}
+
 TEST(limits_drop_the_oldest)
 {
         OutboxLimits l = OUTBOX_LIMITS_DEFAULT;

@@ -644,6 +644,7 @@ static int manager_open_outbox(Manager *m)
                 .max_bytes = m->conf->outbox_max_bytes,
                 .max_rate = m->conf->outbox_max_rate,
                 .max_inflight = OUTBOX_LIMITS_DEFAULT.max_inflight,
+                .max_payload = ALINK_MAX_PAYLOAD,
         };
 
         if (asprintf(&path, "%s/outbox", m->conf->state_directory) < 0)

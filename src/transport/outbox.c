@@ -425,18 +425,20 @@ static bool rate_allows(Outbox *o, uint64_t now, uint64_t *ret_next)
 
 static void outbox_drain(Outbox *o)
 {
-        uint64_t now = now_usec(CLOCK_MONOTONIC), next;
+        uint64_t now = now_usec(CLOCK_MONOTONIC), next_usec;
+        Message *next;
         int r;
 
         if (!o->online)
                 return;
-        for (Message *m = o->head; m && o->n_inflight < o->limits.max_inflight; m = m->next) {
+        for (Message *m = o->head; m && o->n_inflight < o->limits.max_inflight; m = next) {
                 int mid = 0;
 
+                next = m->next;
                 if (m->inflight)
                         continue;
-                if (!rate_allows(o, now, &next)) {
-                        r = event_timer_arm(o->timer, next);
+                if (!rate_allows(o, now, &next_usec)) {
+                        r = event_timer_arm(o->timer, next_usec);
                         if (r < 0)
                                 log_warning_errno(r, "Cannot arm the outbox rate timer: %m");
                         break;
@@ -445,6 +447,18 @@ static void outbox_drain(Outbox *o)
                 if (!m->synced)
                         (void) outbox_sync(o);
                 r = o->send(o->userdata, m->topic, m->payload, m->len, &mid);
+                if (r == -EMSGSIZE || r == -EINVAL) {
+                        /* It will never go out (from a journal written with other limits, say): waiting for
+                         * it would hold back everything queued behind it, for good. */
+                        o->dropped++;
+                        log_warning_errno(r,
+                                "Dropped the outbox's message %llu to %s, which can never be sent "
+                                "(%zu bytes): %m (%llu dropped so far)",
+                                (unsigned long long) m->seq, m->topic, m->len,
+                                (unsigned long long) o->dropped);
+                        queue_remove(o, m);
+                        continue;
+                }
                 if (r < 0) {
                         log_debug_errno(r, "Cannot send the outbox's message %llu now: %m",
                                 (unsigned long long) m->seq);
@@ -522,7 +536,8 @@ int outbox_append(Outbox *o, OutboxClass c, const char *topic, const char *paylo
         if (!o || c < 0 || c >= _OUTBOX_CLASS_MAX || isempty(topic) || strlen(topic) > UINT16_MAX ||
                 !payload)
                 return -EINVAL;
-        if (len > o->limits.max_bytes || len > MAX_BODY - MESSAGE_FIXED - strlen(topic))
+        if (len > o->limits.max_bytes || len > MAX_BODY - MESSAGE_FIXED - strlen(topic) ||
+                (o->limits.max_payload > 0 && len > o->limits.max_payload))
                 return -EMSGSIZE;
 
         /* A property post that has not gone out yet is folded into this one. */
@@ -537,7 +552,10 @@ int outbox_append(Outbox *o, OutboxClass c, const char *topic, const char *paylo
                         o->userdata, older->payload, older->timed, older->time_ms, payload, now_ms, &merged);
                 if (r != 0)
                         older = NULL; /* cannot merge (not a property post?): queue it as it is */
-                else {
+                else if (o->limits.max_payload > 0 && strlen(merged) > o->limits.max_payload) {
+                        older = NULL; /* together too large to send: the older one goes out as it is */
+                        merged = mfree(merged);
+                } else {
                         payload = merged;
                         len = strlen(merged);
                         timed = true;

@@ -45,6 +45,7 @@ typedef struct OutboxLimits {
         uint64_t max_bytes;
         unsigned max_rate;     /* messages per second */
         unsigned max_inflight; /* sent, not yet acknowledged */
+        size_t max_payload;    /* the largest message the link can send; 0: no limit of its own */
 } OutboxLimits;
 
 #define OUTBOX_LIMITS_DEFAULT                                                                               \
@@ -52,7 +53,8 @@ typedef struct OutboxLimits {
                 .max_messages = 10000, .max_bytes = 8 * 1024 * 1024, .max_rate = 10, .max_inflight = 100})
 
 /* Publish one message at QoS 1; store the message id in *ret_mid. Negative errno when it cannot be sent now
- * (the message then waits for the next attempt). */
+ * (the message then waits for the next attempt); -EMSGSIZE or -EINVAL when it can never be sent (the
+ * message is then dropped with a warning and counted, so that it cannot block the ones behind it). */
 typedef int (*OutboxSendFn)(
         void *userdata, const char *topic, const void *payload, size_t len, int *ret_mid);
 /* Merge two property posts into *ret (malloc'ed): newer's values win, each value carries its time in
