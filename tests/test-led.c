@@ -91,6 +91,33 @@ TEST(state_file_rejects_junk)
         rmdir(d);
 }
 
+TEST(state_file_is_a_regular_file)
+{
+        _cleanup_(freep) char *d = tmpdir(), *p = join(d, "led-state"), *victim = join(d, "victim");
+        LedState s = STATE(true, 1, 2, 3, 100), t;
+
+        /* A FIFO would hang the start; a device or directory makes no sense: refused at once. */
+        CHECK(mkfifo(p, 0600) == 0);
+        CHECK_INTEQ(led_state_load(p, &t), -EBADFD);
+        unlink(p);
+        CHECK(mkdir(p, 0700) == 0);
+        CHECK_INTEQ(led_state_load(p, &t), -EBADFD);
+        rmdir(p);
+
+        /* Never read through a symbolic link, and never written through one. */
+        write_text(victim, "on=1\nred=9\ngreen=9\nblue=9\nbrightness=9\n");
+        CHECK(symlink(victim, p) == 0);
+        CHECK_INTEQ(led_state_load(p, &t), -ELOOP);
+        CHECK_INTEQ(led_state_save(p, &s), 0); /* replaces the link, not its target */
+        CHECK_INTEQ(led_state_load(p, &t), 0);
+        CHECK(led_state_equal(&s, &t));
+        CHECK_INTEQ(led_state_load(victim, &t), 0);
+        CHECK(t.red == 9);
+        unlink(p);
+        unlink(victim);
+        rmdir(d);
+}
+
 TEST(readback_to_state)
 {
         const LedState want = STATE(true, 10, 20, 30, 100), was = STATE(true, 1, 2, 3, 100);

@@ -102,9 +102,15 @@ int led_state_load(const char *path, LedState *ret)
         size_t allocated = 0, lines = 0;
         ssize_t n;
 
-        f = fopen(path, "re");
-        if (!f)
-                return -errno;
+        int fd = open_state_file(path, O_RDONLY, 0);
+        if (fd < 0)
+                return fd;
+        f = fdopen(fd, "re");
+        if (!f) {
+                int r = -errno;
+                (void) close(fd);
+                return r;
+        }
         while ((n = getline(&line, &allocated, f)) >= 0) {
                 const char *eq;
                 size_t i;

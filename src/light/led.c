@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "fs-util.h"
 #include "led-class.h"
 #include "led-gpio.h"
 #include "led-pwm.h"
@@ -153,7 +154,8 @@ int led_new(Led **ret, const LedConfig *config, const char *state_directory)
                         log_debug("No saved state of the light in %s, starting switched off", l->state_path);
                 else if (r < 0) {
                         log_warning_errno(r, "Ignoring the saved state of the light in %s: %s",
-                                l->state_path, r == -EBADMSG ? "it is not a state file" : "%m");
+                                l->state_path,
+                                r == -EBADMSG ? "it is not a state file" : state_file_strerror(r));
                         l->state = LED_STATE_INIT;
                 } else {
                         l->state_loaded = true;

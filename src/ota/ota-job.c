@@ -2,6 +2,7 @@
 /* ota-job.c: the OTA job file, with json-c. The package's members are alink.c's (the cloud's format); the
  * record's own (bytes, phase, bootId) are read here. */
 #include <errno.h>
+#include <fcntl.h>
 #include <json-c/json.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -130,9 +131,15 @@ int ota_job_file_load(const char *path, AlinkOtaFirmware *f, uint64_t *ret_bytes
         size_t size;
 
         *f = (AlinkOtaFirmware){};
-        file = fopen(path, "re");
-        if (!file)
-                return -errno;
+        int fd = open_state_file(path, O_RDONLY, 0);
+        if (fd < 0)
+                return fd;
+        file = fdopen(fd, "re");
+        if (!file) {
+                int r = -errno;
+                (void) close(fd);
+                return r;
+        }
         /* A record is far smaller; anything longer is cut and then refused as invalid JSON. */
         json = calloc(1, ALINK_MAX_PAYLOAD + 1);
         if (!json)

@@ -1102,7 +1102,7 @@ static void ota_resume(Ota *o)
         if (r == -ENOENT)
                 return;
         if (r < 0 && r != -ENOMEM) {
-                log_warning_errno(r, "Cannot open %s: %m", o->job_path);
+                log_warning_errno(r, "Cannot open %s: %s", o->job_path, state_file_strerror(r));
                 return;
         }
         if (r != 0) {

@@ -71,3 +71,33 @@ int mkdir_parents_and_self(const char *path, mode_t mode)
                         return 0;
         }
 }
+
+int open_state_file(const char *path, int flags, mode_t mode)
+{
+        _cleanup_(closep) int fd = -1;
+        struct stat st;
+
+        /* O_NONBLOCK: opening a FIFO must not wait for a writer; cleared once it is known to be a file. */
+        fd = open(path, flags | O_CLOEXEC | O_NOCTTY | O_NOFOLLOW | O_NONBLOCK, mode);
+        if (fd < 0)
+                return -errno;
+        if (fstat(fd, &st) < 0)
+                return -errno;
+        if (!S_ISREG(st.st_mode))
+                return -EBADFD;
+        if (!(flags & O_NONBLOCK) && fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK) < 0)
+                return -errno;
+        return TAKE_FD(fd);
+}
+
+const char *state_file_strerror(int error)
+{
+        switch (error) {
+        case -ELOOP:
+                return "it is a symbolic link, which state files never are";
+        case -EBADFD:
+                return "it is not a regular file";
+        default:
+                return strerror(-error);
+        }
+}

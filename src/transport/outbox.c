@@ -297,9 +297,9 @@ static int journal_compact(Outbox *o)
 
         if (asprintf(&tmp, "%s.new", o->path) < 0)
                 return -ENOMEM;
-        fd = open(tmp, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+        fd = open_state_file(tmp, O_RDWR | O_CREAT | O_TRUNC, 0600);
         if (fd < 0)
-                return -errno;
+                return fd;
         o->fd = fd;
         o->file_size = 0;
         o->live_record_bytes = 0;
@@ -776,13 +776,14 @@ int outbox_new(Outbox **ret, sd_event *event, const char *path, const OutboxLimi
                 o->path = strdup(path);
                 if (!o->path)
                         return -ENOMEM;
-                o->fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+                o->fd = open_state_file(path, O_RDWR | O_CREAT, 0600);
                 if (o->fd < 0) {
-                        r = -errno;
+                        r = o->fd;
+                        o->fd = -1;
                         log_error_errno(r,
-                                "Cannot open the outbox journal %s: %m; messages for the cloud are "
+                                "Cannot open the outbox journal %s: %s; messages for the cloud are "
                                 "kept in memory only",
-                                path);
+                                path, state_file_strerror(r));
                         o->journal_failing = true;
                 } else {
                         r = outbox_load(o);
