@@ -6,6 +6,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <netinet/in.h>
 #include <strings.h>
 #include <sys/socket.h>
@@ -533,6 +534,42 @@ TEST(digest_mismatch)
         CHECK(!exists(f.dir, "ota-image.part") && !exists(f.dir, "ota-image") &&
                 !exists(f.dir, OTA_JOB_FILE));
         check_status(&f, "1.0.0", "idle", -3);
+        fixture_teardown(&f);
+}
+
+TEST(download_dir_must_be_private)
+{
+        Fixture f;
+        const Published *p;
+        char part[PATH_MAX];
+        struct stat st;
+
+        /* A directory others may write: no download at all, -2 with the reason. */
+        fixture_setup(&f);
+        fixture_start(&f);
+        CHECK(chmod(f.dir, 01777) == 0);
+        push(&f, "2.0.0", "Md5", f.md5);
+        CHECK(run_until(&f, step_published, "\"step\":\"-2\""));
+        p = last_progress(&f.host);
+        CHECK_CONTAINS(p->payload, "writable by nobody else");
+        CHECK(!exists(f.dir, "ota-image.part"));
+        CHECK(chmod(f.dir, 0700) == 0);
+
+        /* A part file planted beforehand (another owner, mode 0666) is not written into: the job makes
+         * its own, and the installer gets a file only the daemon can change. */
+        snprintf(part, sizeof(part), "%s/ota-image.part", f.dir);
+        CHECK(write_file_atomic(part, "planted", 0666) == 0);
+        CHECK(chmod(part, 0666) == 0);
+        if (geteuid() == 0)
+                CHECK(chown(part, 65534, 65534) == 0);
+        download_to_unit(&f);
+        const char *id = f.host.unit + strlen("ali-linkd-install@");
+        _cleanup_(freep) char *image = NULL;
+        CHECK(asprintf(&image, "%s/install/%.*s/image", f.dir, (int) (strlen(id) - 8), id) > 0);
+        CHECK(stat(image, &st) == 0);
+        /* Not the planted inode (0666, and another owner when run as root) written over, but a new one. */
+        CHECK(st.st_uid == geteuid() && (st.st_mode & 077) == 0);
+        fake_finish_unit(&f.host, "done", 0);
         fixture_teardown(&f);
 }
 

@@ -421,11 +421,28 @@ static bool ota_check_space(Ota *o, const char *dir, uint64_t need, const char *
         return true;
 }
 
-static int ensure_directory(const char *dir)
+/* The image is verified as it arrives and then handed to the installer by name: nobody else may be able to
+ * replace it in between. So the download directory (made 0700 when missing) must be the daemon's own and
+ * writable by nobody else. NULL, or why not (static text with the details in buf). */
+static const char *download_dir_problem(const char *dir, char *buf, size_t size)
 {
-        if (mkdir(dir, 0700) < 0 && errno != EEXIST)
-                return -errno;
-        return 0;
+        struct stat st;
+        int r;
+
+        r = mkdir_parents_and_self(dir, 0700);
+        if (r < 0 || lstat(dir, &st) < 0) {
+                snprintf(buf, size, "cannot create %s: %s", dir, strerror(r < 0 ? -r : errno));
+                return buf;
+        }
+        if (!S_ISDIR(st.st_mode) || st.st_uid != geteuid() || (st.st_mode & (S_IWGRP | S_IWOTH))) {
+                snprintf(buf, size,
+                        "download_dir %s must be a directory owned by the daemon's user and writable by "
+                        "nobody "
+                        "else (it is mode %04o, owner %u): another user could replace the verified image",
+                        dir, (unsigned) (st.st_mode & 07777), (unsigned) st.st_uid);
+                return buf;
+        }
+        return NULL;
 }
 
 /* fdatasync the partial file and record its length: what a restart resumes from. */
@@ -793,13 +810,14 @@ fail:
 /* A new job from a validated push: space check, empty partial file, job file, step 0, download. */
 static void ota_start_job(Ota *o, AlinkOtaFirmware *fw)
 {
-        const char *dir = ota_conf(o)->download_dir;
+        const char *dir = ota_conf(o)->download_dir, *problem;
+        char why[512];
         OtaJob *j;
         int r;
 
-        r = ensure_directory(dir);
-        if (r < 0) {
-                ota_fail(o, -2, fw->module, "cannot create %s: %s", dir, strerror(-r));
+        problem = download_dir_problem(dir, why, sizeof(why));
+        if (problem) {
+                ota_fail(o, -2, fw->module, "%s", problem);
                 return;
         }
         if (!ota_check_space(o, dir, fw->size, fw->module))
@@ -808,7 +826,10 @@ static void ota_start_job(Ota *o, AlinkOtaFirmware *fw)
         if (r < 0)
                 return (void) log_oom();
         j = o->job;
-        j->fd = open(j->part_path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+        /* A fresh file of our own: whatever had that name goes first. */
+        if (unlink(j->part_path) < 0 && errno != ENOENT)
+                log_warning_errno(errno, "Cannot remove %s: %m", j->part_path);
+        j->fd = open(j->part_path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
         if (j->fd < 0) {
                 ota_fail(o, -2, j->fw.module, "cannot create %s: %s", j->part_path, strerror(errno));
                 ota_job_end(o);
@@ -1094,6 +1115,7 @@ static void ota_resume(Ota *o)
         _cleanup_(alink_ota_firmware_done) AlinkOtaFirmware fw = {};
         _cleanup_(freep) char *phase = NULL, *boot_id = NULL, *error = NULL;
         struct stat st;
+        char why[512];
         uint64_t bytes = 0;
         OtaJob *j;
         int r;
@@ -1129,9 +1151,22 @@ static void ota_resume(Ota *o)
                 return;
         }
 
+        const char *problem = download_dir_problem(ota_conf(o)->download_dir, why, sizeof(why));
+        if (problem) {
+                ota_fail(o, -2, j->fw.module, "%s", problem);
+                ota_job_end(o);
+                return;
+        }
         j->fd = open(j->part_path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
         if (j->fd < 0 || fstat(j->fd, &st) < 0) {
                 ota_fail(o, -2, j->fw.module, "cannot open %s: %s", j->part_path, strerror(errno));
+                ota_job_end(o);
+                return;
+        }
+        /* Resumed only from a file of our own that nobody else could have written. */
+        if (!S_ISREG(st.st_mode) || st.st_uid != geteuid() || (st.st_mode & (S_IWGRP | S_IWOTH))) {
+                ota_fail(o, -2, j->fw.module, "%s is not a file of the daemon's own: not resuming from it",
+                        j->part_path);
                 ota_job_end(o);
                 return;
         }
