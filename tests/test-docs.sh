@@ -19,7 +19,7 @@ done
 pass "man pages render without warnings"
 
 # "section key" pairs: the parser's table, the man page's sections, the shipped file's commented keys.
-sed -nE 's/^[[:space:]]*\{ "([a-z_]+)", "([a-z_]+)", parse_.*/\1 \2/p' "$top_srcdir/src/daemon/conf.c" | sort >"$T/keys.conf.c"
+sed -nE 's/^[[:space:]]*\{ ?"([a-z_]+)", "([a-z_]+)", parse_.*/\1 \2/p' "$top_srcdir/src/daemon/conf.c" | sort >"$T/keys.conf.c"
 awk '/^\.SH "\[[A-Z]+\] SECTION"/ { s = tolower(substr($2, 3, length($2) - 3)); next }
      /^\.SH/ { s = "" }
      s != "" && /^\.BI [a-z_]+= / { k = $2; sub(/=$/, "", k); print s, k }' \
