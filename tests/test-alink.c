@@ -530,6 +530,12 @@ TEST(ota_push_invalid)
                 "size: 0 is out of range");
         expect_ota_invalid(D("\"version\":\"1\",\"size\":-5,\"url\":\"https://h/x\"," GOOD_SIGN), false,
                 "out of range");
+        expect_ota_invalid(
+                D("\"module\":\"..\",\"version\":\"1\",\"size\":1,\"url\":\"https://h/x\"," GOOD_SIGN),
+                false, "module may not start with");
+        expect_ota_invalid(
+                D("\"module\":\"a..b\",\"version\":\"1\",\"size\":1,\"url\":\"https://h/x\"," GOOD_SIGN),
+                false, "contain \"..\"");
         /* 2^63 as a double: above every int64, although (double) INT64_MAX compares equal to it. */
         expect_ota_invalid(
                 D("\"version\":\"1\",\"size\":9.223372036854775808e18,\"url\":\"https://h/x\"," GOOD_SIGN),

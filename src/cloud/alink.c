@@ -668,6 +668,9 @@ int alink_ota_firmware_from_json(json_object *data, AlinkOtaFirmware *f, char **
                 return r;
         if (f->module && !alnum_or_chars(f->module, "-_."))
                 return alink_json_error(ret_error, "module may only contain A-Z a-z 0-9 - _ .");
+        /* It names files and reaches the installer: nothing that reads as a path. */
+        if (f->module && (f->module[0] == '.' || strstr(f->module, "..")))
+                return alink_json_error(ret_error, "module may not start with '.' or contain \"..\"");
         if (f->module && streq(f->module, "default"))
                 f->module = mfree(f->module);
         r = get_text(data, "version", ALINK_OTA_MAX_VERSION, 0x20, true, &f->version, ret_error);
