@@ -573,6 +573,28 @@ TEST(download_dir_must_be_private)
         fixture_teardown(&f);
 }
 
+TEST(superseded_job_is_reported)
+{
+        Fixture f;
+        ssize_t cancelled;
+
+        fixture_setup(&f);
+        fixture_start(&f);
+        push(&f, "2.0.0", "Md5", f.md5);
+        check_status(&f, "1.0.0", "downloading", 0);
+        /* Another version while the first downloads: the first ends with -1 saying why, then the new one
+         * starts at step 0. */
+        push(&f, "3.0.0", "Md5", f.md5);
+        cancelled = find_pub(&f.host, 0, OTA_TOPIC_PROGRESS, "cancelled: superseded by firmware 3.0.0");
+        CHECK(cancelled >= 0);
+        CHECK_CONTAINS(f.host.pub[cancelled].payload, "\"step\":\"-1\"");
+        CHECK(find_pub(&f.host, (size_t) cancelled + 1, OTA_TOPIC_PROGRESS, "\"step\":\"0\"") > cancelled);
+        CHECK(run_until(&f, unit_started, NULL));
+        CHECK(strncmp(f.host.unit, "ali-linkd-install@fw-3.0.0-", 27) == 0);
+        fake_finish_unit(&f.host, "done", 0);
+        fixture_teardown(&f);
+}
+
 TEST(offline_result_sent_on_reconnect)
 {
         Fixture f;

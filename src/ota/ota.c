@@ -973,6 +973,8 @@ static void ota_handle_firmware(Ota *o, AlinkOtaFirmware *fw)
         if (j) {
                 log_struct(LOG_INFO, ALI_MESSAGE_OTA, "Cancelling the update to %s: superseded by %s",
                         j->fw.version, fw->version);
+                /* The cloud hears how the old job ended before the new one starts. */
+                ota_fail(o, -1, j->fw.module, "cancelled: superseded by firmware %s", fw->version);
                 ota_job_end(o);
         }
         if (o->reboot_target.version) {
