@@ -260,6 +260,36 @@ TEST(nothing_unsendable_blocks_the_queue)
         outbox_free(o);
 }
 
+TEST(journal_stays_bounded_offline)
+{
+        OutboxLimits l = OUTBOX_LIMITS_DEFAULT;
+        char payload[2048];
+        off_t biggest = 0;
+        Outbox *o;
+
+        /* Offline, full, dropping the oldest for every new one: 4,000 messages of 2 KiB through a queue of
+         * 256 KiB. Every drop appends a removal; the file must still not grow without bound. */
+        reset();
+        l.max_bytes = 256 * 1024;
+        o = open_outbox(&l);
+        memset(payload, 'p', sizeof(payload) - 1);
+        payload[sizeof(payload) - 1] = 0;
+        for (int i = 0; i < 4000; i++) {
+                append(o, OUTBOX_ORDERED, "/pk/dn/user/data", payload);
+                if (file_size() > biggest)
+                        biggest = file_size();
+        }
+        CHECK(outbox_dropped(o) > 3000);
+        CHECK(biggest < 4 * 1024 * 1024); /* COMPACT_MIN_BYTES (1 MiB) or twice the live data, plus slack */
+        outbox_free(o);
+
+        /* And the newest message survives the restart. */
+        o = open_outbox(&l);
+        outbox_set_online(o, true);
+        CHECK(n_sent > 0);
+        outbox_free(o);
+}
+
 TEST(limits_drop_the_oldest)
 {
         OutboxLimits l = OUTBOX_LIMITS_DEFAULT;

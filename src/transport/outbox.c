@@ -580,6 +580,9 @@ int outbox_append(Outbox *o, OutboxClass c, const char *topic, const char *paylo
                 outbox_drain(o);
                 return 1;
         }
+        /* Drops and merges append removals too: while nothing is acknowledged (offline), this is what keeps
+         * the file within a small multiple of what it holds. */
+        journal_maybe_shrink(o);
         if (o->fd < 0)
                 m->synced = true;
         else if (!o->dirty) {
