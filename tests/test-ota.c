@@ -165,6 +165,7 @@ typedef struct Server {
         const char *body;
         size_t len;
         unsigned requests;
+        size_t cut_after; /* > 0: every response ends after this many bytes of the body */
 } Server;
 
 typedef struct Conn {
@@ -206,10 +207,12 @@ static int conn_respond(Conn *c)
                         s->len);
         CHECK(n > 0);
         c->out_len = (size_t) n + s->len - (size_t) from;
+        if (s->cut_after > 0 && s->len - (size_t) from > s->cut_after)
+                c->out_len = (size_t) n + s->cut_after;
         c->out = malloc(c->out_len);
         CHECK(c->out);
         memcpy(c->out, head, (size_t) n);
-        memcpy(c->out + n, s->body + from, s->len - (size_t) from);
+        memcpy(c->out + n, s->body + from, c->out_len - (size_t) n);
         free(head);
         return sd_event_source_set_io_events(c->source, EPOLLOUT);
 }
@@ -592,6 +595,26 @@ TEST(superseded_job_is_reported)
         CHECK(run_until(&f, unit_started, NULL));
         CHECK(strncmp(f.host.unit, "ali-linkd-install@fw-3.0.0-", 27) == 0);
         fake_finish_unit(&f.host, "done", 0);
+        fixture_teardown(&f);
+}
+
+TEST(a_server_that_cuts_every_connection_is_given_up)
+{
+        Fixture f;
+        const Published *p;
+
+        /* One byte per connection: each attempt moves, but too little to count; the retries back off and
+         * end with -2 instead of resuming at once for ever. */
+        fixture_setup(&f);
+        f.server.cut_after = 1;
+        f.config.retry_base_usec = 10 * 1000;
+        fixture_start(&f);
+        push(&f, "2.0.0", "Md5", f.md5);
+        CHECK(run_until(&f, step_published, "\"step\":\"-2\""));
+        p = last_progress(&f.host);
+        CHECK_CONTAINS(p->payload, "download failed after 6 attempts");
+        CHECK_INTEQ(f.server.requests, 6);
+        CHECK_INTEQ(f.host.units_started, 0);
         fixture_teardown(&f);
 }
 

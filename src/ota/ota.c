@@ -34,6 +34,9 @@
 /* Attempts in a row that fetch nothing before the download is given up (-2). */
 #define OTA_MAX_FAILURES 6
 #define OTA_RETRY_MAX_USEC (30 * USEC_PER_SEC)
+/* An attempt that ends after fewer new bytes than this (and short of the end) counts as a failure: a
+ * server that cuts every connection after a byte, or drips, must not be resumed at once for ever. */
+#define OTA_MIN_PROGRESS_BYTES (64u * 1024u)
 /* How often an expired URL may be replaced through firmware/get before giving up. */
 #define OTA_MAX_URL_REFRESHES 3
 #define OTA_PROGRESS_INTERVAL_USEC USEC_PER_SEC
@@ -586,7 +589,8 @@ static void ota_job_retry(Ota *o, const char *why, bool progressed)
                 ota_job_end(o);
                 return;
         } else
-                delay = MIN(OTA_RETRY_MAX_USEC, USEC_PER_SEC << (j->failures - 1));
+                delay = MIN(OTA_RETRY_MAX_USEC, (ota_conf(o)->retry_base_usec ?: USEC_PER_SEC)
+                                                        << (j->failures - 1));
 
         ota_job_checkpoint(o);
         log_warning("The firmware download stopped at byte %" PRIu64 " of %" PRIu64
@@ -658,7 +662,7 @@ static void ota_download_finished(Ota *o, Download *d, int result, const char *m
                 ota_job_verify(o);
                 return;
         case DOWNLOAD_E_TRANSFER:
-                ota_job_retry(o, message, j->bytes > j->attempt_start);
+                ota_job_retry(o, message, j->bytes >= j->attempt_start + OTA_MIN_PROGRESS_BYTES);
                 return;
         case DOWNLOAD_E_HTTP:
                 if ((status == 403 || status == 410) && j->url_refreshes < OTA_MAX_URL_REFRESHES) {

@@ -84,6 +84,7 @@ typedef struct OtaConfig {
         unsigned installer_timeout; /* seconds */
         unsigned connect_timeout;   /* seconds */
         unsigned stall_timeout;     /* seconds under 1 KiB/s before a transfer is abandoned */
+        uint64_t retry_base_usec;   /* the first retry's delay, doubled per failure; 0: 1 s */
 } OtaConfig;
 
 /* What ota_get_status() reports (FirmwareVersion, OtaState, OtaProgress on D-Bus). */
