@@ -16,16 +16,18 @@
 
 /* libcurl is not linked: each Downloader loads it with dlopen() and unloads it when freed. Debian's libcurl
  * brings two dozen libraries with it (GnuTLS through librtmp, Kerberos, LDAP, SSH, IDN, ...); mapped and
- * relocated at every start they would cost a daemon that downloads only when an update comes about 4 MiB
- * of resident memory, 0.4 MiB of it private, and most of its start-up time. The SONAME has been
+ * relocated at every start they would cost a daemon that downloads only when an update comes megabytes
+ * of resident memory and most of its start-up time (measured in bench/bounds.md). The SONAME has been
  * libcurl.so.4 since 2006. The functions are called through this table, never by name: the names are
  * macros in curl.h's type checks. */
 #define LIBCURL_SONAME "libcurl.so.4"
-#define CURL_FUNCTIONS(X)                                                                                   \
-        X(global_init)                                                                                      \
-        X(global_cleanup) X(multi_init) X(multi_cleanup) X(multi_setopt) X(multi_socket_action)             \
-                X(multi_assign) X(multi_add_handle) X(multi_remove_handle) X(multi_info_read) X(easy_init)  \
-                        X(easy_cleanup) X(easy_setopt) X(easy_getinfo) X(easy_strerror)
+/* clang-format off */
+#define CURL_FUNCTIONS(X) \
+        X(global_init) X(global_cleanup) \
+        X(multi_init) X(multi_cleanup) X(multi_setopt) X(multi_socket_action) X(multi_assign) \
+        X(multi_add_handle) X(multi_remove_handle) X(multi_info_read) \
+        X(easy_init) X(easy_cleanup) X(easy_setopt) X(easy_getinfo) X(easy_strerror)
+/* clang-format on */
 
 typedef struct CurlApi {
         void *handle;
