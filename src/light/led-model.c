@@ -102,15 +102,9 @@ int led_state_load(const char *path, LedState *ret)
         size_t allocated = 0, lines = 0;
         ssize_t n;
 
-        int fd = open_state_file(path, O_RDONLY, 0);
-        if (fd < 0)
-                return fd;
-        f = fdopen(fd, "re");
-        if (!f) {
-                int r = -errno;
-                (void) close(fd);
+        int r = fopen_state_file(path, &f);
+        if (r < 0)
                 return r;
-        }
         while ((n = getline(&line, &allocated, f)) >= 0) {
                 const char *eq;
                 size_t i;

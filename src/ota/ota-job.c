@@ -131,15 +131,9 @@ int ota_job_file_load(const char *path, AlinkOtaFirmware *f, uint64_t *ret_bytes
         size_t size;
 
         *f = (AlinkOtaFirmware){};
-        int fd = open_state_file(path, O_RDONLY, 0);
-        if (fd < 0)
-                return fd;
-        file = fdopen(fd, "re");
-        if (!file) {
-                int r = -errno;
-                (void) close(fd);
+        int r = fopen_state_file(path, &file);
+        if (r < 0)
                 return r;
-        }
         /* A record is far smaller; anything longer is cut and then refused as invalid JSON. */
         json = calloc(1, ALINK_MAX_PAYLOAD + 1);
         if (!json)

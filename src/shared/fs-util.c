@@ -90,6 +90,21 @@ int open_state_file(const char *path, int flags, mode_t mode)
         return TAKE_FD(fd);
 }
 
+int fopen_state_file(const char *path, FILE **ret)
+{
+        _cleanup_(closep) int fd = open_state_file(path, O_RDONLY, 0);
+        FILE *f;
+
+        if (fd < 0)
+                return fd;
+        f = fdopen(fd, "re");
+        if (!f)
+                return -errno;
+        TAKE_FD(fd);
+        *ret = f;
+        return 0;
+}
+
 const char *state_file_strerror(int error)
 {
         switch (error) {

@@ -133,6 +133,7 @@ void mqtt_tls_describe(
 {
         X509 *cert;
         struct tm tm;
+        time_t t;
 
         *ret_version = ssl ? SSL_get_version(ssl) : "?";
         *ret_cipher = ssl ? SSL_get_cipher_name(ssl) : "?";
@@ -140,7 +141,7 @@ void mqtt_tls_describe(
         if (!ssl)
                 return;
         cert = SSL_get1_peer_certificate(ssl);
-        if (cert && ASN1_TIME_to_tm(X509_get0_notAfter(cert), &tm) == 1 && timegm(&tm) > 0)
-                *ret_not_after_usec = (uint64_t) timegm(&tm) * USEC_PER_SEC;
+        if (cert && ASN1_TIME_to_tm(X509_get0_notAfter(cert), &tm) == 1 && (t = timegm(&tm)) > 0)
+                *ret_not_after_usec = (uint64_t) t * USEC_PER_SEC;
         X509_free(cert);
 }
