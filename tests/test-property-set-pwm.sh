@@ -70,7 +70,7 @@ pass "LightSwitch 0: every duty cycle 0"
 # Out of range: 460, and not one file touched.
 stamps >"$T/stamps.before"
 set_property '{"id":"103","params":{"RGBColor":{"Red":300,"Green":0,"Blue":0}}}'
-[ "$(reply)" = '{"id":"103","code":460,"data":{},"message":"RGBColor.Red: 300 is out of range 0..255"}' ] ||
+[ "$(reply)" = '{"id":"103","code":460,"data":{},"message":"RGBColor.Red: 300 is above the maximum 255 (6306)"}' ] ||
 	fail "set_reply was $(reply)"
 stamps >"$T/stamps.after"
 cmp -s "$T/stamps.before" "$T/stamps.after" || fail "a refused set wrote to the PWM tree: $(diff "$T/stamps.before" "$T/stamps.after")"

@@ -19,7 +19,7 @@ grep -qF '"code":200' "$T/cloud.out" || fail "set 1"
 set_property '{"id":"2","params":{"RGBColor":{"Red":300}}}'
 grep -qF '"code":460' "$T/cloud.out" || fail "set 2"
 set_property '{"id":"3","params":{'
-grep -qF '"code":460' "$T/cloud.out" || fail "set 3"
+grep -qF '"code":400' "$T/cloud.out" || fail "set 3"
 set_property '{"id":"4","params":{"Nope":1}}'
 grep -qF '"code":460' "$T/cloud.out" || fail "set 4"
 ctl status --json >/dev/null || fail "status"

@@ -47,7 +47,14 @@ int alink_topics_init(AlinkTopics *t, const char *pk, const char *dn)
                 asprintf(&n.ota_upgrade, "/ota/device/upgrade/%s/%s", pk, dn) < 0 ||
                 asprintf(&n.ota_progress, "/ota/device/progress/%s/%s", pk, dn) < 0 ||
                 asprintf(&n.ota_firmware_get, "/sys/%s/%s/thing/ota/firmware/get", pk, dn) < 0 ||
-                asprintf(&n.ota_firmware_get_reply, "/sys/%s/%s/thing/ota/firmware/get_reply", pk, dn) < 0) {
+                asprintf(&n.ota_firmware_get_reply, "/sys/%s/%s/thing/ota/firmware/get_reply", pk, dn) < 0 ||
+                asprintf(&n.rrpc_service, "/ext/rrpc/+/sys/%s/%s/thing/service/+", pk, dn) < 0 ||
+                asprintf(&n.rrpc_request, "/sys/%s/%s/rrpc/request/+", pk, dn) < 0 ||
+                asprintf(&n.desired_get, "/sys/%s/%s/thing/property/desired/get", pk, dn) < 0 ||
+                asprintf(&n.desired_get_reply, "/sys/%s/%s/thing/property/desired/get_reply", pk, dn) < 0 ||
+                asprintf(&n.desired_delete, "/sys/%s/%s/thing/property/desired/delete", pk, dn) < 0 ||
+                asprintf(&n.desired_delete_reply, "/sys/%s/%s/thing/property/desired/delete_reply", pk, dn) <
+                        0) {
                 alink_topics_done(&n);
                 return -ENOMEM;
         }
@@ -69,6 +76,12 @@ void alink_topics_done(AlinkTopics *t)
         free(t->ota_progress);
         free(t->ota_firmware_get);
         free(t->ota_firmware_get_reply);
+        free(t->rrpc_service);
+        free(t->rrpc_request);
+        free(t->desired_get);
+        free(t->desired_get_reply);
+        free(t->desired_delete);
+        free(t->desired_delete_reply);
         *t = ALINK_TOPICS_NULL;
 }
 
@@ -88,6 +101,23 @@ static const char *startswith(const char *s, const char *prefix)
         return strncmp(s, prefix, l) == 0 ? s + l : NULL;
 }
 
+int alink_topic_rrpc_response(const AlinkTopics *t, const char *msg_id, size_t msg_id_len, char **ret)
+{
+        return asprintf(ret, "%srrpc/response/%.*s", t->sys_prefix, (int) msg_id_len, msg_id) < 0 ? -ENOMEM
+                                                                                                     : 0;
+}
+
+int alink_topic_event_post(const AlinkTopics *t, const char *event, char **ret)
+{
+        return asprintf(ret, "%sthing/event/%s/post", t->sys_prefix, event) < 0 ? -ENOMEM : 0;
+}
+
+/* One topic level: non-empty, no further '/'. */
+static bool is_level(const char *s)
+{
+        return s && *s && !strchr(s, '/');
+}
+
 AlinkTopicKind alink_topic_classify(
         const AlinkTopics *t, const char *topic, const char **ret_name, size_t *ret_name_len)
 {
@@ -105,6 +135,25 @@ AlinkTopicKind alink_topic_classify(
                 return ALINK_TOPIC_OTA_UPGRADE;
         if (streq(topic, t->ota_firmware_get_reply))
                 return ALINK_TOPIC_OTA_FIRMWARE_GET_REPLY;
+        if (streq(topic, t->desired_get_reply))
+                return ALINK_TOPIC_DESIRED_GET_REPLY;
+        if (streq(topic, t->desired_delete_reply))
+                return ALINK_TOPIC_DESIRED_DELETE_REPLY;
+
+        /* /ext/rrpc/<rrpcId>/sys/pk/dn/thing/service/<name>, answered on the same topic. */
+        rest = startswith(topic, "/ext/rrpc/");
+        if (rest) {
+                n = strcspn(rest, "/");
+                if (n == 0 || n > ALINK_MAX_ID_LENGTH || rest[n] != '/')
+                        return ALINK_TOPIC_UNKNOWN;
+                rest = startswith(rest + n, t->sys_prefix);
+                name = rest ? startswith(rest, "thing/service/") : NULL;
+                if (!is_level(name))
+                        return ALINK_TOPIC_UNKNOWN;
+                *ret_name = name;
+                *ret_name_len = strlen(name);
+                return ALINK_TOPIC_RRPC_SERVICE;
+        }
 
         rest = startswith(topic, t->user_prefix);
         if (rest && *rest) {
@@ -116,6 +165,15 @@ AlinkTopicKind alink_topic_classify(
         rest = startswith(topic, t->sys_prefix);
         if (!rest)
                 return ALINK_TOPIC_UNKNOWN;
+
+        name = startswith(rest, "rrpc/request/");
+        if (name) {
+                if (!is_level(name) || strlen(name) > ALINK_MAX_ID_LENGTH)
+                        return ALINK_TOPIC_UNKNOWN;
+                *ret_name = name;
+                *ret_name_len = strlen(name);
+                return ALINK_TOPIC_RRPC_REQUEST;
+        }
 
         name = startswith(rest, "thing/event/");
         if (name) {
@@ -382,6 +440,54 @@ int alink_parse_property_set(const void *payload, size_t len, AlinkPropertySet *
         return 0;
 }
 
+int alink_parse_request(const void *payload, size_t len, AlinkRequest *req, char **ret_error)
+{
+        _cleanup_(json_object_putp) json_object *o = NULL;
+        json_object *params, *method;
+        int r;
+
+        *req = (AlinkRequest){};
+        r = alink_parse_json_object(payload, len, &o, ret_error);
+        if (r != 0)
+                return r;
+        r = read_id(o, &req->id, ret_error);
+        if (r != 0)
+                return r;
+        if (has_escaped_nul(payload, len))
+                return alink_json_error(ret_error, "a key or string holds a NUL character (\\u0000)");
+        req->is_reply = json_object_object_get_ex(o, "code", NULL) &&
+                        !json_object_object_get_ex(o, "method", NULL) && !json_object_object_get_ex(o, "params", NULL);
+        if (json_object_object_get_ex(o, "method", &method)) {
+                if (!json_object_is_type(method, json_type_string))
+                        return alink_json_error(ret_error, "method must be a string");
+                req->method = strdup(json_object_get_string(method));
+                if (!req->method)
+                        return -ENOMEM;
+        }
+        if (!json_object_object_get_ex(o, "params", &params) || json_object_is_type(params, json_type_null))
+                req->params = json_object_new_object();
+        else if (!json_object_is_type(params, json_type_object))
+                return alink_json_error(ret_error, "params must be an object");
+        else
+                req->params = json_object_get(params);
+        return req->params ? 0 : -ENOMEM;
+}
+
+void alink_request_done(AlinkRequest *r)
+{
+        free(r->id);
+        free(r->method);
+        json_object_put(r->params);
+        *r = (AlinkRequest){};
+}
+
+const char *alink_method_service(const char *method)
+{
+        const char *s = method ? startswith(method, "thing.service.") : NULL;
+
+        return s && *s && !strchr(s, '/') ? s : NULL;
+}
+
 void alink_property_set_done(AlinkPropertySet *s)
 {
         free(s->id);
@@ -432,6 +538,8 @@ int alink_parse_reply(const void *payload, size_t len, AlinkReply *reply, char *
                 if (!reply->message)
                         return -ENOMEM;
         }
+        if (json_object_object_get_ex(o, "data", &v) && !json_object_is_type(v, json_type_null))
+                reply->data = json_object_get(v);
         return 0;
 }
 
@@ -439,7 +547,40 @@ void alink_reply_done(AlinkReply *r)
 {
         free(r->id);
         free(r->message);
+        json_object_put(r->data);
         *r = (AlinkReply){};
+}
+
+/* data is {"Foo":"tsl parse: params not exist",...}; a list of such objects is read the same way. */
+static size_t foreach_refusal(json_object *data, void (*fn)(const char *, const char *, void *), void *userdata)
+{
+        size_t n = 0;
+
+        if (json_object_is_type(data, json_type_array)) {
+                size_t l = json_object_array_length(data);
+                for (size_t i = 0; i < l && i < 1000; i++) {
+                        json_object *e = json_object_array_get_idx(data, i);
+                        if (json_object_is_type(e, json_type_object))
+                                n += foreach_refusal(e, fn, userdata);
+                }
+                return n;
+        }
+        if (!json_object_is_type(data, json_type_object))
+                return 0;
+        json_object_object_foreach(data, key, v)
+        {
+                if (!json_object_is_type(v, json_type_string))
+                        continue;
+                fn(key, json_object_get_string(v), userdata);
+                n++;
+        }
+        return n;
+}
+
+size_t alink_reply_foreach_refusal(const AlinkReply *r,
+        void (*fn)(const char *identifier, const char *reason, void *userdata), void *userdata)
+{
+        return r->data ? foreach_refusal(r->data, fn, userdata) : 0;
 }
 
 static int to_string(json_object *o, char **ret)
@@ -475,21 +616,92 @@ int alink_build_reply(const char *id, int64_t code, const char *message, char **
         return to_string(o, ret);
 }
 
-static json_object *post_envelope(const char *id)
+int alink_build_reply_data(const char *id, int64_t code, const char *message, json_object *data, char **ret)
+{
+        _cleanup_(json_object_putp) json_object *o = json_object_new_object(), *d = data;
+
+        if (!o)
+                return -ENOMEM;
+        if ((id && add(o, "id", json_object_new_string(id)) < 0) ||
+                add(o, "code", json_object_new_int64(code)) < 0 ||
+                add(o, "data", d ? TAKE_PTR(d) : json_object_new_object()) < 0 ||
+                (message && add(o, "message", json_object_new_string(message)) < 0))
+                return -ENOMEM;
+        return to_string(o, ret);
+}
+
+/* A request envelope: {"id","version":"1.0"[,"sys":{"ack":1}],"method"}. */
+static json_object *request_envelope(const char *id, const char *method, bool ack)
 {
         json_object *o = json_object_new_object(), *sys;
 
         if (!o)
                 return NULL;
-        sys = json_object_new_object();
-        if (add(o, "id", json_object_new_string(id)) < 0 ||
-                add(o, "version", json_object_new_string("1.0")) < 0 || add(o, "sys", sys) < 0 ||
-                add(sys, "ack", json_object_new_int(1)) < 0 ||
-                add(o, "method", json_object_new_string("thing.event.property.post")) < 0) {
-                json_object_put(o);
-                return NULL;
+        if (add(o, "id", json_object_new_string(id)) < 0 || add(o, "version", json_object_new_string("1.0")) < 0)
+                goto fail;
+        if (ack) {
+                sys = json_object_new_object();
+                if (add(o, "sys", sys) < 0 || add(sys, "ack", json_object_new_int(1)) < 0)
+                        goto fail;
         }
+        if (add(o, "method", json_object_new_string(method)) < 0)
+                goto fail;
         return o;
+fail:
+        json_object_put(o);
+        return NULL;
+}
+
+static json_object *post_envelope(const char *id)
+{
+        return request_envelope(id, "thing.event.property.post", /* ack= */ true);
+}
+
+int alink_build_event_post(const char *id, const char *event, json_object *output, uint64_t time_ms, char **ret)
+{
+        _cleanup_(json_object_putp) json_object *o = NULL, *out = output, *params = NULL;
+        _cleanup_(freep) char *method = NULL;
+
+        if (!out)
+                return -EINVAL;
+        if (asprintf(&method, "thing.event.%s.post", event) < 0)
+                return -ENOMEM;
+        o = request_envelope(id, method, /* ack= */ true);
+        params = json_object_new_object();
+        if (!o || !params || add(params, "value", TAKE_PTR(out)) < 0 ||
+                add(params, "time", json_object_new_int64((int64_t) time_ms)) < 0 ||
+                add(o, "params", TAKE_PTR(params)) < 0)
+                return -ENOMEM;
+        return to_string(o, ret);
+}
+
+int alink_build_desired_get(const char *id, char *const *identifiers, char **ret)
+{
+        _cleanup_(json_object_putp) json_object *o = request_envelope(id, "thing.property.desired.get", true),
+                                                *list = json_object_new_array();
+
+        if (!o || !list)
+                return -ENOMEM;
+        if (!identifiers || !identifiers[0])
+                return -EINVAL;
+        for (char *const *i = identifiers; *i; i++)
+                if (json_object_array_add(list, json_object_new_string(*i)) < 0)
+                        return -ENOMEM;
+        if (add(o, "params", TAKE_PTR(list)) < 0)
+                return -ENOMEM;
+        return to_string(o, ret);
+}
+
+int alink_build_desired_delete(const char *id, json_object *params, char **ret)
+{
+        _cleanup_(json_object_putp) json_object *o = NULL, *p = params;
+
+        if (!p)
+                return -EINVAL;
+        o = request_envelope(id, "thing.property.desired.delete", /* ack= */ true);
+        if (!o || add(o, "params", TAKE_PTR(p)) < 0)
+                return -ENOMEM;
+        return to_string(o, ret);
 }
 
 int alink_build_property_post_params(const char *id, const char *params_json, char **ret, char **ret_error)

@@ -46,6 +46,10 @@ typedef enum AlinkTopicKind {
         ALINK_TOPIC_USER,             /* /pk/dn/user/<name...> */
         ALINK_TOPIC_OTA_UPGRADE,      /* /ota/device/upgrade/pk/dn */
         ALINK_TOPIC_OTA_FIRMWARE_GET_REPLY, /* /sys/pk/dn/thing/ota/firmware/get_reply */
+        ALINK_TOPIC_RRPC_SERVICE,           /* /ext/rrpc/<id>/sys/pk/dn/thing/service/<name>: reply there */
+        ALINK_TOPIC_RRPC_REQUEST,           /* /sys/pk/dn/rrpc/request/<name = msgId> */
+        ALINK_TOPIC_DESIRED_GET_REPLY,      /* /sys/pk/dn/thing/property/desired/get_reply */
+        ALINK_TOPIC_DESIRED_DELETE_REPLY,   /* /sys/pk/dn/thing/property/desired/delete_reply */
         _ALINK_TOPIC_KIND_MAX,
 } AlinkTopicKind;
 
@@ -58,6 +62,16 @@ typedef struct AlinkTopics {
         char *property_post;      /* publish */
         char *event_post_reply;   /* subscribe, "+" for the event */
         char *service;            /* subscribe, "+" for the service */
+        /* Synchronous services (RRPC, "Call a service synchronously",
+         * https://help.aliyun.com/document_detail/90568.html): the Link SDK 4 form, answered on the topic
+         * it came on, and the older form answered on rrpc/response/<msgId>. */
+        char *rrpc_service; /* subscribe: /ext/rrpc/+/sys/pk/dn/thing/service/+ */
+        char *rrpc_request; /* subscribe: /sys/pk/dn/rrpc/request/+ */
+        /* Desired property values (https://help.aliyun.com/document_detail/171016.html). */
+        char *desired_get;          /* publish */
+        char *desired_get_reply;    /* subscribe */
+        char *desired_delete;       /* publish */
+        char *desired_delete_reply; /* subscribe */
         /* OTA (https://help.aliyun.com/document_detail/89307.htm). */
         char *ota_inform;             /* publish */
         char *ota_upgrade;            /* subscribe */
@@ -79,6 +93,11 @@ int alink_topic_user(const AlinkTopics *t, const char *name, char **ret);
 AlinkTopicKind alink_topic_classify(
         const AlinkTopics *t, const char *topic, const char **ret_name, size_t *ret_name_len);
 
+/* "/sys/pk/dn/rrpc/response/<msg_id>", the answer to an rrpc/request (msg_id has msg_id_len bytes). */
+int alink_topic_rrpc_response(const AlinkTopics *t, const char *msg_id, size_t msg_id_len, char **ret);
+/* "/sys/pk/dn/thing/event/<event>/post" */
+int alink_topic_event_post(const AlinkTopics *t, const char *event, char **ret);
+
 /* True when a local client may publish to topic: this device's own /pk/dn/user/... and
  * /sys/pk/dn/thing/event/... topics, nothing else (D-Bus Publish). */
 bool alink_topic_publish_allowed(const AlinkTopics *t, const char *topic);
@@ -96,11 +115,26 @@ void alink_property_set_done(AlinkPropertySet *s);
  * ALINK_E_INVALID with *ret_error set (and s->id when it could be read), or negative errno. */
 int alink_parse_property_set(const void *payload, size_t len, AlinkPropertySet *s, char **ret_error);
 
+/* Any request from the cloud: a service call (async, or sync by either RRPC form). */
+typedef struct AlinkRequest {
+        char *id;     /* NULL when it was missing or unreadable */
+        char *method; /* "thing.service.<id>", or NULL when absent */
+        struct json_object *params; /* an object, {} when the request had none */
+        bool is_reply; /* it has a code and neither method nor params: an answer, not a request */
+} AlinkRequest;
+
+void alink_request_done(AlinkRequest *r);
+/* 0, ALINK_E_INVALID with *ret_error (and r->id when it could be read: answer it), or negative errno. */
+int alink_parse_request(const void *payload, size_t len, AlinkRequest *r, char **ret_error);
+/* The service a method names: "thing.service.Foo" gives "Foo"; NULL for anything else. */
+const char *alink_method_service(const char *method);
+
 /* A reply from the cloud (post_reply and the like). */
 typedef struct AlinkReply {
         char *id;
         int64_t code;
         char *message;
+        struct json_object *data; /* the data member when there was one, else NULL */
 } AlinkReply;
 
 void alink_reply_done(AlinkReply *r);
@@ -115,6 +149,23 @@ int alink_parse_json_object(const void *payload, size_t len, struct json_object 
 
 /* {"id":"<id>","code":<code>,"data":{}} plus "message" when given; id NULL leaves it out. */
 int alink_build_reply(const char *id, int64_t code, const char *message, char **ret);
+/* The same with data (an object or NULL for {}), whose reference this takes (also on failure). */
+int alink_build_reply_data(
+        const char *id, int64_t code, const char *message, struct json_object *data, char **ret);
+/* thing.event.<event>.post: {"id","version","sys":{"ack":1},"params":{"value":<output>,"time":<ms>},
+ * "method"}; takes output's reference (also on failure). */
+int alink_build_event_post(
+        const char *id, const char *event, struct json_object *output, uint64_t time_ms, char **ret);
+/* thing.property.desired.get for the given identifiers (a NULL-terminated list, at least one). */
+int alink_build_desired_get(const char *id, char *const *identifiers, char **ret);
+/* thing.property.desired.delete: params {"<identifier>":{"version":<n>}, ...} built by the caller, whose
+ * reference this takes (also on failure). */
+int alink_build_desired_delete(const char *id, struct json_object *params, char **ret);
+/* The per-property refusals in a property post_reply's data: the platform answers 200 and drops each
+ * property it cannot parse, naming it in data ({"Foo":"tsl parse: params not exist"}). Calls fn for each
+ * (identifier, reason) pair; returns how many there were. */
+size_t alink_reply_foreach_refusal(const AlinkReply *r,
+        void (*fn)(const char *identifier, const char *reason, void *userdata), void *userdata);
 /* thing.event.property.post carrying the given params (a JSON object from a local client): 0, or
  * ALINK_E_INVALID with *ret_error when it is not a non-empty JSON object. */
 int alink_build_property_post_params(const char *id, const char *params_json, char **ret, char **ret_error);

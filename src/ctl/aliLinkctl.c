@@ -46,6 +46,22 @@ static const Verb verbs[] = {
                 "\"brightness N\" sets the brightness in percent and keeps the switch and the colour."},
         {"ota", 1, 1, true, verb_ota, "ota status|request",
                 "Show the firmware version and OTA state, or ask the cloud for pending firmware."},
+        {"get", 0, 100, true, verb_get, "get [ID...] [--json]",
+                "Show the device's last known property values (all, or the identifiers given)."},
+        {"set", 1, 100, true, verb_set, "set ID=VALUE...",
+                "Set properties the way a cloud property set does: checked against the thing model, "
+                "applied\n"
+                "by the bindings, the light or the handler, then posted. VALUE is JSON (10, 2.5, "
+                "{\"a\":1})\n"
+                "or else a string."},
+        {"post", 1, 1, true, verb_post, "post JSON",
+                "Post property values (a JSON object) to the cloud, checked against the thing model."},
+        {"event", 1, 2, true, verb_event, "event ID [JSON]",
+                "Post event ID with its output (a JSON object), checked against the thing model."},
+        {"call", 1, 2, true, verb_call, "call SERVICE [JSON]",
+                "Call a service of the thing model through the local handler, as the cloud would, and "
+                "print\n"
+                "its output."},
         {"reload", 0, 0, true, verb_reload, "reload",
                 "Reload /etc/ali-linkd.conf (as systemctl reload does)."},
         {"monitor", 0, 0, true, verb_monitor, "monitor [--json]",

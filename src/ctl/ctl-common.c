@@ -55,20 +55,18 @@ int bus_failed(const char *what, const sd_bus_error *e, int r)
         return r < 0 ? r : -EIO;
 }
 
-int call(sd_bus *bus, const char *what, const char *method, sd_bus_message **reply, const char *types, ...)
+int call_object_va(sd_bus *bus, const char *what, const char *path, const char *interface, const char *method,
+        sd_bus_message **reply, const char *types, va_list ap)
 {
         sd_bus_error e = SD_BUS_ERROR_NULL;
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
-        va_list ap;
         int r;
 
-        r = sd_bus_message_new_method_call(bus, &m, ALI_BUS_NAME, ALI_BUS_PATH, ALI_BUS_INTERFACE, method);
+        r = sd_bus_message_new_method_call(bus, &m, ALI_BUS_NAME, path, interface, method);
         if (r < 0)
                 return bus_failed(what, &e, r);
         if (types) {
-                va_start(ap, types);
                 r = sd_bus_message_appendv(m, types, ap);
-                va_end(ap);
                 if (r < 0)
                         return bus_failed(what, &e, r);
         }
@@ -77,6 +75,17 @@ int call(sd_bus *bus, const char *what, const char *method, sd_bus_message **rep
                 r = bus_failed(what, &e, r);
                 sd_bus_error_free(&e);
         }
+        return r;
+}
+
+int call(sd_bus *bus, const char *what, const char *method, sd_bus_message **reply, const char *types, ...)
+{
+        va_list ap;
+        int r;
+
+        va_start(ap, types);
+        r = call_object_va(bus, what, ALI_BUS_PATH, ALI_BUS_INTERFACE, method, reply, types, ap);
+        va_end(ap);
         return r;
 }
 

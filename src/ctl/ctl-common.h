@@ -9,6 +9,7 @@
 
 #include <json-c/json.h>
 #include <stdbool.h>
+#include <stdarg.h>
 #include <stdint.h>
 #include <systemd/sd-bus.h>
 
@@ -33,6 +34,9 @@ int bus_failed(const char *what, const sd_bus_error *e, int r);
 /* Calls method on the daemon with arguments of the given types (as sd_bus_message_append(); types may be
  * NULL); *reply (optional) is the caller's to unref. Failures are printed with what. */
 int call(sd_bus *bus, const char *what, const char *method, sd_bus_message **reply, const char *types, ...);
+/* The same for any object and interface of the daemon. */
+int call_object_va(sd_bus *bus, const char *what, const char *path, const char *interface, const char *method,
+        sd_bus_message **reply, const char *types, va_list ap);
 
 /* PROP_CONNECTED, PROP_STATE, ...: one per line of BUS_PROPERTIES() (not formatted, as in bus.h). */
 typedef enum Property {
@@ -98,3 +102,8 @@ int verb_led(sd_bus *bus, int argc, char *argv[]);
 int verb_ota(sd_bus *bus, int argc, char *argv[]);
 int verb_reload(sd_bus *bus, int argc, char *argv[]);
 int verb_doctor(sd_bus *bus, int argc, char *argv[]);
+int verb_get(sd_bus *bus, int argc, char *argv[]);
+int verb_set(sd_bus *bus, int argc, char *argv[]);
+int verb_post(sd_bus *bus, int argc, char *argv[]);
+int verb_event(sd_bus *bus, int argc, char *argv[]);
+int verb_call(sd_bus *bus, int argc, char *argv[]);

@@ -8,6 +8,7 @@
 #include <systemd/sd-bus.h>
 
 #include "alink.h"
+#include "bus-device.h"
 #include "bus-names.h"
 #include "bus.h"
 #include "event-util.h"
@@ -30,6 +31,7 @@ struct Bus {
         bool changed[_BUS_PROPERTY_MAX];
         bool have_name;
         UnitClient *units; /* units started through systemd (the firmware installer) */
+        BusDevices *devices; /* the org.alilinkd1.Device objects and their handlers */
 };
 
 #define X(id, name, ...) [BUS_PROPERTY_##id] = name,
@@ -219,7 +221,7 @@ static int method_set_led(sd_bus_message *msg, void *userdata, sd_bus_error *err
         if (r < 0)
                 return r;
         c.value.on = on;
-        code = manager_change_led(m, &c, /* reply_id= */ NULL, NULL);
+        code = manager_change_led(m, &c, NULL);
         if (code != ALINK_CODE_SUCCESS)
                 return sd_bus_error_setf(error, ALI_BUS_ERROR_LED_FAILED,
                         "The light did not take the requested state (device error %d)", code);
@@ -238,11 +240,30 @@ static int method_set_brightness(sd_bus_message *msg, void *userdata, sd_bus_err
         if (c.value.brightness > 100)
                 return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Brightness %u is not in 0..100",
                         c.value.brightness);
-        code = manager_change_led(m, &c, /* reply_id= */ NULL, NULL);
+        code = manager_change_led(m, &c, NULL);
         if (code != ALINK_CODE_SUCCESS)
                 return sd_bus_error_setf(error, ALI_BUS_ERROR_LED_FAILED,
                         "The light did not take the requested brightness (device error %d)", code);
         return sd_bus_reply_method_return(msg, NULL);
+}
+
+static int method_get_device(sd_bus_message *msg, void *userdata, sd_bus_error *error)
+{
+        Manager *m = userdata;
+        _cleanup_(freep) char *path = NULL;
+        const char *pk, *dn;
+        int r;
+
+        r = sd_bus_message_read(msg, "ss", &pk, &dn);
+        if (r < 0)
+                return r;
+        if (!m->device || !streq(pk, device_product_key(m->device)) || !streq(dn, device_device_name(m->device)))
+                return sd_bus_error_setf(
+                        error, ALI_BUS_ERROR_NO_SUCH_DEVICE, "This daemon does not serve device %s/%s", pk, dn);
+        r = bus_device_path(pk, dn, &path);
+        if (r < 0)
+                return r;
+        return sd_bus_reply_method_return(msg, "o", path);
 }
 
 static int method_reconnect(sd_bus_message *msg, void *userdata, sd_bus_error *error)
@@ -311,6 +332,8 @@ static const sd_bus_vtable manager_vtable[] = {
                 SD_BUS_NO_RESULT, method_set_led, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("SetBrightness", SD_BUS_ARGS("y", brightness), SD_BUS_NO_RESULT,
                 method_set_brightness, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("GetDevice", SD_BUS_ARGS("s", product_key, "s", device_name),
+                SD_BUS_RESULT("o", device), method_get_device, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD("Reconnect", NULL, NULL, method_reconnect, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD("RequestFirmware", NULL, NULL, method_request_firmware, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD("Reload", NULL, NULL, method_reload, SD_BUS_VTABLE_UNPRIVILEGED),
@@ -458,6 +481,11 @@ void bus_forget_unit(Bus *b)
                 unit_client_forget(b->units);
 }
 
+BusDevices *bus_get_devices(Bus *b)
+{
+        return b ? b->devices : NULL;
+}
+
 /* --- setup --- */
 
 static int on_name_reply(sd_bus_message *reply, void *userdata, sd_bus_error *ret_error)
@@ -515,6 +543,9 @@ int bus_new(Bus **ret, Manager *m)
         r = unit_client_new(&b->units, b->bus);
         if (r < 0)
                 return r;
+        r = bus_devices_new(&b->devices, b->bus);
+        if (r < 0)
+                return r;
 
         r = sd_bus_add_object_vtable(
                 b->bus, &b->object_slot, ALI_BUS_PATH, ALI_BUS_INTERFACE, manager_vtable, m);
@@ -543,6 +574,7 @@ Bus *bus_free(Bus *b)
         if (!b)
                 return NULL;
         b->units = unit_client_free(b->units);
+        b->devices = bus_devices_free(b->devices);
         /* What is still queued goes out before the connection is flushed and closed. */
         if (b->flush)
                 bus_flush(b);

@@ -55,3 +55,6 @@ void bus_property_changed(Bus *b, BusProperty p);
  * forwarded custom topic. */
 void bus_emit_property_set(Bus *b, const char *params_json);
 void bus_emit_message(Bus *b, const char *topic, const void *payload, size_t len);
+
+/* The Device objects on this connection (bus-device.h); NULL without a bus. */
+struct BusDevices *bus_get_devices(Bus *b);

@@ -11,6 +11,7 @@
 #include <glob.h>
 #include <ini.h>
 #include <inttypes.h>
+#include <json-c/json.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -24,6 +25,9 @@
 #include "log.h"
 #include "macro.h"
 #include "string-util.h"
+#include "binding.h"
+#include "tsl.h"
+#include "tsl-default.h"
 
 typedef struct ConfItem ConfItem;
 
@@ -430,6 +434,7 @@ static const ConfItem conf_items[] = {
         {"device", "device_secret_file", parse_secret_file, C(device_secret_file), 0, 0},
         {"device", "region", parse_identifier, C(region), 1, 64},
         {"device", "instance_id", parse_identifier, C(instance_id), 1, 64},
+        {"device", "tsl", parse_path, C(tsl_path), 0, 0},
         {"mqtt", "host", parse_host, C(host), 0, 0},
         {"mqtt", "port", parse_uint, C(port), 1, 65535},
         {"mqtt", "ca_file", parse_path, C(ca_file), 0, 0},
@@ -479,9 +484,56 @@ static bool section_known(const char *section)
         return false;
 }
 
+/* [binding.IDENTIFIER]: one property bound to hardware; binding.c owns the keys. */
+static void handle_binding(ConfParser *p, const char *identifier, const char *name, const char *value)
+{
+        _cleanup_(freep) char *error = NULL;
+        Conf *c = p->conf;
+        BindingConfig *b = NULL;
+        int r;
+
+        if (isempty(identifier) || strlen(identifier) > 50 || !alnum_or_chars(identifier, "_:")) {
+                conf_error(p,
+                        "[binding.%s]: expected a property's identifier after \"binding.\" (1..50 "
+                        "characters from A-Z a-z 0-9 _ :)",
+                        identifier);
+                return;
+        }
+        for (size_t i = 0; i < c->n_bindings; i++)
+                if (streq(c->bindings[i].identifier, identifier))
+                        b = &c->bindings[i];
+        if (!b) {
+                BindingConfig *n = reallocarray(c->bindings, c->n_bindings + 1, sizeof(BindingConfig));
+                if (!n) {
+                        p->oom = true;
+                        return;
+                }
+                c->bindings = n;
+                b = &c->bindings[c->n_bindings];
+                *b = (BindingConfig){.kind = _BINDING_KIND_INVALID, .identifier = strdup(identifier)};
+                if (!b->identifier) {
+                        p->oom = true;
+                        return;
+                }
+                c->n_bindings++;
+        }
+        r = binding_config_set(b, name, value, &error);
+        if (r == -ENOMEM)
+                p->oom = true;
+        else if (r == -ENOKEY)
+                conf_warn(p, "unknown key %s in [binding.%s], ignoring", name, identifier);
+        else if (r < 0)
+                conf_error(p, "[binding.%s] %s", identifier, strna(error));
+}
+
 static int handle_entry(void *userdata, const char *section, const char *name, const char *value)
 {
         ConfParser *p = userdata;
+
+        if (section && strncmp(section, "binding.", 8) == 0) {
+                handle_binding(p, section + 8, name, value);
+                return 1;
+        }
 
         for (size_t i = 0; i < ELEMENTSOF(conf_items); i++) {
                 const ConfItem *item = &conf_items[i];
@@ -706,6 +758,94 @@ static int resolve_secret(Conf *c, unsigned *n_errors)
         return 0;
 }
 
+/* The RGB light's thing model (data/tsl/rgb-light.json, built in) with the identifiers [led] gives its
+ * properties: LightSwitch, RGBColor and Brightness there, in that order; Brightness only when [led]
+ * brightness_property is set. Exactly the product ali-linkd served before it read thing models. */
+static int conf_light_tsl(const Conf *c, char **ret)
+{
+        const char *names[] = {c->led_model.switch_property, c->led_model.color_property,
+                c->led_model.brightness_property};
+        json_object *o = json_tokener_parse(tsl_default), *props;
+        int r = -ENOMEM;
+
+        if (!o || !json_object_object_get_ex(o, "properties", &props) ||
+                json_object_array_length(props) != ELEMENTSOF(names))
+                goto finish;
+        for (size_t i = ELEMENTSOF(names); i-- > 0;) {
+                if (!names[i])
+                        (void) json_object_array_del_idx(props, i, 1);
+                else if (json_object_object_add(json_object_array_get_idx(props, i), "identifier",
+                                 json_object_new_string(names[i])) < 0)
+                        goto finish;
+        }
+        *ret = strdup(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
+        r = *ret ? 0 : -ENOMEM;
+finish:
+        json_object_put(o);
+        return r;
+}
+
+/* Each binding complete, and for a property of the model of the right type. Returns the number of
+ * problems (logged). */
+static unsigned conf_check_bindings(const Conf *c)
+{
+        unsigned n = 0;
+
+        for (size_t i = 0; i < c->n_bindings; i++) {
+                const BindingConfig *b = &c->bindings[i];
+                _cleanup_(freep) char *error = NULL;
+                const TslProperty *prop;
+                BindingType type = {};
+
+                if (binding_config_verify(b, &error) < 0) {
+                        log_error("%s: [binding.%s] %s", c->path, b->identifier, strna(error));
+                        n++;
+                        continue;
+                }
+                prop = c->tsl ? tsl_find_property(c->tsl, b->identifier) : NULL;
+                if (!prop) {
+                        if (c->tsl)
+                                log_error("%s: [binding.%s]: the thing model has no property %s", c->path,
+                                        b->identifier, b->identifier);
+                        n += !!c->tsl;
+                        continue;
+                }
+                type.kind = tsl_type_kind(tsl_property_type(prop));
+                type.has_range = tsl_type_range(tsl_property_type(prop), &type.min, &type.max);
+                type.writable = tsl_property_writable(prop);
+                if (binding_config_check_type(b, &type, &error) < 0) {
+                        log_error("%s: [binding.%s] %s", c->path, b->identifier, strna(error));
+                        n++;
+                }
+        }
+        return n;
+}
+
+/* The thing model: [device] tsl, or the light's. Problems name the file and the JSON path. Returns the
+ * number of problems (logged), or negative errno. */
+static int conf_load_tsl(Conf *c)
+{
+        _cleanup_(freep) char *error = NULL, *light = NULL;
+        int r;
+
+        if (c->tsl_path)
+                r = tsl_load_file(c->tsl_path, &c->tsl, &error);
+        else {
+                r = conf_light_tsl(c, &light);
+                if (r < 0)
+                        return r;
+                r = tsl_parse(light, strlen(light), &c->tsl, &error);
+        }
+        if (r == 0)
+                return 0;
+        if (r < 0 && !error)
+                log_error_errno(r, "%s: [device] tsl: cannot load the thing model %s: %m", c->path,
+                        strna(c->tsl_path));
+        else
+                log_error("%s: [device] tsl: %s", c->path, strna(error));
+        return 1;
+}
+
 /* qsort() passes pointers to the elements, which are char pointers. */
 static int compare_paths(const void *a, const void *b)
 {
@@ -901,6 +1041,11 @@ int conf_load(const char *path, Conf **ret)
         r = conf_fill_defaults(c);
         if (r < 0)
                 return r;
+        r = conf_load_tsl(c);
+        if (r < 0)
+                return r;
+        n_errors += r;
+        n_errors += conf_check_bindings(c);
 
         if (n_errors > 0) {
                 log_error("%s: %u problem%s found", c->path, n_errors, n_errors == 1 ? "" : "s");
@@ -929,6 +1074,11 @@ Conf *conf_free(Conf *c)
         strv_free(c->user_topics);
         strv_free(c->bus_forward_topics);
         free(c->state_directory);
+        free(c->tsl_path);
+        tsl_free(c->tsl);
+        for (size_t i = 0; i < c->n_bindings; i++)
+                binding_config_done(&c->bindings[i]);
+        free(c->bindings);
         free(c->led_model.switch_property);
         free(c->led_model.color_property);
         free(c->led_model.brightness_property);

@@ -12,6 +12,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "binding.h"
 #include "led-model.h"
 #include "macro.h"
 
@@ -46,6 +47,11 @@ typedef struct Conf {
         char *region;
         char *instance_id;
         SecretSource secret_source;
+        char *tsl_path; /* [device] tsl: NULL for the RGB light's, built in */
+        struct Tsl *tsl; /* the thing model, loaded */
+        /* [binding.IDENTIFIER] sections: properties bound to hardware (binding.h), checked against tsl. */
+        BindingConfig *bindings;
+        size_t n_bindings;
 
         /* [mqtt] */
         char *host; /* resolved: configured or derived from instance_id / product_key + region */

@@ -7,11 +7,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <json-c/json.h>
 #include <systemd/sd-daemon.h>
 #include <time.h>
 
 #include "alink-sign.h"
+#include "bus-device.h"
 #include "bus.h"
+#include "device.h"
 #include "event-util.h"
 #include "fs-util.h"
 #include "led-json.h"
@@ -37,6 +40,8 @@ static void manager_set_state(Manager *m, ManagerState state)
         if (m->state == state)
                 return;
         m->state = state;
+        if (m->device)
+                device_set_online(m->device, state == MANAGER_CONNECTED);
         /* Everything that describes the connection moves with the state. */
         bus_property_changed(m->bus, BUS_PROPERTY_STATE);
         bus_property_changed(m->bus, BUS_PROPERTY_CONNECTED);
@@ -99,20 +104,6 @@ int manager_publish(Manager *m, const char *topic, const char *payload, int qos)
         return 0;
 }
 
-/* Property posts wait in the outbox like everything else, but fold into one while they wait. */
-static int manager_queue_post(Manager *m, const char *payload)
-{
-        int r = outbox_append(
-                m->outbox, OUTBOX_PROPERTIES, m->topics.property_post, payload, strlen(payload));
-
-        bus_property_changed(m->bus, BUS_PROPERTY_OUTBOX_DEPTH);
-        bus_property_changed(m->bus, BUS_PROPERTY_OUTBOX_DROPPED);
-        if (r < 0)
-                return log_warning_errno(r, "Cannot queue a property post: %m");
-        log_debug("Queued property post: %s", payload);
-        return r;
-}
-
 static int outbox_send(void *userdata, const char *topic, const void *payload, size_t len, int *ret_mid)
 {
         Manager *m = userdata;
@@ -140,48 +131,29 @@ static void on_mqtt_published(MqttSession *s, int mid, void *userdata)
 
 static int manager_post_state(Manager *m, const LedState *state)
 {
-        _cleanup_(freep) char *id = NULL, *payload = NULL;
-        int r;
-
-        id = manager_new_message_id(m);
-        if (!id)
-                return log_oom();
         struct json_object *params;
-        r = led_params_new(&m->conf->led_model, state, &params);
-        if (r >= 0)
-                r = alink_build_property_post_object(id, params, &payload);
-        if (r < 0)
-                return log_oom();
-        r = manager_queue_post(m, payload);
-        if (r >= 0)
-                log_info("Posting the light's state (%s) as message %s", state->on ? "on" : "off", id);
-        return r;
-}
-
-static int manager_reply(Manager *m, const char *topic, const char *id, int64_t code, const char *message)
-{
-        _cleanup_(freep) char *payload = NULL;
         int r;
 
-        r = alink_build_reply(id, code, message, &payload);
+        if (!m->device)
+                return 0; /* not configured: nobody to post for */
+        r = led_params_new(&m->conf->led_model, state, &params);
         if (r < 0)
                 return log_oom();
-        /* Replies go out at QoS 0, as the SDKs send them; the caller times out and retries. */
-        return manager_publish(m, topic, payload, /* qos= */ 0);
-}
-
-static const char *led_code_message(int code)
-{
-        switch (code) {
-        case ALINK_CODE_SUCCESS:
-                return NULL;
-        case LED_CODE_READBACK_DIFFERS:
-                return "the light did not take the requested state";
-        case LED_CODE_UNAVAILABLE:
-                return "the light's hardware is not available";
-        default:
-                return "writing to the light's hardware failed";
+        /* Only what the product's thing model has: a thermostat's has no light. */
+        json_object_object_foreach(params, key, v)
+        {
+                (void) v;
+                if (!tsl_find_property(m->conf->tsl, key))
+                        json_object_object_del(params, key);
         }
+        if (json_object_object_length(params) == 0) {
+                json_object_put(params);
+                return 0;
+        }
+        r = device_post_light(m->device, params);
+        if (r >= 0)
+                log_info("Posting the light's state (%s)", state->on ? "on" : "off");
+        return r;
 }
 
 /* How long a changed light state may wait to be saved: a burst of changes then costs one fsync, and a crash
@@ -206,7 +178,9 @@ static void manager_schedule_led_save(Manager *m)
                 (void) led_save(m->led); /* no timer: now, then */
 }
 
-int manager_change_led(Manager *m, const LedChange *change, const char *reply_id, LedState *ret_actual)
+/* Apply, read back, save: the light's part of every change. Returns the Alink code (200 or a LED_CODE_*),
+ * with the state the light shows in *ret_actual. */
+static int manager_apply_led(Manager *m, const LedChange *change, LedState *ret_actual)
 {
         LedState want = *led_get_state(m->led), actual = want;
         int r, code;
@@ -224,62 +198,34 @@ int manager_change_led(Manager *m, const LedChange *change, const char *reply_id
         bus_property_changed(m->bus, BUS_PROPERTY_BRIGHTNESS);
         if (code != ALINK_CODE_SUCCESS)
                 log_warning("The light did not take the requested state: device error %d", code);
+        *ret_actual = actual;
+        return code;
+}
 
-        /* Answer first, then post what the light actually shows: the set_reply does not update the
-         * cloud's stored value, the post does (property set,
-         * https://help.aliyun.com/document_detail/89301.htm). */
-        if (reply_id)
-                (void) manager_reply(
-                        m, m->topics.property_set_reply, reply_id, code, led_code_message(code));
+int manager_change_led(Manager *m, const LedChange *change, LedState *ret_actual)
+{
+        LedState actual;
+        int code = manager_apply_led(m, change, &actual);
+
+        /* The cloud keeps the last posted values: tell it what the light shows now. */
         (void) manager_post_state(m, &actual);
         if (ret_actual)
                 *ret_actual = actual;
         return code;
 }
 
-static void manager_handle_property_set(Manager *m, const void *payload, size_t len)
-{
-        _cleanup_(alink_property_set_done) AlinkPropertySet ps = {};
-        _cleanup_(freep) char *error = NULL;
-        LedChange change;
-        int r;
-
-        r = alink_parse_property_set(payload, len, &ps, &error);
-        if (r == 0)
-                r = led_change_from_params(&m->conf->led_model, ps.params, &change, &error);
-        if (r < 0) {
-                log_error_errno(r, "Cannot parse a property set: %m");
-                (void) manager_reply(
-                        m, m->topics.property_set_reply, ps.id, ALINK_CODE_REQUEST_ERROR, "internal error");
-                return;
-        }
-        if (r == ALINK_E_INVALID) {
-                log_warning("Rejected property set %s: %s", strna(ps.id), strna(error));
-                (void) manager_reply(m, m->topics.property_set_reply, ps.id, ALINK_CODE_PARAM_ERROR, error);
-                return;
-        }
-
-        log_info("Property set %s from the cloud", ps.id);
-        (void) manager_change_led(m, &change, ps.id, NULL);
-        /* After the set_reply has gone out: local listeners do not hold up the cloud's round trip. */
-        bus_emit_property_set(m->bus, ps.params_json);
-}
-
 int manager_post_properties(Manager *m, const char *params_json, char **ret_error)
 {
-        _cleanup_(freep) char *id = NULL, *payload = NULL;
-        int r;
+        if (!m->device)
+                return alink_json_error(ret_error, "the device is not configured");
+        return device_post_properties(m->device, params_json, ret_error);
+}
 
-        id = manager_new_message_id(m);
-        if (!id)
-                return log_oom();
-        r = alink_build_property_post_params(id, params_json, &payload, ret_error);
-        if (r != 0)
-                return r;
-        r = manager_queue_post(m, payload);
-        if (r >= 0)
-                log_debug("Posting properties for a local client as message %s", id);
-        return r;
+int manager_post_event(Manager *m, const char *event, const char *output_json, char **ret_error)
+{
+        if (!m->device)
+                return alink_json_error(ret_error, "the device is not configured");
+        return device_post_event(m->device, event, output_json, ret_error);
 }
 
 int manager_request_firmware(Manager *m)
@@ -302,42 +248,6 @@ uint64_t manager_get_outbox_dropped(Manager *m)
         return outbox_dropped(m->outbox);
 }
 
-static void manager_handle_post_reply(
-        Manager *m, const char *event, size_t event_len, const void *payload, size_t len)
-{
-        _cleanup_(alink_reply_done) AlinkReply reply = {};
-        _cleanup_(freep) char *error = NULL;
-        int r;
-
-        (void) m;
-        r = alink_parse_reply(payload, len, &reply, &error);
-        if (r != 0) {
-                log_warning("Ignoring an unreadable reply to a %.*s post: %s", (int) event_len, event,
-                        r < 0 ? "out of memory" : error);
-                return;
-        }
-        if (reply.code != ALINK_CODE_SUCCESS)
-                log_warning("The cloud refused %.*s post %s: code %" PRId64 "%s%s", (int) event_len, event,
-                        strna(reply.id), reply.code, reply.message ? ", " : "", strempty(reply.message));
-        else
-                log_debug("The cloud accepted %.*s post %s", (int) event_len, event, strna(reply.id));
-}
-
-static void manager_handle_service(Manager *m, const char *topic, const char *service, size_t service_len,
-        const void *payload, size_t len)
-{
-        _cleanup_(freep) char *id = NULL, *reply_topic = NULL, *message = NULL;
-
-        if (alink_parse_request_id(payload, len, &id) < 0)
-                id = NULL;
-        log_warning("The cloud called service %.*s, which this device does not offer", (int) service_len,
-                service);
-        if (asprintf(&reply_topic, "%s_reply", topic) < 0 ||
-                asprintf(&message, "service %.*s is not supported", (int) service_len, service) < 0)
-                return (void) log_oom();
-        (void) manager_reply(m, reply_topic, id, ALINK_CODE_REQUEST_ERROR, message);
-}
-
 static void on_mqtt_message(MqttSession *s, const char *topic, const void *payload, size_t len, int qos,
         bool retained, void *userdata)
 {
@@ -354,6 +264,7 @@ static void on_mqtt_message(MqttSession *s, const char *topic, const void *paylo
         /* A retained command is one from the past, replayed on every subscribe: it was answered (or
          * refused) when it was new, and applying it again would undo whatever happened since. */
         if (retained && (kind == ALINK_TOPIC_PROPERTY_SET || kind == ALINK_TOPIC_SERVICE ||
+                                kind == ALINK_TOPIC_RRPC_SERVICE || kind == ALINK_TOPIC_RRPC_REQUEST ||
                                 kind == ALINK_TOPIC_OTA_UPGRADE)) {
                 log_warning(
                         "Ignoring a retained message on %s: commands are applied when they are sent, not "
@@ -364,13 +275,23 @@ static void on_mqtt_message(MqttSession *s, const char *topic, const void *paylo
 
         switch (kind) {
         case ALINK_TOPIC_PROPERTY_SET:
-                manager_handle_property_set(m, payload, len);
+                if (m->device)
+                        device_handle_property_set(m->device, payload, len);
                 break;
         case ALINK_TOPIC_EVENT_POST_REPLY:
-                manager_handle_post_reply(m, name, name_len, payload, len);
+                if (m->device)
+                        device_handle_post_reply(m->device, name, name_len, payload, len);
                 break;
         case ALINK_TOPIC_SERVICE:
-                manager_handle_service(m, topic, name, name_len, payload, len);
+        case ALINK_TOPIC_RRPC_SERVICE:
+        case ALINK_TOPIC_RRPC_REQUEST:
+                if (m->device)
+                        device_handle_service(m->device, kind, topic, name, name_len, payload, len);
+                break;
+        case ALINK_TOPIC_DESIRED_GET_REPLY:
+        case ALINK_TOPIC_DESIRED_DELETE_REPLY:
+                if (m->device)
+                        device_handle_desired_reply(m->device, kind, payload, len);
                 break;
         case ALINK_TOPIC_USER:
                 log_info("Message on user topic %s: %zu bytes", name, len);
@@ -407,6 +328,8 @@ static void on_mqtt_state(
                  * keeps the last posted values). */
                 outbox_set_online(m->outbox, true);
                 (void) manager_post_state(m, led_get_state(m->led));
+                if (m->device)
+                        device_connected(m->device);
                 ota_on_connected(m->ota);
                 break;
         case MQTT_STATE_BACKOFF:
@@ -420,6 +343,141 @@ static void on_mqtt_state(
                 outbox_set_online(m->outbox, false);
                 break;
         }
+}
+
+/* ---- the device's host: the cloud, the light, the bus ---- */
+
+static int device_host_publish(void *userdata, const char *topic, const char *payload, int qos)
+{
+        return manager_publish(userdata, topic, payload, qos);
+}
+
+/* Property posts wait in the outbox like everything else, but fold into one while they wait. */
+static int device_host_queue_post(void *userdata, const char *topic, const char *payload)
+{
+        Manager *m = userdata;
+        int r = outbox_append(m->outbox, OUTBOX_PROPERTIES, topic, payload, strlen(payload));
+
+        bus_property_changed(m->bus, BUS_PROPERTY_OUTBOX_DEPTH);
+        bus_property_changed(m->bus, BUS_PROPERTY_OUTBOX_DROPPED);
+        if (r < 0)
+                return log_warning_errno(r, "Cannot queue a property post: %m");
+        log_debug("Queued property post: %s", payload);
+        return r;
+}
+
+static char *device_host_new_message_id(void *userdata)
+{
+        return manager_new_message_id(userdata);
+}
+
+static bool device_host_is_light_property(void *userdata, const char *identifier)
+{
+        Manager *m = userdata;
+        const LedModel *model = &m->conf->led_model;
+
+        return streq_ptr(identifier, model->switch_property) || streq_ptr(identifier, model->color_property) ||
+               streq_ptr(identifier, model->brightness_property);
+}
+
+/* The light's part of a set: checked against the TSL already, so a refusal here means the TSL and the
+ * [led] identifiers disagree. */
+static int device_host_set_light(void *userdata, struct json_object *params, struct json_object **ret_actual)
+{
+        Manager *m = userdata;
+        _cleanup_(freep) char *error = NULL;
+        LedState actual;
+        LedChange change;
+        int r, code;
+
+        *ret_actual = NULL;
+        r = led_change_from_params(&m->conf->led_model, params, &change, &error);
+        if (r != 0) {
+                log_warning("The light cannot take %s: %s", json_object_to_json_string(params),
+                        r < 0 ? "out of memory" : strna(error));
+                return ALINK_CODE_PARAM_ERROR;
+        }
+        code = manager_apply_led(m, &change, &actual);
+        if (led_params_new(&m->conf->led_model, &actual, ret_actual) < 0)
+                *ret_actual = NULL;
+        return code;
+}
+
+static void device_host_property_set(void *userdata, const char *params_json)
+{
+        Manager *m = userdata;
+
+        bus_emit_property_set(m->bus, params_json);
+}
+
+static int device_host_handler_set(void *userdata, const char *params_json, uint64_t timeout_usec,
+        DeviceCallDone done, void *done_userdata, sd_bus_slot **ret_slot)
+{
+        Manager *m = userdata;
+
+        return bus_devices_handler_set(
+                bus_get_devices(m->bus), m->device, params_json, timeout_usec, done, done_userdata, ret_slot);
+}
+
+static int device_host_handler_call(void *userdata, const char *service, const char *params_json,
+        uint64_t timeout_usec, DeviceCallDone done, void *done_userdata, sd_bus_slot **ret_slot)
+{
+        Manager *m = userdata;
+
+        return bus_devices_handler_call(bus_get_devices(m->bus), m->device, service, params_json, timeout_usec,
+                done, done_userdata, ret_slot);
+}
+
+static void device_host_changed(void *userdata)
+{
+        Manager *m = userdata;
+
+        bus_devices_changed(bus_get_devices(m->bus), m->device);
+}
+
+static void manager_drop_device(Manager *m)
+{
+        if (!m->device)
+                return;
+        bus_devices_remove(bus_get_devices(m->bus), m->device);
+        m->device = device_free(m->device);
+}
+
+/* The device the configuration describes, made again with each session and each reload (it borrows the
+ * Conf's thing model). Requests still in flight are answered by device_free(). */
+static int manager_setup_device(Manager *m)
+{
+        const Conf *c = m->conf;
+        DeviceConfig dc = {
+                .product_key = c->product_key,
+                .device_name = c->device_name,
+                .tsl = c->tsl,
+                .bindings = c->bindings,
+                .n_bindings = c->n_bindings,
+        };
+        DeviceHost host = {
+                .publish = device_host_publish,
+                .queue_post = device_host_queue_post,
+                .new_message_id = device_host_new_message_id,
+                .is_light_property = device_host_is_light_property,
+                .set_light = device_host_set_light,
+                .property_set = device_host_property_set,
+                .handler_set = device_host_handler_set,
+                .handler_call = device_host_handler_call,
+                .changed = device_host_changed,
+                .userdata = m,
+        };
+        int r;
+
+        manager_drop_device(m);
+        r = device_new(&m->device, m->event, &dc, &host);
+        if (r < 0)
+                return log_error_errno(r, "Cannot set up the device %s/%s: %m", c->product_key, c->device_name);
+        device_set_online(m->device, m->state == MANAGER_CONNECTED);
+        r = bus_devices_add(bus_get_devices(m->bus), m->device);
+        if (r < 0)
+                log_warning_errno(r, "The device is not on D-Bus: %m");
+        return 0;
 }
 
 static int manager_create_session(Manager *m)
@@ -452,14 +510,29 @@ static int manager_create_session(Manager *m)
                         ALINK_SIGN_TIMESTAMP, &password) < 0)
                 return log_oom();
 
-        subs = calloc(5 + n_user + 1, sizeof(char *));
+        r = manager_setup_device(m);
+        if (r < 0)
+                return r;
+
+        /* The platform routes these to a _ss=1 client by itself; subscribing as well costs nothing and
+         * does not depend on that (auto-subscription, https://help.aliyun.com/document_detail/197770.htm). */
+        const char *const system_topics[] = {
+                m->topics.property_set,
+                m->topics.event_post_reply,
+                m->topics.service,
+                m->topics.rrpc_service,
+                m->topics.rrpc_request,
+                m->topics.desired_get_reply,
+                m->topics.desired_delete_reply,
+                m->topics.ota_upgrade,
+                m->topics.ota_firmware_get_reply,
+        };
+        subs = calloc(ELEMENTSOF(system_topics) + n_user + 1, sizeof(char *));
         if (!subs)
                 return log_oom();
-        if (!(subs[n++] = strdup(m->topics.property_set)) ||
-                !(subs[n++] = strdup(m->topics.event_post_reply)) ||
-                !(subs[n++] = strdup(m->topics.service)) || !(subs[n++] = strdup(m->topics.ota_upgrade)) ||
-                !(subs[n++] = strdup(m->topics.ota_firmware_get_reply)))
-                return log_oom();
+        for (size_t i = 0; i < ELEMENTSOF(system_topics); i++)
+                if (!(subs[n++] = strdup(system_topics[i])))
+                        return log_oom();
         for (size_t i = 0; i < n_user; i++)
                 if (alink_topic_user(&m->topics, c->user_topics[i], &subs[n++]) < 0)
                         return log_oom();
@@ -495,6 +568,7 @@ static int manager_create_session(Manager *m)
 
 static void manager_enter_unconfigured(Manager *m)
 {
+        manager_drop_device(m);
         outbox_set_online(m->outbox, false);
         m->mqtt = mqtt_session_free(m->mqtt);
         manager_set_state(m, MANAGER_UNCONFIGURED);
@@ -754,6 +828,8 @@ int manager_reload(Manager *m)
 
         reconnect = !m->mqtt || conf_connection_changed(m->conf, c);
         relight = !led_config_equal(&m->conf->led, &c->led);
+        /* The device borrows the old Conf's thing model: it goes first, and comes back below. */
+        manager_drop_device(m);
         conf_free(m->conf);
         m->conf = TAKE_PTR(c);
         manager_apply_conf(m);
@@ -778,8 +854,10 @@ int manager_reload(Manager *m)
         if (reconnect) {
                 log_info("Connection settings changed: reconnecting");
                 r = manager_create_session(m);
-        } else
+        } else {
+                r = manager_setup_device(m);
                 log_info("Configuration reloaded; the connection is unchanged");
+        }
         manager_end_reload(m);
         return r < 0 ? r : MANAGER_RELOAD_APPLIED;
 }
@@ -855,6 +933,7 @@ Manager *manager_free(Manager *m)
 {
         if (!m)
                 return NULL;
+        manager_drop_device(m);
         ota_free(m->ota);
         bus_free(m->bus);
         mqtt_session_free(m->mqtt);

@@ -48,6 +48,8 @@ typedef struct Manager {
         Backoff connect_backoff;
         char *connect_identity;
         Outbox *outbox; /* every QoS 1 message to the cloud, from acceptance to PUBACK */
+        /* The device the configuration describes, by its thing model (NULL while unconfigured). */
+        struct Device *device;
 
         /* The light. */
         Led *led;
@@ -93,8 +95,10 @@ const char *manager_state_to_string(ManagerState s);
  * restarts): 0 when stored, 1 when it could only be kept in memory. QoS 0 goes out now or not at all:
  * -ENOTCONN when offline. -EMSGSIZE, -EINVAL for bad input. */
 int manager_publish(Manager *m, const char *topic, const char *payload, int qos);
-/* Post properties given as a JSON object by a local client; ALINK_E_INVALID with *ret_error for bad JSON. */
+/* Post properties given as a JSON object by a local client, or an event with its output: checked against
+ * the thing model first, ALINK_E_INVALID with *ret_error when they do not fit it. */
 int manager_post_properties(Manager *m, const char *params_json, char **ret_error);
+int manager_post_event(Manager *m, const char *event, const char *output_json, char **ret_error);
 /* Ask the cloud for pending firmware (thing/ota/firmware/get). */
 int manager_request_firmware(Manager *m);
 void manager_get_ota_status(Manager *m, OtaStatus *ret);
@@ -109,7 +113,6 @@ void manager_notify_ready(Manager *m);
 /* A fresh Alink message id (decimal string); NULL when out of memory. Caller frees. */
 char *manager_new_message_id(Manager *m);
 
-/* The one path for every change of the light (cloud property set, D-Bus, CLI): apply, read back, answer
- * the request when reply_id is given (set_reply with 200 or the device error code), then post the state
- * the light actually shows. Returns the Alink code (200 or a LED_CODE_*). */
-int manager_change_led(Manager *m, const LedChange *change, const char *reply_id, LedState *ret_actual);
+/* A local change of the light (D-Bus, CLI): apply, read back, then post the state the light actually shows.
+ * Returns the Alink code (200 or a LED_CODE_*). Cloud sets reach the light through the Device. */
+int manager_change_led(Manager *m, const LedChange *change, LedState *ret_actual);

@@ -1,0 +1,159 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* ctl-device.c: aliLinkctl get, set, post, event and call: the device's thing model through its
+ * org.alilinkd1.Device object (the daemon checks everything against the TSL and says what is wrong). */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bus-names.h"
+#include "ctl-common.h"
+#include "string-util.h"
+
+/* The object of the device the daemon serves (its own, the one in status). */
+static int device_path(sd_bus *bus, char **ret)
+{
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        _cleanup_(status_done) Status s = {};
+        const char *path;
+        int r;
+
+        r = get_status(bus, &s);
+        if (r < 0)
+                return r;
+        if (isempty(s.v[PROP_PRODUCT_KEY].s) || isempty(s.v[PROP_DEVICE_NAME].s)) {
+                fprintf(stderr, "The daemon is not configured: it serves no device yet\n");
+                return -ENXIO;
+        }
+        r = call(bus, "Finding the device", "GetDevice", &reply, "ss", s.v[PROP_PRODUCT_KEY].s,
+                s.v[PROP_DEVICE_NAME].s);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_read(reply, "o", &path);
+        if (r < 0)
+                return r;
+        *ret = strdup(path);
+        return *ret ? 0 : -ENOMEM;
+}
+
+static int call_device(
+        sd_bus *bus, const char *what, const char *method, sd_bus_message **reply, const char *types, ...)
+{
+        _cleanup_(freep) char *path = NULL;
+        va_list ap;
+        int r;
+
+        r = device_path(bus, &path);
+        if (r < 0)
+                return r;
+        va_start(ap, types);
+        r = call_object_va(bus, what, path, ALI_BUS_DEVICE_INTERFACE, method, reply, types, ap);
+        va_end(ap);
+        return r;
+}
+
+/* get [ID...]: the last known values, all or the ones named; one "ID=VALUE" line each, or a JSON object. */
+int verb_get(sd_bus *bus, int argc, char *argv[])
+{
+        _cleanup_(freep) char *path = NULL;
+        _cleanup_(json_object_putp) json_object *values = NULL, *out = NULL;
+        sd_bus_error e = SD_BUS_ERROR_NULL;
+        char *text = NULL;
+        int r;
+
+        r = device_path(bus, &path);
+        if (r < 0)
+                return r;
+        r = sd_bus_get_property_string(bus, ALI_BUS_NAME, path, ALI_BUS_DEVICE_INTERFACE, "Properties", &e, &text);
+        if (r < 0) {
+                r = bus_failed("Reading the properties", &e, r);
+                sd_bus_error_free(&e);
+                return r;
+        }
+        values = json_tokener_parse(text);
+        free(text);
+        if (!json_object_is_type(values, json_type_object)) {
+                fprintf(stderr, "The daemon sent properties that are not a JSON object\n");
+                return -EBADMSG;
+        }
+        out = json_object_new_object();
+        if (!out)
+                return -ENOMEM;
+        for (int i = 1; i < argc; i++) {
+                json_object *v;
+                if (!json_object_object_get_ex(values, argv[i], &v)) {
+                        fprintf(stderr, "%s: no known value (not in the thing model, or not posted yet)\n",
+                                argv[i]);
+                        return -ENOENT;
+                }
+                json_object_object_add(out, argv[i], json_object_get(v));
+        }
+        if (argc == 1) {
+                json_object_object_foreach(values, key, value)
+                {
+                        json_object_object_add(out, key, json_object_get(value));
+                }
+        }
+        if (arg_json) {
+                print_json(out);
+                return 0;
+        }
+        json_object_object_foreach(out, name, value)
+        {
+                printf("%s=%s\n", name, json_object_to_json_string_ext(value, JSON_C_TO_STRING_PLAIN));
+        }
+        return 0;
+}
+
+/* set ID=VALUE...: VALUE is JSON when it reads as JSON (10, 2.5, {"a":1}, "text"), else a string. */
+int verb_set(sd_bus *bus, int argc, char *argv[])
+{
+        _cleanup_(json_object_putp) json_object *params = json_object_new_object();
+
+        if (!params)
+                return -ENOMEM;
+        for (int i = 1; i < argc; i++) {
+                const char *eq = strchr(argv[i], '=');
+                _cleanup_(freep) char *id = NULL;
+                json_object *v;
+
+                if (!eq || eq == argv[i])
+                        return usage_error("set: expected IDENTIFIER=VALUE, got \"%s\"", argv[i]);
+                id = strndup(argv[i], eq - argv[i]);
+                if (!id)
+                        return -ENOMEM;
+                v = json_tokener_parse(eq + 1);
+                if (!v && !streq(eq + 1, "null"))
+                        v = json_object_new_string(eq + 1);
+                json_object_object_add(params, id, v);
+        }
+        return call_device(bus, "Setting properties", "SetProperties", NULL, "s",
+                json_object_to_json_string_ext(params, JSON_C_TO_STRING_PLAIN));
+}
+
+int verb_post(sd_bus *bus, int argc, char *argv[])
+{
+        (void) argc;
+        return call_device(bus, "Posting properties", "PostProperties", NULL, "s", argv[1]);
+}
+
+int verb_event(sd_bus *bus, int argc, char *argv[])
+{
+        return call_device(bus, "Posting the event", "PostEvent", NULL, "ss", argv[1], argc > 2 ? argv[2] : "{}");
+}
+
+int verb_call(sd_bus *bus, int argc, char *argv[])
+{
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        const char *output;
+        int r;
+
+        r = call_device(bus, "Calling the service", "CallService", &reply, "ss", argv[1], argc > 2 ? argv[2] : "{}");
+        if (r < 0)
+                return r;
+        r = sd_bus_message_read(reply, "s", &output);
+        if (r < 0)
+                return r;
+        printf("%s\n", output);
+        return 0;
+}
