@@ -240,7 +240,10 @@ static int gpio_output_open(Binding *b)
                 return r;
         /* Only looked for: the line is requested by the first write. */
         r = gpio_locate(b, LOG_WARNING, &chip);
-        return r == -ENOMEM ? r : 0;
+        if (r == -ENOMEM)
+                return r;
+        ((GpioState *) b->data)->warned = r != 0;
+        return 0;
 }
 
 static int gpio_output_write(Binding *b, struct json_object *value, struct json_object **ret_actual)
