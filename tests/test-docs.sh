@@ -3,7 +3,8 @@
 # The documentation and the system integration files, as built (no root needed; test-package.sh checks
 # the installed package): the man pages render without a warning; every key of conf.c's table is
 # documented, in its section, in ali-linkd.conf(5) and in the shipped etc/ali-linkd.conf, and neither
-# documents a key that does not exist; the unit rates 2.0 or lower in systemd-analyze security; udev
+# documents a key that does not exist; the same for binding.c's keys and the man page's
+# [binding.IDENTIFIER] section; the unit rates 2.0 or lower in systemd-analyze security; udev
 # accepts the rules; the installer wrapper parses.
 . "$(dirname "$0")/lib.sh"
 
@@ -30,6 +31,17 @@ awk '/^\[[a-z]+\]/ { s = substr($1, 2, length($1) - 2); next }
 diff -u "$T/keys.conf.c" "$T/keys.man" >"$T/diff" || fail "ali-linkd.conf(5) and conf.c disagree on the keys: $(cat "$T/diff")"
 diff -u "$T/keys.conf.c" "$T/keys.etc" >"$T/diff" || fail "etc/ali-linkd.conf and conf.c disagree on the keys: $(cat "$T/diff")"
 pass "all $(wc -l <"$T/keys.conf.c") keys documented in ali-linkd.conf(5) and etc/ali-linkd.conf"
+
+# The [binding.IDENTIFIER] sections' keys: binding.c's table against the man page's section of them.
+sed -nE 's/^[[:space:]]*\{"([a-z_]+)", [A-Z_ |]+, parse_.*/\1/p' "$top_srcdir/src/thing/binding.c" | sort >"$T/keys.binding.c"
+awk '/^\.SH "\[BINDING\.IDENTIFIER\] SECTIONS"/ { s = 1; next }
+     /^\.SH/ { s = 0 }
+     s && /^\.BI [a-z_]+= / { k = $2; sub(/=$/, "", k); print k }' \
+	"$top_srcdir/man/ali-linkd.conf.5.in" | sort >"$T/keys.binding.man"
+[ "$(wc -l <"$T/keys.binding.c")" -ge 15 ] || fail "could not read the table of keys from binding.c"
+diff -u "$T/keys.binding.c" "$T/keys.binding.man" >"$T/diff" ||
+	fail "ali-linkd.conf(5) and binding.c disagree on the keys of [binding.IDENTIFIER]: $(cat "$T/diff")"
+pass "all $(wc -l <"$T/keys.binding.c") keys of [binding.IDENTIFIER] documented in ali-linkd.conf(5)"
 
 systemd-analyze security --offline=true --threshold=20 "$B/systemd/ali-linkd.service" >"$T/security" 2>&1 ||
 	fail "systemd-analyze security: $(tail -n 5 "$T/security")"

@@ -1,26 +1,17 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* led-gpio.c: three GPIO lines in one libgpiod 2 request. */
-#include <dirent.h>
-#include <gpiod.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
+#include "gpio-util.h"
 #include "led-gpio.h"
 #include "log.h"
 #include "macro.h"
 #include "string-util.h"
 
 #define LED_GPIO_CONSUMER "ali-linkd"
-
-DEFINE_TRIVIAL_CLEANUP_FUNC(struct gpiod_chip *, gpiod_chip_close);
-DEFINE_TRIVIAL_CLEANUP_FUNC(struct gpiod_chip_info *, gpiod_chip_info_free);
-DEFINE_TRIVIAL_CLEANUP_FUNC(struct gpiod_line_info *, gpiod_line_info_free);
-DEFINE_TRIVIAL_CLEANUP_FUNC(struct gpiod_line_settings *, gpiod_line_settings_free);
-DEFINE_TRIVIAL_CLEANUP_FUNC(struct gpiod_line_config *, gpiod_line_config_free);
-DEFINE_TRIVIAL_CLEANUP_FUNC(struct gpiod_request_config *, gpiod_request_config_free);
-DEFINE_TRIVIAL_CLEANUP_FUNC(struct gpiod_line_request *, gpiod_line_request_release);
 
 struct LedGpio {
         const LedConfig *config; /* borrowed from the Led */
@@ -63,69 +54,24 @@ LedGpio *led_gpio_free(LedGpio *g)
         return NULL;
 }
 
-/* Finds the chip called name: a path, a device name in /dev, or a label. Returns 0 with *ret_path set,
- * LED_CODE_UNAVAILABLE (logged) when there is none, -ENOMEM. */
+/* Finds the chip called name (gpio-util.h). Returns 0 with *ret_path set, LED_CODE_UNAVAILABLE (logged)
+ * when there is none, -ENOMEM. */
 static int chip_find(const char *name, char **ret_path)
 {
-        _cleanup_(freep) char *path = NULL;
-        DIR *d;
-        struct dirent *de;
-        int denied = 0;
+        int r = gpio_chip_find(name, ret_path);
 
-        if (name[0] == '/') {
-                path = strdup(name);
-                if (!path)
-                        return -ENOMEM;
-                *ret_path = TAKE_PTR(path);
-                return 0;
-        }
-        if (asprintf(&path, "/dev/%s", name) < 0)
-                return -ENOMEM;
-        if (!strchr(name, '/') && gpiod_is_gpiochip_device(path)) {
-                *ret_path = TAKE_PTR(path);
-                return 0;
-        }
-
-        /* Not a device name: look for a chip with that label. */
-        d = opendir("/dev");
-        if (!d) {
-                led_log_fault(errno, "GPIO chip \"%s\" not found: cannot list /dev", name);
-                return LED_CODE_UNAVAILABLE;
-        }
-        while ((de = readdir(d))) {
-                _cleanup_(gpiod_chip_closep) struct gpiod_chip *chip = NULL;
-                _cleanup_(gpiod_chip_info_freep) struct gpiod_chip_info *info = NULL;
-
-                if (strncmp(de->d_name, "gpiochip", 8) != 0)
-                        continue;
-                free(path);
-                if (asprintf(&path, "/dev/%s", de->d_name) < 0) {
-                        path = NULL;
-                        closedir(d);
-                        return -ENOMEM;
-                }
-                chip = gpiod_chip_open(path);
-                if (!chip) {
-                        if (errno == EACCES || errno == EPERM)
-                                denied = errno;
-                        continue;
-                }
-                info = gpiod_chip_get_info(chip);
-                if (info && streq(gpiod_chip_info_get_label(info), name)) {
-                        closedir(d);
-                        *ret_path = TAKE_PTR(path);
-                        return 0;
-                }
-        }
-        closedir(d);
-        if (denied)
-                led_log_fault(denied,
+        if (r == 0 || r == -ENOMEM)
+                return r;
+        if (r == -EACCES)
+                led_log_fault(r,
                         "GPIO chip \"%s\" not found: no /dev/%s, and some /dev/gpiochip* whose "
                         "label might match cannot be opened",
                         name, name);
-        else
+        else if (r == -ENOENT)
                 log_warning("GPIO chip \"%s\" not found: no /dev/%s, and no GPIO chip has that label", name,
                         name);
+        else
+                led_log_fault(r, "GPIO chip \"%s\" not found: cannot list /dev", name);
         return LED_CODE_UNAVAILABLE;
 }
 
@@ -134,28 +80,22 @@ static int lines_resolve(LedGpio *g, struct gpiod_chip *chip, const char *chip_d
 {
         for (size_t i = 0; i < 3; i++) {
                 const char *line = g->config->lines[i];
-                uint64_t offset;
+                int r = gpio_line_resolve(chip, num_lines, line, &g->offsets[i]);
 
-                if (safe_atou64_range(line, 0, UINT32_MAX, &offset) >= 0) {
-                        if (offset >= num_lines) {
-                                log_warning("GPIO chip %s has %zu lines: there is no line %s (%s)",
-                                        chip_desc, num_lines, line, led_color_names[i]);
-                                return LED_CODE_UNAVAILABLE;
-                        }
-                        g->offsets[i] = (unsigned) offset;
-                } else {
-                        int o = gpiod_chip_get_line_offset_from_name(chip, line);
-                        if (o < 0 && errno == ENOENT) {
-                                log_warning("GPIO chip %s has no line named \"%s\" (%s)", chip_desc, line,
-                                        led_color_names[i]);
-                                return LED_CODE_UNAVAILABLE;
-                        }
-                        if (o < 0) {
-                                led_log_fault(errno, "Cannot look up GPIO line \"%s\" (%s) of %s", line,
-                                        led_color_names[i], chip_desc);
-                                return LED_CODE_UNAVAILABLE;
-                        }
-                        g->offsets[i] = (unsigned) o;
+                if (r == -ERANGE) {
+                        log_warning("GPIO chip %s has %zu lines: there is no line %s (%s)", chip_desc,
+                                num_lines, line, led_color_names[i]);
+                        return LED_CODE_UNAVAILABLE;
+                }
+                if (r == -ENOENT) {
+                        log_warning("GPIO chip %s has no line named \"%s\" (%s)", chip_desc, line,
+                                led_color_names[i]);
+                        return LED_CODE_UNAVAILABLE;
+                }
+                if (r < 0) {
+                        led_log_fault(r, "Cannot look up GPIO line \"%s\" (%s) of %s", line,
+                                led_color_names[i], chip_desc);
+                        return LED_CODE_UNAVAILABLE;
                 }
         }
         for (size_t i = 0; i < 3; i++)

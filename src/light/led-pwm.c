@@ -11,7 +11,7 @@
 #include "led-pwm.h"
 #include "log.h"
 #include "macro.h"
-#include "sysfs-util.h"
+#include "pwm-util.h"
 
 struct LedPwm {
         const LedConfig *config; /* borrowed from the Led */
@@ -106,103 +106,43 @@ LedPwm *led_pwm_free(LedPwm *p)
         return NULL;
 }
 
-static char *channel_attr(LedPwm *p, unsigned channel, const char *attr)
-{
-        char *s;
-
-        if (asprintf(&s, "%s/pwm%u%s%s", p->chip_dir, channel, attr ? "/" : "", attr ?: "") < 0)
-                return NULL;
-        return s;
-}
-
 /* Exports the channel unless its directory is there already. Returns 0, LED_CODE_UNAVAILABLE (logged), or
  * -ENOMEM. */
 static int channel_open(LedPwm *p, unsigned i)
 {
         unsigned channel = p->config->channels[i];
-        _cleanup_(freep) char *dir = NULL, *export = NULL;
-        struct stat st;
+        PwmExportStep step;
         int r;
 
-        dir = channel_attr(p, channel, NULL);
-        if (!dir || asprintf(&export, "%s/export", p->chip_dir) < 0)
-                return -ENOMEM;
-        if (stat(dir, &st) == 0)
-                return 0;
-        if (errno != ENOENT) {
-                led_log_fault(errno, "Cannot look at PWM channel %s", dir);
-                return LED_CODE_UNAVAILABLE;
-        }
-
-        r = sysfs_write_u64(export, channel);
-        if (r < 0) {
-                led_log_fault(r, "Cannot export channel %u (%s) of PWM chip %s: writing %s failed%s",
-                        channel, led_color_names[i], p->chip_dir, export,
+        r = pwm_channel_export(p->chip_dir, channel, &step);
+        if (r == -ENOMEM)
+                return r;
+        if (r < 0 && step == PWM_EXPORT_LOOK)
+                led_log_fault(r, "Cannot look at PWM channel %s/pwm%u", p->chip_dir, channel);
+        else if (r < 0 && step == PWM_EXPORT_WRITE)
+                led_log_fault(r, "Cannot export channel %u (%s) of PWM chip %s: writing %s/export failed%s",
+                        channel, led_color_names[i], p->chip_dir, p->chip_dir,
                         r == -EBUSY                    ? " (a kernel driver uses the channel)"
                         : r == -ENODEV || r == -EINVAL ? " (the chip has no such channel)"
                                                        : "");
-                return LED_CODE_UNAVAILABLE;
-        }
-        /* The kernel creates the directory before the write returns. */
-        if (stat(dir, &st) < 0) {
-                led_log_fault(errno, "Exported channel %u of PWM chip %s, but %s did not appear", channel,
-                        p->chip_dir, dir);
-                return LED_CODE_UNAVAILABLE;
-        }
-        log_info("Exported PWM channel %u (%s) of %s", channel, led_color_names[i], p->chip_dir);
-        return 0;
+        else if (r < 0)
+                led_log_fault(r, "Exported channel %u of PWM chip %s, but %s/pwm%u did not appear", channel,
+                        p->chip_dir, p->chip_dir, channel);
+        else if (r > 0)
+                log_info("Exported PWM channel %u (%s) of %s", channel, led_color_names[i], p->chip_dir);
+        return r < 0 ? LED_CODE_UNAVAILABLE : 0;
 }
 
-static int write_attr(LedPwm *p, unsigned channel, const char *attr, uint64_t value)
-{
-        _cleanup_(freep) char *path = channel_attr(p, channel, attr);
-        int r;
-
-        if (!path)
-                return -ENOMEM;
-        r = sysfs_write_u64(path, value);
-        if (r < 0)
-                return led_log_fault(r, "Cannot write %" PRIu64 " to %s", value, path);
-        log_debug("%s = %" PRIu64, path, value);
-        return 0;
-}
-
-static int read_attr(LedPwm *p, unsigned channel, const char *attr, uint64_t *ret)
-{
-        _cleanup_(freep) char *path = channel_attr(p, channel, attr);
-
-        if (!path)
-                return -ENOMEM;
-        return sysfs_read_u64(path, ret);
-}
-
-/* Sets one channel to period/duty and enables it, keeping duty_cycle <= period after every write. Returns 0
- * or a negative errno (logged). */
+/* Sets one channel to period/duty and enables it. Returns 0 or a negative errno (logged). */
 static int channel_write(LedPwm *p, unsigned channel, uint64_t duty)
 {
-        uint64_t period = p->config->period_ns, old_period, old_duty, enabled;
+        PwmWriteFailure failure;
         int r;
 
-        /* What is unreadable is rewritten, in the order that is safe from a fresh export (all zero). */
-        if (read_attr(p, channel, "period", &old_period) < 0)
-                old_period = UINT64_MAX;
-        if (read_attr(p, channel, "duty_cycle", &old_duty) < 0)
-                old_duty = 0;
-        if (read_attr(p, channel, "enable", &enabled) < 0)
-                enabled = 0;
-
-        if (old_period != period && old_duty > period) {
-                /* Shrinking the period below the old duty cycle: the new (smaller) duty cycle goes first. */
-                r = write_attr(p, channel, "duty_cycle", duty);
-                if (r >= 0)
-                        r = write_attr(p, channel, "period", period);
-        } else {
-                r = old_period != period ? write_attr(p, channel, "period", period) : 0;
-                if (r >= 0)
-                        r = write_attr(p, channel, "duty_cycle", duty);
-        }
-        if (r >= 0 && enabled != 1)
-                r = write_attr(p, channel, "enable", 1);
+        r = pwm_channel_set(p->chip_dir, channel, p->config->period_ns, duty, &failure);
+        if (r < 0 && r != -ENOMEM)
+                return led_log_fault(r, "Cannot write %" PRIu64 " to %s/pwm%u/%s", failure.value,
+                        p->chip_dir, channel, failure.attr);
         return r;
 }
 
@@ -243,9 +183,8 @@ int led_pwm_apply(LedPwm *p, const LedState *want, const LedState *current, LedS
                 unsigned ch = c->channels[i];
                 uint64_t period, d, enabled;
 
-                if ((r = read_attr(p, ch, "period", &period)) < 0 ||
-                        (r = read_attr(p, ch, "duty_cycle", &d)) < 0 ||
-                        (r = read_attr(p, ch, "enable", &enabled)) < 0) {
+                r = pwm_channel_get(p->chip_dir, ch, &period, &d, &enabled);
+                if (r < 0) {
                         if (r == -ENOMEM)
                                 return r;
                         led_log_fault(r, "Cannot read back PWM channel %u (%s) of %s", ch,

@@ -10,5 +10,8 @@
 
 #include <sys/types.h>
 
+/* The PATH a child gets when its caller has none to give (the daemon's own is not passed on). */
+#define SPAWN_DEFAULT_PATH "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
 /* argv[0] must be an absolute path. stdout_fd < 0: the child's stdout goes to the daemon's stderr. */
 int spawn_child(char *const *argv, char *const *envp, int stdout_fd, pid_t *ret_pid);

@@ -174,6 +174,43 @@ int safe_atou64_range(const char *s, uint64_t min, uint64_t max, uint64_t *ret)
         return 0;
 }
 
+int safe_atod(const char *s, double *ret)
+{
+        char *end;
+        double v;
+
+        if (isempty(s) || isspace((unsigned char) s[0]))
+                return -EINVAL;
+        errno = 0;
+        v = strtod(s, &end);
+        if (errno == ERANGE)
+                return -ERANGE;
+        if (*end || end == s || v != v || v - v != 0) /* NaN and infinities are not numbers here */
+                return -EINVAL;
+        if (ret)
+                *ret = v;
+        return 0;
+}
+
+int safe_atoi64(const char *s, int64_t *ret)
+{
+        long long v;
+        char *end;
+
+        if (isempty(s) || !(isdigit((unsigned char) s[0]) ||
+                                  ((s[0] == '-' || s[0] == '+') && isdigit((unsigned char) s[1]))))
+                return -EINVAL;
+        errno = 0;
+        v = strtoll(s, &end, 10);
+        if (errno == ERANGE)
+                return -ERANGE;
+        if (*end)
+                return -EINVAL;
+        if (ret)
+                *ret = v;
+        return 0;
+}
+
 int parse_boolean(const char *s)
 {
         static const char *const yes[] = {"1", "yes", "y", "true", "t", "on"};

@@ -26,6 +26,10 @@ int strv_copy(char *const *l, char ***ret);
 int safe_atou64_range(const char *s, uint64_t min, uint64_t max, uint64_t *ret);
 /* True when every character of s is an ASCII letter, a digit, or one of extra. */
 bool alnum_or_chars(const char *s, const char *extra);
+/* Parse a finite decimal floating-point number (strtod, C locale digits), no spaces, no trailing junk. */
+int safe_atod(const char *s, double *ret);
+/* Parse a decimal integer with an optional sign, no spaces, no trailing junk. */
+int safe_atoi64(const char *s, int64_t *ret);
 /* "yes/no/true/false/on/off/1/0" → 1/0, else -EINVAL. */
 int parse_boolean(const char *s);
 /* True when s is valid UTF-8 without NUL bytes (len bytes). */

@@ -7,3 +7,6 @@
 
 /* Now on the given clock (CLOCK_MONOTONIC, CLOCK_REALTIME, ...), in microseconds. */
 uint64_t now_usec(clockid_t clock);
+/* A duration such as "10ms", "5s", "2min", "1h" or "1500us" (one number, no sign, one unit of us, ms, s,
+ * min, h; a bare number is seconds) in microseconds. 0, -EINVAL (not a duration) or -ERANGE (too long). */
+int parse_duration(const char *s, uint64_t *ret_usec);

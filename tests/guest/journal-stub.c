@@ -18,3 +18,75 @@ int sd_journal_send_with_location(
         (void) format;
         return -ENOSYS;
 }
+
+/* libcap, which libsystemd's capability helpers call. sd-event never needs them; should anything reach
+ * them, they fail as if capabilities were not supported. */
+void *cap_get_proc(void);
+void *cap_init(void);
+void *cap_dup(void *cap);
+int cap_free(void *p);
+int cap_compare(void *a, void *b);
+int cap_get_flag(void *cap, int value, int flag, int *ret);
+int cap_set_flag(void *cap, int flag, int n, const int *values, int set);
+int cap_set_proc(void *cap);
+
+void *cap_get_proc(void)
+{
+        errno = ENOSYS;
+        return NULL;
+}
+
+void *cap_init(void)
+{
+        errno = ENOSYS;
+        return NULL;
+}
+
+void *cap_dup(void *cap)
+{
+        (void) cap;
+        errno = ENOSYS;
+        return NULL;
+}
+
+int cap_free(void *p)
+{
+        (void) p;
+        return 0;
+}
+
+int cap_compare(void *a, void *b)
+{
+        (void) a;
+        (void) b;
+        errno = ENOSYS;
+        return -1;
+}
+
+int cap_get_flag(void *cap, int value, int flag, int *ret)
+{
+        (void) cap;
+        (void) value;
+        (void) flag;
+        (void) ret;
+        errno = ENOSYS;
+        return -1;
+}
+
+int cap_set_flag(void *cap, int flag, int n, const int *values, int set)
+{
+        (void) cap;
+        (void) flag;
+        (void) n;
+        (void) values;
+        (void) set;
+        errno = ENOSYS;
+        return -1;
+}
+
+int cap_set_proc(void *cap)
+{
+        (void) cap;
+        errno = ENOSYS;
+        return -1;
+}

@@ -1,17 +1,16 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* led-guest.c: the light's backends on real kernel interfaces, run inside the test guest.
+/* led-guest.c: the light's backends and the gpio bindings on real kernel interfaces, run inside the test
+ * guest.
  *
- * Linked statically against liblight.a, so this is the daemon's own backend code: led-gpio driving a
- * real GPIO character device (gpio-sim) through libgpiod 2, led-pwm on a real PWM chip's sysfs, led-class on
- * a real multicolor LED and on leds-gpio. tests/guest/init sets up two gpio-sim chips and loads the test
- * module, and passes their names in the environment:
- *   GPIO_SIM_CHIP   gpiochipN for the gpio backend: 8 lines, label "ali-linkd-sim", lines 3, 4 and 5 named
- *                   LED_R, LED_G, LED_B;
- *   GPIO_SIM_DEV    the gpio-sim platform device (gpio-sim.N), GPIO_SIM_LABEL the first chip's label;
- *   TEST_LEDS_CHIP  the second chip, whose lines 0-2 leds-gpio drives as red:sim, green:sim, blue:sim;
- *   TEST_PWM_CHIP   the test module's PWM chip (pwmchipN, 3 channels).
- * What the lines really do is read from gpio-sim's sysfs (sim_gpioN/value) while they are still requested:
- * a released line goes back to its pull. */
+ * Linked statically against liblight.a and libthing.a, so this is the daemon's own backend code: led-gpio
+ * driving a real GPIO character device (gpio-sim) through libgpiod 2, led-pwm on a real PWM chip's sysfs,
+ * led-class on a real multicolor LED and on leds-gpio. tests/guest/init sets up two gpio-sim chips and loads
+ * the test module, and passes their names in the environment: GPIO_SIM_CHIP   gpiochipN for the gpio
+ * backend: 8 lines, label "ali-linkd-sim", lines 3, 4 and 5 named LED_R, LED_G, LED_B; GPIO_SIM_DEV    the
+ * gpio-sim platform device (gpio-sim.N), GPIO_SIM_LABEL the first chip's label; TEST_LEDS_CHIP  the second
+ * chip, whose lines 0-2 leds-gpio drives as red:sim, green:sim, blue:sim; TEST_PWM_CHIP   the test module's
+ * PWM chip (pwmchipN, 3 channels). What the lines really do is read from gpio-sim's sysfs (sim_gpioN/value)
+ * while they are still requested: a released line goes back to its pull. */
 #include <dirent.h>
 #include <fcntl.h>
 #include <stdarg.h>
@@ -19,12 +18,16 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <json-c/json.h>
+
+#include "binding.h"
 #include "capture-log.h"
 #include "fs-util.h"
 #include "led.h"
 #include "log.h"
 #include "string-util.h"
 #include "test.h"
+#include "time-util.h"
 
 #define STATE(on_, r_, g_, b_, br_)                                                                         \
         ((LedState){.on = on_, .red = r_, .green = g_, .blue = b_, .brightness = br_})
@@ -486,4 +489,228 @@ TEST(ledclass_on_leds_gpio)
         CHECK_ATTR("0", "/sys/devices/platform/%s/%s/sim_gpio2/value", env("GPIO_SIM_DEV"),
                 env("TEST_LEDS_CHIP"));
         light_free(&l);
+}
+
+/* --- The gpio bindings (libthing.a) on gpio-sim, on a real sd-event loop: an output set and read back, and
+ * an input driven through gpio-sim's pull (sim_gpioN/pull), debounced. --- */
+
+typedef struct Bound {
+        sd_event *event;
+        BindingConfig config;
+        Binding *binding;
+        unsigned changes;
+        int last;
+        bool done;
+        int code;
+        char *actual;
+} Bound;
+
+static void bound_changed(Binding *b, struct json_object *value, void *userdata)
+{
+        Bound *x = userdata;
+
+        x->changes++;
+        x->last = json_object_get_int(value);
+}
+
+static void bound_done(Binding *b, int code, struct json_object *actual, void *userdata)
+{
+        Bound *x = userdata;
+
+        x->done = true;
+        x->code = code;
+        free(x->actual);
+        x->actual = actual ? strdup(json_object_to_json_string(actual)) : NULL;
+}
+
+static const BindingType GUEST_BOOL_RW = {.kind = TSL_TYPE_BOOL, .writable = true};
+static const BindingType GUEST_BOOL_RO = {.kind = TSL_TYPE_BOOL};
+
+static int do_bound_new(void *userdata)
+{
+        Bound *x = userdata;
+        const BindingType *type = x->config.kind == BINDING_GPIO_INPUT ? &GUEST_BOOL_RO : &GUEST_BOOL_RW;
+        BindingHost host = {.value_changed = bound_changed, .userdata = x};
+
+        return binding_new(&x->binding, x->event, &x->config, type, &host);
+}
+
+/* A binding from "key", "value" pairs; the log of making it in *ret_log (or dropped). */
+static void bound_new(Bound *x, const char *const *kv, char **ret_log)
+{
+        char *log = NULL, *error = NULL;
+
+        *x = (Bound){};
+        CHECK(sd_event_default(&x->event) >= 0);
+        x->config.identifier = strdup("Relay");
+        for (size_t i = 0; kv[i]; i += 2)
+                CHECK(binding_config_set(&x->config, kv[i], kv[i + 1], &error) == 0);
+        CHECK(binding_config_verify(&x->config, &error) == 0);
+        CHECK_INTEQ(capture_log(do_bound_new, x, &log), 0);
+        if (ret_log)
+                *ret_log = log;
+        else
+                free(log);
+}
+
+static void bound_free(Bound *x)
+{
+        binding_free(x->binding);
+        binding_config_done(&x->config);
+        sd_event_unref(x->event);
+        free(x->actual);
+}
+
+/* Runs the loop until cond or timeout_ms; returns cond. */
+#define RUN_UNTIL(x, cond, timeout_ms)                                                                      \
+        ({                                                                                                  \
+                uint64_t _end_ = now_usec(CLOCK_MONOTONIC) + (uint64_t) (timeout_ms) *1000;                 \
+                while (!(cond) && now_usec(CLOCK_MONOTONIC) < _end_)                                        \
+                        CHECK(sd_event_run((x)->event, _end_ - now_usec(CLOCK_MONOTONIC)) >= 0);            \
+                (cond);                                                                                     \
+        })
+
+static int bound_write(Bound *x, int value)
+{
+        struct json_object *v = json_object_new_int(value);
+
+        x->done = false;
+        CHECK_INTEQ(binding_write(x->binding, v, bound_done, x), 0);
+        json_object_put(v);
+        CHECK(!x->done); /* never from inside binding_write() */
+        CHECK(RUN_UNTIL(x, x->done, 5000));
+        return x->code;
+}
+
+static int bound_read(Bound *x)
+{
+        struct json_object *v = NULL;
+        int level;
+
+        CHECK_INTEQ(binding_read(x->binding, &v), 0);
+        level = json_object_get_int(v);
+        json_object_put(v);
+        return level;
+}
+
+static void sim_pull(unsigned offset, const char *pull)
+{
+        char *path;
+        int fd;
+
+        CHECK(asprintf(&path, "/sys/devices/platform/%s/%s/sim_gpio%u/pull", env("GPIO_SIM_DEV"),
+                      env("GPIO_SIM_CHIP"), offset) >= 0);
+        fd = open(path, O_WRONLY | O_CLOEXEC);
+        CHECK(fd >= 0);
+        CHECK(write(fd, pull, strlen(pull)) == (ssize_t) strlen(pull));
+        close(fd);
+        free(path);
+}
+
+TEST(binding_gpio_output)
+{
+        Bound x;
+
+        bound_new(&x, (const char *const[]){"type", "gpio", "chip", env("GPIO_SIM_CHIP"), "line", "1", NULL},
+                NULL);
+        CHECK_INTEQ(count_line_requests(), 0); /* requested by the first write */
+        CHECK_INTEQ(bound_read(&x), 0);        /* "as is", for the moment of the read */
+        CHECK_INTEQ(count_line_requests(), 0);
+        CHECK_INTEQ(bound_write(&x, 1), 200);
+        CHECK_STREQ(x.actual, "1");
+        CHECK_INTEQ(sim_value(1), 1);
+        CHECK_INTEQ(bound_read(&x), 1);
+        CHECK_INTEQ(bound_write(&x, 0), 200);
+        CHECK_STREQ(x.actual, "0");
+        CHECK_INTEQ(sim_value(1), 0);
+        CHECK_INTEQ(count_line_requests(), 1);
+        bound_free(&x);
+        CHECK_INTEQ(count_line_requests(), 0);
+
+        /* Active low, the line by name: 1 drives it low. */
+        bound_new(&x,
+                (const char *const[]){"type", "gpio", "chip", env("GPIO_SIM_LABEL"), "line", "LED_G",
+                        "active_low", "yes", NULL},
+                NULL);
+        CHECK_INTEQ(bound_write(&x, 1), 200);
+        CHECK_STREQ(x.actual, "1");
+        CHECK_INTEQ(sim_value(4), 0);
+        CHECK_INTEQ(bound_write(&x, 0), 200);
+        CHECK_INTEQ(sim_value(4), 1);
+        bound_free(&x);
+}
+
+TEST(binding_gpio_missing)
+{
+        _cleanup_(freep) char *log = NULL;
+        Bound x;
+
+        bound_new(&x, (const char *const[]){"type", "gpio", "chip", "gpiochip99", "line", "1", NULL}, &log);
+        CHECK_CONTAINS(log, "Property Relay: GPIO chip \"gpiochip99\" not found");
+        CHECK_INTEQ(bound_write(&x, 1), 100003);
+        bound_free(&x);
+
+        /* A line the chip does not have. */
+        free(log);
+        bound_new(&x, (const char *const[]){"type", "gpio", "chip", env("GPIO_SIM_CHIP"), "line", "9", NULL},
+                &log);
+        CHECK_CONTAINS(log, "has 8 lines: there is no line 9");
+        CHECK_INTEQ(bound_write(&x, 1), 100003);
+        bound_free(&x);
+}
+
+TEST(binding_gpio_input_debounced)
+{
+        Bound x;
+
+        sim_pull(7, "pull-down");
+        bound_new(&x,
+                (const char *const[]){"type", "gpio", "direction", "input", "chip", env("GPIO_SIM_CHIP"),
+                        "line", "7", "debounce", "50ms", NULL},
+                NULL);
+        CHECK_INTEQ(count_line_requests(), 1);
+        CHECK_INTEQ(bound_read(&x), 0);
+        CHECK(!RUN_UNTIL(&x, x.changes > 0, 200)); /* nothing without a change */
+
+        /* A clean change: one report, after the level has been stable for the debounce period. */
+        sim_pull(7, "pull-up");
+        CHECK(RUN_UNTIL(&x, x.changes > 0, 5000));
+        CHECK_INTEQ(x.changes, 1);
+        CHECK_INTEQ(x.last, 1);
+        CHECK_INTEQ(bound_read(&x), 1);
+        CHECK(!RUN_UNTIL(&x, x.changes > 1, 300));
+
+        /* Bouncing: down, up, down, up within the period is one change... to where it already was: none. */
+        sim_pull(7, "pull-down");
+        sim_pull(7, "pull-up");
+        sim_pull(7, "pull-down");
+        sim_pull(7, "pull-up");
+        CHECK(!RUN_UNTIL(&x, x.changes > 1, 400));
+
+        /* Bouncing down and staying there: one report of 0. */
+        sim_pull(7, "pull-down");
+        sim_pull(7, "pull-up");
+        sim_pull(7, "pull-down");
+        CHECK(RUN_UNTIL(&x, x.changes > 1, 5000));
+        CHECK_INTEQ(x.last, 0);
+        CHECK(!RUN_UNTIL(&x, x.changes > 2, 400));
+        CHECK_INTEQ(x.changes, 2);
+        bound_free(&x);
+        CHECK_INTEQ(count_line_requests(), 0);
+
+        /* Active low and rising edges only: each press (the line pulled low) is reported as 1. */
+        sim_pull(7, "pull-up");
+        bound_new(&x,
+                (const char *const[]){"type", "gpio", "direction", "input", "chip", env("GPIO_SIM_CHIP"),
+                        "line", "7", "active_low", "yes", "edge", "rising", "debounce", "20ms", NULL},
+                NULL);
+        CHECK_INTEQ(bound_read(&x), 0);
+        for (unsigned press = 1; press <= 2; press++) {
+                sim_pull(7, "pull-down");
+                CHECK(RUN_UNTIL(&x, x.changes >= press, 5000));
+                CHECK_INTEQ(x.last, 1);
+                sim_pull(7, "pull-up");
+                CHECK(!RUN_UNTIL(&x, x.changes > press, 200)); /* the release is not reported */
+        }
+        bound_free(&x);
 }
