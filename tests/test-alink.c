@@ -131,6 +131,129 @@ TEST(topics)
         alink_topics_done(&t);
 }
 
+TEST(rrpc_and_desired_topics)
+{
+        AlinkTopics t = ALINK_TOPICS_NULL;
+        _cleanup_(freep) char *resp = NULL, *ev = NULL;
+        const char *name;
+        size_t len;
+
+        CHECK(alink_topics_init(&t, "pk1", "dev-1") == 0);
+        CHECK_STREQ(t.rrpc_service, "/ext/rrpc/+/sys/pk1/dev-1/thing/service/+");
+        CHECK_STREQ(t.rrpc_request, "/sys/pk1/dev-1/rrpc/request/+");
+        CHECK_STREQ(t.desired_get, "/sys/pk1/dev-1/thing/property/desired/get");
+        /* Link SDK 4's form: the service is the last level, the reply goes to the same topic. */
+        CHECK(alink_topic_classify(&t, "/ext/rrpc/1234/sys/pk1/dev-1/thing/service/GetReport", &name, &len) ==
+                ALINK_TOPIC_RRPC_SERVICE);
+        CHECK(len == 9 && strncmp(name, "GetReport", len) == 0);
+        CHECK(alink_topic_classify(&t, "/ext/rrpc/1234/sys/pk1/dev-2/thing/service/GetReport", &name, &len) ==
+                ALINK_TOPIC_UNKNOWN);
+        CHECK(alink_topic_classify(&t, "/ext/rrpc//sys/pk1/dev-1/thing/service/GetReport", &name, &len) ==
+                ALINK_TOPIC_UNKNOWN);
+        CHECK(alink_topic_classify(&t, "/ext/rrpc/1/sys/pk1/dev-1/thing/service/a/b", &name, &len) ==
+                ALINK_TOPIC_UNKNOWN);
+        CHECK(alink_topic_classify(&t, "/ext/rrpc/1/pk1/dev-1/user/x", &name, &len) == ALINK_TOPIC_UNKNOWN);
+        /* The older form: the message id is the last level. */
+        CHECK(alink_topic_classify(&t, "/sys/pk1/dev-1/rrpc/request/5678", &name, &len) ==
+                ALINK_TOPIC_RRPC_REQUEST);
+        CHECK(len == 4 && strncmp(name, "5678", len) == 0);
+        CHECK(alink_topic_rrpc_response(&t, name, len, &resp) == 0);
+        CHECK_STREQ(resp, "/sys/pk1/dev-1/rrpc/response/5678");
+        CHECK(alink_topic_classify(&t, "/sys/pk1/dev-1/rrpc/request/", &name, &len) == ALINK_TOPIC_UNKNOWN);
+        CHECK(alink_topic_classify(&t, "/sys/pk1/dev-1/rrpc/request/1/2", &name, &len) == ALINK_TOPIC_UNKNOWN);
+        CHECK(alink_topic_classify(&t, "/sys/pk1/dev-1/thing/property/desired/get_reply", &name, &len) ==
+                ALINK_TOPIC_DESIRED_GET_REPLY);
+        CHECK(alink_topic_classify(&t, "/sys/pk1/dev-1/thing/property/desired/delete_reply", &name, &len) ==
+                ALINK_TOPIC_DESIRED_DELETE_REPLY);
+        CHECK(alink_topic_event_post(&t, "Fault", &ev) == 0);
+        CHECK_STREQ(ev, "/sys/pk1/dev-1/thing/event/Fault/post");
+        alink_topics_done(&t);
+}
+
+TEST(service_requests)
+{
+        AlinkRequest r;
+        _cleanup_(freep) char *error = NULL;
+        const char *call = "{\"id\":\"9\",\"version\":\"1.0\",\"method\":\"thing.service.Reboot\","
+                           "\"params\":{\"Delay\":5}}";
+
+        CHECK(alink_parse_request(call, strlen(call), &r, &error) == 0);
+        CHECK_STREQ(r.id, "9");
+        CHECK_STREQ(alink_method_service(r.method), "Reboot");
+        CHECK(json_object_object_length(r.params) == 1);
+        CHECK(!r.is_reply);
+        alink_request_done(&r);
+
+        /* No params: an empty object; a numeric id is read as the string. */
+        CHECK(alink_parse_request("{\"id\":12}", strlen("{\"id\":12}"), &r, &error) == 0);
+        CHECK_STREQ(r.id, "12");
+        CHECK(r.method == NULL && json_object_object_length(r.params) == 0);
+        alink_request_done(&r);
+
+        /* An answer echoed back on an RRPC topic. */
+        CHECK(alink_parse_request("{\"id\":\"1\",\"code\":200,\"data\":{}}", strlen("{\"id\":\"1\",\"code\":200,\"data\":{}}"), &r, &error) == 0);
+        CHECK(r.is_reply);
+        alink_request_done(&r);
+
+        CHECK(alink_parse_request("{\"id\":\"3\",\"params\":[1]}", strlen("{\"id\":\"3\",\"params\":[1]}"), &r, &error) == ALINK_E_INVALID);
+        CHECK_STREQ(r.id, "3");
+        CHECK_STREQ(error, "params must be an object");
+        alink_request_done(&r);
+        error = mfree(error);
+        CHECK(alink_parse_request("{\"id\":\"3\",\"method\":7}", strlen("{\"id\":\"3\",\"method\":7}"), &r, &error) == ALINK_E_INVALID);
+        alink_request_done(&r);
+
+        CHECK(alink_method_service("thing.service.") == NULL);
+        CHECK(alink_method_service("thing.event.x.post") == NULL);
+        CHECK(alink_method_service(NULL) == NULL);
+}
+
+static void count_refusal(const char *identifier, const char *reason, void *userdata)
+{
+        unsigned *n = userdata;
+
+        CHECK(streq(identifier, "Humidity") || streq(identifier, "Speed"));
+        CHECK_STREQ(reason, "tsl parse: params not exist");
+        (*n)++;
+}
+
+TEST(thing_builders_and_feedback)
+{
+        _cleanup_(freep) char *out = NULL, *error = NULL;
+        char *ids[] = {(char *) "Mode", (char *) "Label", NULL};
+        AlinkReply reply;
+        unsigned n = 0;
+        json_object *data = json_object_new_object();
+
+        json_object_object_add(data, "Uptime", json_object_new_int(42));
+        CHECK(alink_build_reply_data("7", 200, NULL, data, &out) == 0);
+        CHECK_STREQ(out, "{\"id\":\"7\",\"code\":200,\"data\":{\"Uptime\":42}}");
+        out = mfree(out);
+
+        data = json_object_new_object();
+        json_object_object_add(data, "Code", json_object_new_int(3));
+        CHECK(alink_build_event_post("8", "Fault", data, 1700000000000, &out) == 0);
+        CHECK_STREQ(out, "{\"id\":\"8\",\"version\":\"1.0\",\"sys\":{\"ack\":1},\"method\":"
+                         "\"thing.event.Fault.post\",\"params\":{\"value\":{\"Code\":3},\"time\":1700000000000}}");
+        out = mfree(out);
+
+        CHECK(alink_build_desired_get("9", ids, &out) == 0);
+        CHECK_STREQ(out, "{\"id\":\"9\",\"version\":\"1.0\",\"sys\":{\"ack\":1},\"method\":"
+                         "\"thing.property.desired.get\",\"params\":[\"Mode\",\"Label\"]}");
+        out = mfree(out);
+
+        /* The platform's 200 that still drops properties. */
+        const char *pr = "{\"id\":\"5\",\"code\":200,\"data\":{\"Humidity\":\"tsl parse: params not exist\","
+                         "\"Speed\":\"tsl parse: params not exist\",\"n\":1},\"message\":\"success\"}";
+        CHECK(alink_parse_reply(pr, strlen(pr), &reply, &error) == 0);
+        CHECK(alink_reply_foreach_refusal(&reply, count_refusal, &n) == 2);
+        CHECK(n == 2);
+        alink_reply_done(&reply);
+        CHECK(alink_parse_reply("{\"id\":\"5\",\"code\":200}", strlen("{\"id\":\"5\",\"code\":200}"), &reply, &error) == 0);
+        CHECK(alink_reply_foreach_refusal(&reply, count_refusal, &n) == 0);
+        alink_reply_done(&reply);
+}
+
 TEST(property_set_seed_example)
 {
         /* The seed's log: a string id and version "1.0.0". */

@@ -14,8 +14,10 @@
 # applied and cleared; when the handler leaves the bus its claim goes.
 . "$(dirname "$0")/lib.sh"
 
-need python3
-python3 -c 'import dbus, gi' 2>/dev/null || skip "python3-dbus and python3-gi are not installed"
+# Debian's python3, where python3-dbus and python3-gi are installed (not one that PATH may find first).
+PYTHON=${PYTHON:-/usr/bin/python3}
+[ -x "$PYTHON" ] || skip "$PYTHON is not installed"
+"$PYTHON" -c 'import dbus, gi' 2>/dev/null || skip "python3-dbus and python3-gi are not installed"
 
 bus_start
 broker_start
@@ -77,7 +79,7 @@ grep -qE "Dance_reply \{\"id\":\"31\",\"code\":109005,.*not in the thing model" 
 pass "unserved set and service: 100008; unknown service: 109005"
 
 # ---- the handler claims the device ----
-DBUS_SYSTEM_BUS_ADDRESS=$TEST_BUS_ADDRESS python3 "$top_srcdir/tests/thing-handler.py" "$PK" "$DN" >"$T/handler.out" 2>"$T/handler.err" &
+DBUS_SYSTEM_BUS_ADDRESS=$TEST_BUS_ADDRESS "$PYTHON" "$top_srcdir/tests/thing-handler.py" "$PK" "$DN" >"$T/handler.out" 2>"$T/handler.err" &
 HANDLER_PID=$!
 _BG_PIDS+=($HANDLER_PID)
 wait_for "$T/handler.out" "^claimed /org/alilinkd1/device/" 10 || fail "the handler did not claim the device: $(cat "$T/handler.err")"
