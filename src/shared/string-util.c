@@ -211,6 +211,14 @@ int safe_atoi64(const char *s, int64_t *ret)
         return 0;
 }
 
+bool printable_word(const char *s)
+{
+        for (; *s; s++)
+                if ((unsigned char) *s <= ' ' || *s == 0x7f)
+                        return false;
+        return true;
+}
+
 int parse_boolean(const char *s)
 {
         static const char *const yes[] = {"1", "yes", "y", "true", "t", "on"};

@@ -30,6 +30,8 @@ bool alnum_or_chars(const char *s, const char *extra);
 int safe_atod(const char *s, double *ret);
 /* Parse a decimal integer with an optional sign, no spaces, no trailing junk. */
 int safe_atoi64(const char *s, int64_t *ret);
+/* True when s has no blank, control character or DEL (a name: a chip, a line, an LED). */
+bool printable_word(const char *s);
 /* "yes/no/true/false/on/off/1/0" → 1/0, else -EINVAL. */
 int parse_boolean(const char *s);
 /* True when s is valid UTF-8 without NUL bytes (len bytes). */

@@ -134,18 +134,10 @@ static int parse_direction(
         return 0;
 }
 
-static bool is_printable_word(const char *s)
-{
-        for (; *s; s++)
-                if ((unsigned char) *s <= ' ' || *s == 0x7f)
-                        return false;
-        return true;
-}
-
 /* A name without blanks: a chip, a line name, an LED. */
 static int parse_word(BindingConfig *c, BindingSettings *s, const BindingKey *k, const char *value, char **e)
 {
-        if (isempty(value) || strlen(value) > 128 || !is_printable_word(value))
+        if (isempty(value) || strlen(value) > 128 || !printable_word(value))
                 return error_set(
                         e, "%s = %s: expected a name of 1..128 characters without blanks", k->key, value);
         return free_and_strdup((char **) ((uint8_t *) s + k->offset), value);
@@ -153,7 +145,7 @@ static int parse_word(BindingConfig *c, BindingSettings *s, const BindingKey *k,
 
 static int parse_line(BindingConfig *c, BindingSettings *s, const BindingKey *k, const char *value, char **e)
 {
-        if (isempty(value) || strlen(value) > 128 || !is_printable_word(value))
+        if (isempty(value) || strlen(value) > 128 || !printable_word(value))
                 return error_set(e, "%s = %s: not a line offset or name", k->key, value);
         return free_and_strdup(&s->line, value);
 }
