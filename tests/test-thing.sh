@@ -22,7 +22,7 @@ PYTHON=${PYTHON:-/usr/bin/python3}
 bus_start
 broker_start
 daemon_config
-sed -i "s|^\[device\]$|[device]\ntsl = $top_srcdir/tests/data/thing/thermostat.json|" "$T/ali-linkd.conf"
+sed -i "s|^\[device\]$|[device]\ntsl = $top_srcdir/tests/data/thing/thermostat.json\nhandler_timeout = 2s|" "$T/ali-linkd.conf"
 
 SYS=/sys/$PK/$DN
 # The cloud listens from before the daemon connects: the desired-value request comes right after CONNACK.
@@ -115,8 +115,8 @@ pass "async service and both RRPC forms answered ($elapsed ms for all three)"
 cloud --sub "/ext/rrpc/7003$SYS/thing/service/Slow" --sub "/ext/rrpc/7004$SYS/thing/service/Broken" \
 	--pub "/ext/rrpc/7003$SYS/thing/service/Slow" '{"id":"53","params":{}}' \
 	--pub "/ext/rrpc/7004$SYS/thing/service/Broken" '{"id":"54","params":{}}' \
-	--count 4 --timeout 8 >"$T/late.out" || fail "late and broken answers: $(cat "$T/late.out")"
-grep -qE '\{"id":"53","code":100006,.*did not answer within 5000 ms' "$T/late.out" || fail "late handler: $(cat "$T/late.out")"
+	--count 4 --timeout 6 >"$T/late.out" || fail "late and broken answers: $(cat "$T/late.out")"
+grep -qE '\{"id":"53","code":100006,.*did not answer within 2000 ms' "$T/late.out" || fail "late handler: $(cat "$T/late.out")"
 grep -qE '\{"id":"54","code":100009,.*Uptime' "$T/late.out" || fail "broken output: $(cat "$T/late.out")"
 pass "a late handler: 100006 within the deadline; output outside the model: 100009"
 

@@ -26,6 +26,7 @@
 #include "macro.h"
 #include "string-util.h"
 #include "binding.h"
+#include "time-util.h"
 #include "tsl.h"
 #include "tsl-default.h"
 
@@ -410,6 +411,21 @@ static int parse_uint(ConfParser *p, const ConfItem *item, const char *value, vo
         return 0;
 }
 
+/* A duration ("5s", "500ms"), stored in µs, within min..max µs. */
+static int parse_usec(ConfParser *p, const ConfItem *item, const char *value, void *data)
+{
+        uint64_t v;
+
+        assert(item->size == sizeof(uint64_t));
+        if (parse_duration(value, &v) < 0 || v < item->min || v > item->max) {
+                conf_error(p, "invalid %s \"%s\": expected a duration from %" PRIu64 " ms to %" PRIu64 " ms",
+                        item->key, value, item->min / 1000, item->max / 1000);
+                return 0;
+        }
+        *(uint64_t *) data = v;
+        return 0;
+}
+
 static int parse_gamma(ConfParser *p, const ConfItem *item, const char *value, void *data)
 {
         char *end = NULL;
@@ -435,6 +451,8 @@ static const ConfItem conf_items[] = {
         {"device", "region", parse_identifier, C(region), 1, 64},
         {"device", "instance_id", parse_identifier, C(instance_id), 1, 64},
         {"device", "tsl", parse_path, C(tsl_path), 0, 0},
+        /* Well inside the 8 s a synchronous caller waits at most. */
+        {"device", "handler_timeout", parse_usec, C(handler_timeout_usec), 100 * 1000, 7 * 1000 * 1000},
         {"mqtt", "host", parse_host, C(host), 0, 0},
         {"mqtt", "port", parse_uint, C(port), 1, 65535},
         {"mqtt", "ca_file", parse_path, C(ca_file), 0, 0},
@@ -810,9 +828,7 @@ static unsigned conf_check_bindings(const Conf *c)
                         n += !!c->tsl;
                         continue;
                 }
-                type.kind = tsl_type_kind(tsl_property_type(prop));
-                type.has_range = tsl_type_range(tsl_property_type(prop), &type.min, &type.max);
-                type.writable = tsl_property_writable(prop);
+                binding_type_from_property(prop, &type);
                 if (binding_config_check_type(b, &type, &error) < 0) {
                         log_error("%s: [binding.%s] %s", c->path, b->identifier, strna(error));
                         n++;
@@ -881,6 +897,7 @@ static int conf_new(Conf **ret, const char *path)
                 return -ENOMEM;
         c->keepalive = 60;
         c->clean_session = true;
+        c->handler_timeout_usec = 5 * 1000 * 1000;
         c->log_level = LOG_INFO;
         c->led = (LedConfig){
                 .backend = LED_BACKEND_NONE,

@@ -805,8 +805,7 @@ static void on_binding_value(Binding *b, json_object *value, void *userdata)
 static int device_add_binding(Device *d, const BindingConfig *c)
 {
         const TslProperty *p = tsl_find_property(d->tsl, c->identifier);
-        _cleanup_(freep) char *error = NULL;
-        BindingType type = {};
+        BindingType type;
         BindingHost host = {
                 .value_changed = on_binding_value,
                 .userdata = d,
@@ -816,12 +815,8 @@ static int device_add_binding(Device *d, const BindingConfig *c)
         if (!p)
                 return log_error_errno(EINVAL, "[binding.%s]: %s is not a property of the thing model",
                         c->identifier, c->identifier);
-        type.kind = tsl_type_kind(tsl_property_type(p));
-        type.has_range = tsl_type_range(tsl_property_type(p), &type.min, &type.max);
-        type.writable = tsl_property_writable(p);
-        r = binding_config_check_type(c, &type, &error);
-        if (r < 0)
-                return log_error_errno(r, "[binding.%s]: %s", c->identifier, strna(error));
+        /* The configuration checked the binding against the model (conf.c). */
+        binding_type_from_property(p, &type);
         r = binding_new(&d->bindings[d->n_bindings], d->event, c, &type, &host);
         if (r < 0)
                 return log_error_errno(r, "[binding.%s]: cannot set it up: %m", c->identifier);

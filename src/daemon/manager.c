@@ -454,6 +454,7 @@ static int manager_setup_device(Manager *m)
                 .tsl = c->tsl,
                 .bindings = c->bindings,
                 .n_bindings = c->n_bindings,
+                .handler_timeout_usec = c->handler_timeout_usec,
         };
         DeviceHost host = {
                 .publish = device_host_publish,

@@ -917,3 +917,14 @@ int binding_read(Binding *b, struct json_object **ret)
 {
         return b->ops->read(b, ret);
 }
+
+void binding_type_from_property(const TslProperty *p, BindingType *ret)
+{
+        const TslType *t = tsl_property_type(p);
+
+        *ret = (BindingType){
+                .kind = tsl_type_kind(t),
+                .writable = tsl_property_writable(p),
+        };
+        ret->has_range = tsl_type_range(t, &ret->min, &ret->max);
+}

@@ -61,6 +61,9 @@ typedef struct BindingType {
         bool writable;
 } BindingType;
 
+/* The type of property p, from the thing model, as a binding sees it. */
+void binding_type_from_property(const TslProperty *p, BindingType *ret);
+
 typedef struct Binding Binding;
 
 typedef struct BindingHost {
