@@ -98,3 +98,4 @@ int verb_led(sd_bus *bus, int argc, char *argv[]);
 int verb_ota(sd_bus *bus, int argc, char *argv[]);
 int verb_reload(sd_bus *bus, int argc, char *argv[]);
 int verb_doctor(sd_bus *bus, int argc, char *argv[]);
+int verb_tsl(sd_bus *bus, int argc, char *argv[]);
