@@ -328,6 +328,14 @@ TEST(bad_json)
                 CHECK_INTEQ(tsl_parse(deep, sizeof(deep), &t, &error), TSL_E_INVALID);
                 CHECK_CONTAINS(error, "invalid JSON");
         }
+        /* A byte order mark is skipped. */
+        {
+                static const char s[] = "\xef\xbb\xbf{\"profile\":{\"productKey\":\"pk\"}}";
+                _cleanup_(tsl_freep) Tsl *t = NULL;
+                _cleanup_(freep) char *error = NULL;
+                CHECK_INTEQ(tsl_parse(s, sizeof(s) - 1, &t, &error), 0);
+                CHECK_STREQ(tsl_product_key(t), "pk");
+        }
         /* Not NUL-terminated: only len bytes are read. */
         {
                 static const char s[] = "{}garbage";

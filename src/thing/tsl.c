@@ -1061,6 +1061,11 @@ static int parse_document(const char *text, size_t len, json_object **ret, char 
         unsigned line, column;
         size_t end;
 
+        /* A file saved by an editor that marks UTF-8. */
+        if (len >= 3 && memcmp(text, "\xef\xbb\xbf", 3) == 0) {
+                text += 3;
+                len -= 3;
+        }
         if (len == 0)
                 return tsl_error(ret_error, "empty");
         if (len > TSL_MAX_FILE_SIZE)
