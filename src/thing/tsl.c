@@ -42,11 +42,11 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(json_object *, json_object_put);
  * do not agree on the length, so this takes what any of them allows and more (a longer one would only be
  * refused by the console, never sent by it). */
 #define TSL_MAX_IDENTIFIER 128
-/* Nesting of the export: a struct inside an array inside a property is 9 levels deep. */
+/* Nesting of the export: the specs of a struct member inside an array property are 10 levels deep. */
 #define TSL_MAX_JSON_DEPTH 32
 
-/* The platform's TSL check codes (SDK 3 mirrors them in src/infra/infra_defs.h as ERROR_DSL_*), used as
- * the vocabulary of the messages. */
+/* The platform's TSL check codes (SDK 3 mirrors them, negated, in src/infra/infra_defs.h as
+ * ERROR_DSL_PARSE_*), used as the vocabulary of the messages. */
 enum {
         CODE_PARAMS_NOT_OBJECT = 6301,
         CODE_PARAMS_EMPTY = 6302,
@@ -649,13 +649,9 @@ static int parse_keyed_specs(json_object *specs, const Path *sp, TslType *t, cha
                         return path_error(ret_error, &p, "expected a string, got %s", describe(value, d));
         }
 
-        if (t->kind == TSL_TYPE_ENUM) {
+        /* Keys are unique: json-c keeps the last of equal keys, and "01" is refused above. */
+        if (t->kind == TSL_TYPE_ENUM)
                 qsort(t->keys, t->n_keys, sizeof(int32_t), compare_int32);
-                for (size_t i = 1; i < t->n_keys; i++)
-                        if (t->keys[i] == t->keys[i - 1])
-                                return path_error(
-                                        ret_error, sp, "the key %" PRIi32 " is defined twice", t->keys[i]);
-        }
         return 0;
 }
 
