@@ -1,15 +1,17 @@
 #!/bin/bash
 # SPDX-License-Identifier: LGPL-2.1-or-later
-# aliLinkctl tsl check: the test fixtures, the shipped RGB light, a broken model, a missing file and bad usage;
-# no daemon and no bus are needed.
+# aliLinkctl tsl check: the test fixtures, the shipped RGB light, a broken model, a missing file and bad
+# usage; no daemon and no bus are needed.
 . "$(dirname "$0")/lib.sh"
 
 test_tsl_check_fixtures() {
 	local f want
-	for f in thermostat:"12 properties, 2 services, 2 events" iotkit-solo:"17 properties, 0 services, 1 event" \
+	for f in thermostat:"12 properties, 2 services, 2 events" \
+		iotkit-solo:"17 properties, 0 services, 1 event" \
 		custom-module:"2 properties, 1 service, 1 event"; do
 		want="$top_srcdir/tests/data/tsl/${f%%:*}.json: ${f#*:}"
-		"$CTL" tsl check "$top_srcdir/tests/data/tsl/${f%%:*}.json" >"$T/out" 2>&1 || fail "${f%%:*}: $(cat "$T/out")"
+		"$CTL" tsl check "$top_srcdir/tests/data/tsl/${f%%:*}.json" >"$T/out" 2>&1 ||
+			fail "${f%%:*}: $(cat "$T/out")"
 		[ "$(cat "$T/out")" = "$want" ] || fail "expected \"$want\", got \"$(cat "$T/out")\""
 	done
 	"$CTL" tsl check "$top_srcdir/data/tsl/rgb-light.json" >"$T/out" 2>&1 || fail "rgb-light.json: $(cat "$T/out")"
