@@ -198,6 +198,7 @@ expect_file /usr/bin/aliLinkctl 755 root:root
 expect_file /usr/share/man/man1/aliLinkctl.1.gz 644 root:root
 expect_file "$(installed_path completions/aliLinkctl)" 644 root:root
 expect_file /usr/share/dbus-1/system.d/org.alilinkd1.conf 644 root:root
+expect_file /usr/share/ali-linkd/tsl/rgb-light.json 644 root:root
 for f in README.md.gz changelog.gz copyright examples/install-hook-copy examples/install-hook-rauc \
 	examples/install-hook-swupdate; do
 	expect_file "/usr/share/doc/ali-linkd/$f" 644 root:root

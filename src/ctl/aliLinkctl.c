@@ -7,7 +7,8 @@
  * success, 1 on failure, 2 on a usage error.
  *
  * This file holds the options, the verb table and main(); each verb group has a file of its own
- * (ctl-status.c: status, monitor; ctl-publish.c; ctl-led.c; ctl-ota.c; ctl-reload.c; ctl-doctor.c), and
+ * (ctl-status.c: status, monitor; ctl-publish.c; ctl-led.c; ctl-ota.c; ctl-reload.c; ctl-doctor.c;
+ * ctl-tsl.c), and
  * ctl-common.h what they share. */
 #include <getopt.h>
 #include <stdio.h>
@@ -72,6 +73,9 @@ static const Verb verbs[] = {
                 "LED\n"
                 "hardware and the free space for firmware, one line each with what to do. Exit 0 when none "
                 "fails."},
+        {"tsl", 2, 2, false, verb_tsl, "tsl check FILE",
+                "Read a thing model (the TSL file the IoT Platform console exports) and print how many\n"
+                "properties, services and events it has, or what is wrong with it. Needs no daemon."},
 };
 
 static const Verb *find_verb(const char *name)

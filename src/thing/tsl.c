@@ -42,11 +42,11 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(json_object *, json_object_put);
  * do not agree on the length, so this takes what any of them allows and more (a longer one would only be
  * refused by the console, never sent by it). */
 #define TSL_MAX_IDENTIFIER 128
-/* Nesting of the export: a struct inside an array inside a property is 9 levels deep. */
+/* Nesting of the export: the specs of a struct member inside an array property are 10 levels deep. */
 #define TSL_MAX_JSON_DEPTH 32
 
-/* The platform's TSL check codes (SDK 3 mirrors them in src/infra/infra_defs.h as ERROR_DSL_*), used as
- * the vocabulary of the messages. */
+/* The platform's TSL check codes (SDK 3 mirrors them, negated, in src/infra/infra_defs.h as
+ * ERROR_DSL_PARSE_*), used as the vocabulary of the messages. */
 enum {
         CODE_PARAMS_NOT_OBJECT = 6301,
         CODE_PARAMS_EMPTY = 6302,
@@ -649,13 +649,9 @@ static int parse_keyed_specs(json_object *specs, const Path *sp, TslType *t, cha
                         return path_error(ret_error, &p, "expected a string, got %s", describe(value, d));
         }
 
-        if (t->kind == TSL_TYPE_ENUM) {
+        /* Keys are unique: json-c keeps the last of equal keys, and "01" is refused above. */
+        if (t->kind == TSL_TYPE_ENUM)
                 qsort(t->keys, t->n_keys, sizeof(int32_t), compare_int32);
-                for (size_t i = 1; i < t->n_keys; i++)
-                        if (t->keys[i] == t->keys[i - 1])
-                                return path_error(
-                                        ret_error, sp, "the key %" PRIi32 " is defined twice", t->keys[i]);
-        }
         return 0;
 }
 
@@ -1061,6 +1057,11 @@ static int parse_document(const char *text, size_t len, json_object **ret, char 
         unsigned line, column;
         size_t end;
 
+        /* A file saved by an editor that marks UTF-8. */
+        if (len >= 3 && memcmp(text, "\xef\xbb\xbf", 3) == 0) {
+                text += 3;
+                len -= 3;
+        }
         if (len == 0)
                 return tsl_error(ret_error, "empty");
         if (len > TSL_MAX_FILE_SIZE)
@@ -1337,8 +1338,8 @@ bool tsl_type_range(const TslType *type, double *ret_min, double *ret_max)
 
 /* ---- the checks ---- */
 
-static int check_value(const TslType *t, const Path *p, json_object *v, bool apply, json_object **ret_new,
-        char **ret_error);
+static int check_value(const TslType *t, const Path *p, json_object *v, bool apply, bool partial,
+        json_object **ret_new, char **ret_error);
 
 static int wrong_type(const TslType *t, const Path *p, json_object *v, char **ret_error)
 {
@@ -1521,7 +1522,9 @@ static int check_enum(const TslType *t, const Path *p, json_object *v, char **re
                 ret_error, p, "%s is not one of the enum's keys %s (%d)", describe(v, d), keys, CODE_ENUM);
 }
 
-static int check_struct(const TslType *t, const Path *p, json_object *v, bool apply, char **ret_error)
+/* partial: members may be left out (a property set changes the members it names). */
+static int check_struct(
+        const TslType *t, const Path *p, json_object *v, bool apply, bool partial, char **ret_error)
 {
         size_t found = 0;
         int r;
@@ -1540,7 +1543,7 @@ static int check_struct(const TslType *t, const Path *p, json_object *v, bool ap
                                 path_text(p, where), key, CODE_STRUCT);
                 }
                 found++;
-                r = check_value(&m->type, &mp, value, apply, &n, ret_error);
+                r = check_value(&m->type, &mp, value, apply, false, &n, ret_error);
                 if (r != 0)
                         return r;
                 if (n)
@@ -1548,7 +1551,9 @@ static int check_struct(const TslType *t, const Path *p, json_object *v, bool ap
                         if (json_object_object_add(v, key, n) < 0)
                                 return -ENOMEM;
         }
-        if (found < t->members.n)
+        if (found == 0)
+                return path_error(ret_error, p, "no member of the struct is given (%d)", CODE_STRUCT);
+        if (found < t->members.n && !partial)
                 for (size_t i = 0; i < t->members.n; i++)
                         if (!json_object_object_get_ex(v, t->members.items[i].identifier, NULL)) {
                                 char where[PATH_MAX_TEXT];
@@ -1571,7 +1576,8 @@ static int check_array(const TslType *t, const Path *p, json_object *v, bool app
         for (size_t i = 0; i < n; i++) {
                 Path ip = PATH_INDEX(p, i);
                 json_object *item = json_object_array_get_idx(v, i), *new = NULL;
-                r = check_value(t->item, &ip, item, apply, &new, ret_error);
+                /* An array is set as a whole: its structs are whole too. */
+                r = check_value(t->item, &ip, item, apply, /* partial= */ false, &new, ret_error);
                 if (r != 0)
                         return r;
                 if (new &&json_object_array_put_idx(v, i, new) < 0) {
@@ -1584,8 +1590,8 @@ static int check_array(const TslType *t, const Path *p, json_object *v, bool app
 
 /* Checks v against t. With apply, normalises: the nested values in place, and v itself by a new object in
  * *ret_new (the caller puts it where v was). */
-static int check_value(
-        const TslType *t, const Path *p, json_object *v, bool apply, json_object **ret_new, char **ret_error)
+static int check_value(const TslType *t, const Path *p, json_object *v, bool apply, bool partial,
+        json_object **ret_new, char **ret_error)
 {
         switch (t->kind) {
         case TSL_TYPE_INT:
@@ -1602,7 +1608,7 @@ static int check_value(
         case TSL_TYPE_ENUM:
                 return check_enum(t, p, v, ret_error);
         case TSL_TYPE_STRUCT:
-                return check_struct(t, p, v, apply, ret_error);
+                return check_struct(t, p, v, apply, partial, ret_error);
         case TSL_TYPE_ARRAY:
                 return check_array(t, p, v, apply, ret_error);
         default:
@@ -1620,10 +1626,10 @@ int tsl_check_value(const TslType *type, const char *what, struct json_object **
                 *ret_error = NULL;
         if (!type || !value)
                 return -EINVAL;
-        r = check_value(type, &p, *value, /* apply= */ false, NULL, ret_error);
+        r = check_value(type, &p, *value, /* apply= */ false, /* partial= */ false, NULL, ret_error);
         if (r != 0)
                 return r;
-        r = check_value(type, &p, *value, /* apply= */ true, &n, ret_error);
+        r = check_value(type, &p, *value, /* apply= */ true, /* partial= */ false, &n, ret_error);
         if (r != 0)
                 return r;
         if (n) {
@@ -1698,7 +1704,9 @@ static int check_member(const CheckContext *c, json_object *params, const char *
                 }
         }
 
-        r = check_value(type, &p, target, apply, &n, ret_error);
+        /* A set names the struct members it changes (the light's colour has always worked that way);
+         * everything else carries them all. */
+        r = check_value(type, &p, target, apply, c->kind == CHECK_SET, &n, ret_error);
         if (r != 0 || !n)
                 return r;
         /* Replaces the value of an existing key (the caller's iteration goes on). */

@@ -100,7 +100,8 @@ bool tsl_type_range(const TslType *type, double *ret_min, double *ret_max);
  * it normalises the object in place: a float or double value given as a JSON integer becomes a double, so
  * it is serialised with a decimal point ("10.0").
  *
- * A property set: every member is a property of the model, writable, and of the right type and specs. */
+ * A property set: every member is a property of the model, writable, and of the right type and specs; a
+ * struct may name only some of its members (at least one): the ones the set changes. */
 int tsl_check_property_set(const Tsl *t, struct json_object *params, char **ret_error);
 /* A property post: every member is a property (read-only ones too), each value plain or in the timed form
  * {"value": v, "time": epoch-ms}. */
