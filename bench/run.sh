@@ -293,7 +293,7 @@ phase "round trip with a 300-feature thing model: $RUNS x $SETS sets"
 } >"$T/tsl-300.json"
 daemon_stop >/dev/null
 cp "$T/ali-linkd.conf" "$T/ali-linkd.conf.light"
-sed -i "s|^\[device\]$|[device]\ntsl = $T/tsl-300.json|" "$T/ali-linkd.conf"
+daemon_tsl "$T/tsl-300.json"
 mv "$T/daemon.log" "$T/daemon-rtt.log"
 daemon_start
 daemon_wait_connected

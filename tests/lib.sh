@@ -319,6 +319,23 @@ daemon_config() {
 	EOF
 }
 
+# daemon_tsl FILE: the daemon's thing model is FILE ([device] tsl in $T/ali-linkd.conf).
+daemon_tsl() {
+	sed -i "s|^\[device\]$|[device]\ntsl = $1|" "$T/ali-linkd.conf"
+}
+
+# tsl_numbered N FILE: a thing model of N int properties p1..pN (rw, 0..1000000), as the console exports.
+tsl_numbered() {
+	{
+		printf '{"schema":"https://iotx-tsl.oss-ap-southeast-1.aliyuncs.com/schema.json","properties":['
+		for i in $(seq 1 "$1"); do
+			[ "$i" = 1 ] || printf ','
+			printf '{"identifier":"p%d","accessMode":"rw","dataType":{"type":"int","specs":{"min":"0","max":"1000000"}}}' "$i"
+		done
+		printf '],"events":[],"services":[]}\n'
+	} >"$2"
+}
+
 # daemon_start: run ali-linkd in the background; its stderr goes to $T/daemon.log, its exit status to
 # $T/daemon.exit ("exit N") when it ends.
 daemon_start() {

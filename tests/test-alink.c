@@ -143,11 +143,11 @@ TEST(rrpc_and_desired_topics)
         CHECK_STREQ(t.rrpc_request, "/sys/pk1/dev-1/rrpc/request/+");
         CHECK_STREQ(t.desired_get, "/sys/pk1/dev-1/thing/property/desired/get");
         /* Link SDK 4's form: the service is the last level, the reply goes to the same topic. */
-        CHECK(alink_topic_classify(&t, "/ext/rrpc/1234/sys/pk1/dev-1/thing/service/GetReport", &name, &len) ==
-                ALINK_TOPIC_RRPC_SERVICE);
+        CHECK(alink_topic_classify(&t, "/ext/rrpc/1234/sys/pk1/dev-1/thing/service/GetReport", &name,
+                      &len) == ALINK_TOPIC_RRPC_SERVICE);
         CHECK(len == 9 && strncmp(name, "GetReport", len) == 0);
-        CHECK(alink_topic_classify(&t, "/ext/rrpc/1234/sys/pk1/dev-2/thing/service/GetReport", &name, &len) ==
-                ALINK_TOPIC_UNKNOWN);
+        CHECK(alink_topic_classify(&t, "/ext/rrpc/1234/sys/pk1/dev-2/thing/service/GetReport", &name,
+                      &len) == ALINK_TOPIC_UNKNOWN);
         CHECK(alink_topic_classify(&t, "/ext/rrpc//sys/pk1/dev-1/thing/service/GetReport", &name, &len) ==
                 ALINK_TOPIC_UNKNOWN);
         CHECK(alink_topic_classify(&t, "/ext/rrpc/1/sys/pk1/dev-1/thing/service/a/b", &name, &len) ==
@@ -160,7 +160,8 @@ TEST(rrpc_and_desired_topics)
         CHECK(alink_topic_rrpc_response(&t, name, len, &resp) == 0);
         CHECK_STREQ(resp, "/sys/pk1/dev-1/rrpc/response/5678");
         CHECK(alink_topic_classify(&t, "/sys/pk1/dev-1/rrpc/request/", &name, &len) == ALINK_TOPIC_UNKNOWN);
-        CHECK(alink_topic_classify(&t, "/sys/pk1/dev-1/rrpc/request/1/2", &name, &len) == ALINK_TOPIC_UNKNOWN);
+        CHECK(alink_topic_classify(&t, "/sys/pk1/dev-1/rrpc/request/1/2", &name, &len) ==
+                ALINK_TOPIC_UNKNOWN);
         CHECK(alink_topic_classify(&t, "/sys/pk1/dev-1/thing/property/desired/get_reply", &name, &len) ==
                 ALINK_TOPIC_DESIRED_GET_REPLY);
         CHECK(alink_topic_classify(&t, "/sys/pk1/dev-1/thing/property/desired/delete_reply", &name, &len) ==
@@ -191,16 +192,19 @@ TEST(service_requests)
         alink_request_done(&r);
 
         /* An answer echoed back on an RRPC topic. */
-        CHECK(alink_parse_request("{\"id\":\"1\",\"code\":200,\"data\":{}}", strlen("{\"id\":\"1\",\"code\":200,\"data\":{}}"), &r, &error) == 0);
+        CHECK(alink_parse_request("{\"id\":\"1\",\"code\":200,\"data\":{}}",
+                      strlen("{\"id\":\"1\",\"code\":200,\"data\":{}}"), &r, &error) == 0);
         CHECK(r.is_reply);
         alink_request_done(&r);
 
-        CHECK(alink_parse_request("{\"id\":\"3\",\"params\":[1]}", strlen("{\"id\":\"3\",\"params\":[1]}"), &r, &error) == ALINK_E_INVALID);
+        CHECK(alink_parse_request("{\"id\":\"3\",\"params\":[1]}", strlen("{\"id\":\"3\",\"params\":[1]}"),
+                      &r, &error) == ALINK_E_INVALID);
         CHECK_STREQ(r.id, "3");
         CHECK_STREQ(error, "params must be an object");
         alink_request_done(&r);
         error = mfree(error);
-        CHECK(alink_parse_request("{\"id\":\"3\",\"method\":7}", strlen("{\"id\":\"3\",\"method\":7}"), &r, &error) == ALINK_E_INVALID);
+        CHECK(alink_parse_request("{\"id\":\"3\",\"method\":7}", strlen("{\"id\":\"3\",\"method\":7}"), &r,
+                      &error) == ALINK_E_INVALID);
         alink_request_done(&r);
 
         CHECK(alink_method_service("thing.service.") == NULL);
@@ -233,8 +237,9 @@ TEST(thing_builders_and_feedback)
         data = json_object_new_object();
         json_object_object_add(data, "Code", json_object_new_int(3));
         CHECK(alink_build_event_post("8", "Fault", data, 1700000000000, &out) == 0);
-        CHECK_STREQ(out, "{\"id\":\"8\",\"version\":\"1.0\",\"sys\":{\"ack\":1},\"method\":"
-                         "\"thing.event.Fault.post\",\"params\":{\"value\":{\"Code\":3},\"time\":1700000000000}}");
+        CHECK_STREQ(out,
+                "{\"id\":\"8\",\"version\":\"1.0\",\"sys\":{\"ack\":1},\"method\":"
+                "\"thing.event.Fault.post\",\"params\":{\"value\":{\"Code\":3},\"time\":1700000000000}}");
         out = mfree(out);
 
         CHECK(alink_build_desired_get("9", ids, &out) == 0);
@@ -249,7 +254,8 @@ TEST(thing_builders_and_feedback)
         CHECK(alink_reply_foreach_refusal(&reply, count_refusal, &n) == 2);
         CHECK(n == 2);
         alink_reply_done(&reply);
-        CHECK(alink_parse_reply("{\"id\":\"5\",\"code\":200}", strlen("{\"id\":\"5\",\"code\":200}"), &reply, &error) == 0);
+        CHECK(alink_parse_reply("{\"id\":\"5\",\"code\":200}", strlen("{\"id\":\"5\",\"code\":200}"), &reply,
+                      &error) == 0);
         CHECK(alink_reply_foreach_refusal(&reply, count_refusal, &n) == 0);
         alink_reply_done(&reply);
 }

@@ -39,6 +39,18 @@ grep -qF "OK (device a1HETlEuvri/RGB-LED-DEV-1, endpoint a1HETlEuvri.iot-as-mqtt
 ! grep -qF "$SECRET" "$T/out" || fail "the secret was printed"
 pass "good file"
 
+# A thing model with a mistake: named with its JSON path; one of another product: a warning.
+printf '{"properties":[{"identifier":"T","accessMode":"rw","dataType":{"type":"int","specs":{"min":"abc"}}}]}' >"$T/bad.tsl"
+printf '%s\n' "tsl = $T/bad.tsl" >>"$T/good.conf"
+if "$DAEMON" --check-config --config "$T/good.conf" >"$T/out" 2>&1; then fail "a broken thing model passed"; fi
+grep -q 'good.conf: \[device\] tsl: .*bad.tsl.*\$\.properties\[0\]\.dataType\.specs\.min' "$T/out" ||
+	fail "the TSL error: $(cat "$T/out")"
+printf '{"profile":{"productKey":"a1Other0001"},"properties":[]}' >"$T/bad.tsl"
+"$DAEMON" --check-config --config "$T/good.conf" >"$T/out" 2>&1 || fail "another product's model failed: $(cat "$T/out")"
+grep -q "is the thing model of product a1Other0001, but the device is of product a1HETlEuvri" "$T/out" ||
+	fail "no warning for another product's model: $(cat "$T/out")"
+pass "thing model: errors with their JSON path, another product's model warned about"
+
 # Not configured: the daemon starts, says what to set, and waits (no connection attempts).
 cp "$top_srcdir/etc/ali-linkd.conf" "$T/ali-linkd.conf"
 printf '[daemon]\nstate_directory = %s\n' "$T/state" >>"$T/ali-linkd.conf"

@@ -13,6 +13,9 @@ bus_start
 broker_start
 port=$BROKER_PORT
 OUTBOX_RATE=50 daemon_config
+# Posts are checked against the thing model: one with the 500 properties the feeder posts.
+tsl_numbered 500 "$T/numbered.tsl"
+daemon_tsl "$T/numbered.tsl"
 daemon_start
 daemon_wait_connected
 

@@ -9,7 +9,7 @@
 
 broker_start
 daemon_config
-sed -i "s|^\[device\]$|[device]\ntsl = $top_srcdir/tests/data/thing/thermostat.json|" "$T/ali-linkd.conf"
+daemon_tsl "$top_srcdir/tests/data/thing/thermostat.json"
 echo 21500 >"$T/temp"
 : >"$T/label"
 cat >"$T/mode.sh" <<-EOF
@@ -70,5 +70,12 @@ printf '\n[binding.Humidity]\ntype = file\npath = %s\n' "$T/h" >>"$T/ali-linkd.c
 rc=0
 "$DAEMON" --check-config --config "$T/ali-linkd.conf" >"$T/check.out" 2>&1 || rc=$?
 [ $rc != 0 ] && grep -q "binding.Humidity.*no property Humidity" "$T/check.out" || fail "--check-config: $rc $(cat "$T/check.out")"
+# A gpio input's event must be able to carry the property's level.
+sed '/^\[binding.Humidity\]/,$d' "$T/ali-linkd.conf" >"$T/event.conf"
+printf '\n[binding.PowerSwitch]\ntype = gpio\ndirection = input\nline = 3\nevent = Fault\n' >>"$T/event.conf"
+rc=0
+"$DAEMON" --check-config --config "$T/event.conf" >"$T/check.out" 2>&1 || rc=$?
+[ $rc != 0 ] && grep -q "binding.PowerSwitch\] event = Fault: its output cannot carry PowerSwitch" "$T/check.out" ||
+	fail "--check-config of the event: $rc $(cat "$T/check.out")"
 daemon_alive || fail "the daemon died"
-pass "a binding for an unknown property: --check-config says so"
+pass "a binding for an unknown property, an event that cannot carry the level: --check-config says so"

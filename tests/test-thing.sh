@@ -22,7 +22,8 @@ PYTHON=${PYTHON:-/usr/bin/python3}
 bus_start
 broker_start
 daemon_config
-sed -i "s|^\[device\]$|[device]\ntsl = $top_srcdir/tests/data/thing/thermostat.json\nhandler_timeout = 2s|" "$T/ali-linkd.conf"
+daemon_tsl "$top_srcdir/tests/data/thing/thermostat.json"
+sed -i "s|^tsl = .*|&\nhandler_timeout = 2s|" "$T/ali-linkd.conf"
 
 SYS=/sys/$PK/$DN
 # The cloud listens from before the daemon connects: the desired-value request comes right after CONNACK.

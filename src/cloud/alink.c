@@ -104,7 +104,7 @@ static const char *startswith(const char *s, const char *prefix)
 int alink_topic_rrpc_response(const AlinkTopics *t, const char *msg_id, size_t msg_id_len, char **ret)
 {
         return asprintf(ret, "%srrpc/response/%.*s", t->sys_prefix, (int) msg_id_len, msg_id) < 0 ? -ENOMEM
-                                                                                                     : 0;
+                                                                                                  : 0;
 }
 
 int alink_topic_event_post(const AlinkTopics *t, const char *event, char **ret)
@@ -456,7 +456,8 @@ int alink_parse_request(const void *payload, size_t len, AlinkRequest *req, char
         if (has_escaped_nul(payload, len))
                 return alink_json_error(ret_error, "a key or string holds a NUL character (\\u0000)");
         req->is_reply = json_object_object_get_ex(o, "code", NULL) &&
-                        !json_object_object_get_ex(o, "method", NULL) && !json_object_object_get_ex(o, "params", NULL);
+                        !json_object_object_get_ex(o, "method", NULL) &&
+                        !json_object_object_get_ex(o, "params", NULL);
         if (json_object_object_get_ex(o, "method", &method)) {
                 if (!json_object_is_type(method, json_type_string))
                         return alink_json_error(ret_error, "method must be a string");
@@ -552,7 +553,8 @@ void alink_reply_done(AlinkReply *r)
 }
 
 /* data is {"Foo":"tsl parse: params not exist",...}; a list of such objects is read the same way. */
-static size_t foreach_refusal(json_object *data, void (*fn)(const char *, const char *, void *), void *userdata)
+static size_t foreach_refusal(
+        json_object *data, void (*fn)(const char *, const char *, void *), void *userdata)
 {
         size_t n = 0;
 
@@ -637,7 +639,8 @@ static json_object *request_envelope(const char *id, const char *method, bool ac
 
         if (!o)
                 return NULL;
-        if (add(o, "id", json_object_new_string(id)) < 0 || add(o, "version", json_object_new_string("1.0")) < 0)
+        if (add(o, "id", json_object_new_string(id)) < 0 ||
+                add(o, "version", json_object_new_string("1.0")) < 0)
                 goto fail;
         if (ack) {
                 sys = json_object_new_object();
@@ -657,7 +660,8 @@ static json_object *post_envelope(const char *id)
         return request_envelope(id, "thing.event.property.post", /* ack= */ true);
 }
 
-int alink_build_event_post(const char *id, const char *event, json_object *output, uint64_t time_ms, char **ret)
+int alink_build_event_post(
+        const char *id, const char *event, json_object *output, uint64_t time_ms, char **ret)
 {
         _cleanup_(json_object_putp) json_object *o = NULL, *out = output, *params = NULL;
         _cleanup_(freep) char *method = NULL;
@@ -677,8 +681,9 @@ int alink_build_event_post(const char *id, const char *event, json_object *outpu
 
 int alink_build_desired_get(const char *id, char *const *identifiers, char **ret)
 {
-        _cleanup_(json_object_putp) json_object *o = request_envelope(id, "thing.property.desired.get", true),
-                                                *list = json_object_new_array();
+        _cleanup_(json_object_putp)
+                json_object *o = request_envelope(id, "thing.property.desired.get", true),
+                            *list = json_object_new_array();
 
         if (!o || !list)
                 return -ENOMEM;

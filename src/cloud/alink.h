@@ -117,8 +117,8 @@ int alink_parse_property_set(const void *payload, size_t len, AlinkPropertySet *
 
 /* Any request from the cloud: a service call (async, or sync by either RRPC form). */
 typedef struct AlinkRequest {
-        char *id;     /* NULL when it was missing or unreadable */
-        char *method; /* "thing.service.<id>", or NULL when absent */
+        char *id;                   /* NULL when it was missing or unreadable */
+        char *method;               /* "thing.service.<id>", or NULL when absent */
         struct json_object *params; /* an object, {} when the request had none */
         bool is_reply; /* it has a code and neither method nor params: an answer, not a request */
 } AlinkRequest;

@@ -55,8 +55,8 @@ int bus_failed(const char *what, const sd_bus_error *e, int r)
         return r < 0 ? r : -EIO;
 }
 
-int call_object_va(sd_bus *bus, const char *what, const char *path, const char *interface, const char *method,
-        sd_bus_message **reply, const char *types, va_list ap)
+int call_object_va(sd_bus *bus, const char *what, const char *path, const char *interface,
+        const char *method, sd_bus_message **reply, const char *types, va_list ap)
 {
         sd_bus_error e = SD_BUS_ERROR_NULL;
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;

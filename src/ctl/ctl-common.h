@@ -35,8 +35,8 @@ int bus_failed(const char *what, const sd_bus_error *e, int r);
  * NULL); *reply (optional) is the caller's to unref. Failures are printed with what. */
 int call(sd_bus *bus, const char *what, const char *method, sd_bus_message **reply, const char *types, ...);
 /* The same for any object and interface of the daemon. */
-int call_object_va(sd_bus *bus, const char *what, const char *path, const char *interface, const char *method,
-        sd_bus_message **reply, const char *types, va_list ap);
+int call_object_va(sd_bus *bus, const char *what, const char *path, const char *interface,
+        const char *method, sd_bus_message **reply, const char *types, va_list ap);
 
 /* PROP_CONNECTED, PROP_STATE, ...: one per line of BUS_PROPERTIES() (not formatted, as in bus.h). */
 typedef enum Property {

@@ -64,7 +64,8 @@ int verb_get(sd_bus *bus, int argc, char *argv[])
         r = device_path(bus, &path);
         if (r < 0)
                 return r;
-        r = sd_bus_get_property_string(bus, ALI_BUS_NAME, path, ALI_BUS_DEVICE_INTERFACE, "Properties", &e, &text);
+        r = sd_bus_get_property_string(
+                bus, ALI_BUS_NAME, path, ALI_BUS_DEVICE_INTERFACE, "Properties", &e, &text);
         if (r < 0) {
                 r = bus_failed("Reading the properties", &e, r);
                 sd_bus_error_free(&e);
@@ -139,7 +140,8 @@ int verb_post(sd_bus *bus, int argc, char *argv[])
 
 int verb_event(sd_bus *bus, int argc, char *argv[])
 {
-        return call_device(bus, "Posting the event", "PostEvent", NULL, "ss", argv[1], argc > 2 ? argv[2] : "{}");
+        return call_device(
+                bus, "Posting the event", "PostEvent", NULL, "ss", argv[1], argc > 2 ? argv[2] : "{}");
 }
 
 int verb_call(sd_bus *bus, int argc, char *argv[])
@@ -148,7 +150,8 @@ int verb_call(sd_bus *bus, int argc, char *argv[])
         const char *output;
         int r;
 
-        r = call_device(bus, "Calling the service", "CallService", &reply, "ss", argv[1], argc > 2 ? argv[2] : "{}");
+        r = call_device(
+                bus, "Calling the service", "CallService", &reply, "ss", argv[1], argc > 2 ? argv[2] : "{}");
         if (r < 0)
                 return r;
         r = sd_bus_message_read(reply, "s", &output);

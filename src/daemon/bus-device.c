@@ -262,7 +262,8 @@ static int method_claim(sd_bus_message *msg, void *userdata, sd_bus_error *error
                 return r;
         }
         bd->claims[bd->n_claims++] = c;
-        log_info("%s claims %s/%s, handler %s", sender, device_product_key(d), device_device_name(d), handler);
+        log_info("%s claims %s/%s, handler %s", sender, device_product_key(d), device_device_name(d),
+                handler);
         return sd_bus_reply_method_return(msg, NULL);
 }
 
@@ -272,7 +273,8 @@ static int method_release(sd_bus_message *msg, void *userdata, sd_bus_error *err
         Claim *c = find_claim(bd, sd_bus_message_get_path(msg));
 
         if (!c || !streq_ptr(c->sender, sd_bus_message_get_sender(msg)))
-                return sd_bus_error_set(error, ALI_BUS_ERROR_NOT_CLAIMED, "The caller has not claimed this device");
+                return sd_bus_error_set(
+                        error, ALI_BUS_ERROR_NOT_CLAIMED, "The caller has not claimed this device");
         log_info("%s releases %s", c->sender, c->path);
         claim_drop(bd, c);
         return sd_bus_reply_method_return(msg, NULL);
@@ -292,8 +294,8 @@ static const sd_bus_vtable device_vtable[] = {
                 method_post_event, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("SetProperties", SD_BUS_ARGS("s", json), SD_BUS_NO_RESULT,
                 method_set_properties, SD_BUS_VTABLE_UNPRIVILEGED),
-        SD_BUS_METHOD_WITH_ARGS("CallService", SD_BUS_ARGS("s", identifier, "s", json), SD_BUS_RESULT("s", output),
-                method_call_service, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("CallService", SD_BUS_ARGS("s", identifier, "s", json),
+                SD_BUS_RESULT("s", output), method_call_service, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("Claim", SD_BUS_ARGS("o", handler), SD_BUS_NO_RESULT, method_claim,
                 SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD("Release", NULL, NULL, method_release, SD_BUS_VTABLE_UNPRIVILEGED),
@@ -382,8 +384,8 @@ void bus_devices_changed(BusDevices *bd, Device *d)
 
         if (!e)
                 return;
-        r = sd_bus_emit_properties_changed(
-                bd->bus, e->path, ALI_BUS_DEVICE_INTERFACE, "Online", "State", "Properties", "Refused", NULL);
+        r = sd_bus_emit_properties_changed(bd->bus, e->path, ALI_BUS_DEVICE_INTERFACE, "Online", "State",
+                "Properties", "Refused", NULL);
         if (r < 0)
                 log_debug_errno(r, "Cannot emit PropertiesChanged for %s, ignoring: %m", e->path);
 }
@@ -420,7 +422,8 @@ static int on_handler_reply(sd_bus_message *reply, void *userdata, sd_bus_error 
         }
         r = sd_bus_message_read(reply, "is", &code, &text);
         if (r < 0) {
-                call->done(DEVICE_CODE_HANDLER_FAILED, "the local handler's answer is not (is)", call->userdata);
+                call->done(DEVICE_CODE_HANDLER_FAILED, "the local handler's answer is not (is)",
+                        call->userdata);
                 return 0;
         }
         call->done(code, text, call->userdata);
@@ -470,11 +473,13 @@ static int handler_call(BusDevices *bd, Device *d, const char *member, const cha
 int bus_devices_handler_set(BusDevices *bd, Device *d, const char *params_json, uint64_t timeout_usec,
         DeviceCallDone done, void *userdata, sd_bus_slot **ret_slot)
 {
-        return handler_call(bd, d, "SetProperties", NULL, params_json, timeout_usec, done, userdata, ret_slot);
+        return handler_call(
+                bd, d, "SetProperties", NULL, params_json, timeout_usec, done, userdata, ret_slot);
 }
 
 int bus_devices_handler_call(BusDevices *bd, Device *d, const char *service, const char *params_json,
         uint64_t timeout_usec, DeviceCallDone done, void *userdata, sd_bus_slot **ret_slot)
 {
-        return handler_call(bd, d, "CallService", service, params_json, timeout_usec, done, userdata, ret_slot);
+        return handler_call(
+                bd, d, "CallService", service, params_json, timeout_usec, done, userdata, ret_slot);
 }

@@ -30,7 +30,7 @@ struct Bus {
         size_t n_queue;
         bool changed[_BUS_PROPERTY_MAX];
         bool have_name;
-        UnitClient *units; /* units started through systemd (the firmware installer) */
+        UnitClient *units;   /* units started through systemd (the firmware installer) */
         BusDevices *devices; /* the org.alilinkd1.Device objects and their handlers */
 };
 
@@ -257,9 +257,10 @@ static int method_get_device(sd_bus_message *msg, void *userdata, sd_bus_error *
         r = sd_bus_message_read(msg, "ss", &pk, &dn);
         if (r < 0)
                 return r;
-        if (!m->device || !streq(pk, device_product_key(m->device)) || !streq(dn, device_device_name(m->device)))
-                return sd_bus_error_setf(
-                        error, ALI_BUS_ERROR_NO_SUCH_DEVICE, "This daemon does not serve device %s/%s", pk, dn);
+        if (!m->device || !streq(pk, device_product_key(m->device)) ||
+                !streq(dn, device_device_name(m->device)))
+                return sd_bus_error_setf(error, ALI_BUS_ERROR_NO_SUCH_DEVICE,
+                        "This daemon does not serve device %s/%s", pk, dn);
         r = bus_device_path(pk, dn, &path);
         if (r < 0)
                 return r;

@@ -781,8 +781,8 @@ static int resolve_secret(Conf *c, unsigned *n_errors)
  * brightness_property is set. Exactly the product ali-linkd served before it read thing models. */
 static int conf_light_tsl(const Conf *c, char **ret)
 {
-        const char *names[] = {c->led_model.switch_property, c->led_model.color_property,
-                c->led_model.brightness_property};
+        const char *names[] = {
+                c->led_model.switch_property, c->led_model.color_property, c->led_model.brightness_property};
         json_object *o = json_tokener_parse(tsl_default), *props;
         int r = -ENOMEM;
 
@@ -801,6 +801,41 @@ static int conf_light_tsl(const Conf *c, char **ret)
 finish:
         json_object_put(o);
         return r;
+}
+
+/* event = EVENT of a gpio input: the model has the event, with an output parameter named as the property
+ * that takes the line's 0 and 1. Returns the number of problems (logged). */
+static unsigned conf_check_binding_event(const Conf *c, const BindingConfig *b)
+{
+        const char *event = binding_config_event(b);
+        const TslEvent *e;
+
+        if (!event)
+                return 0;
+        e = tsl_find_event(c->tsl, event);
+        if (!e) {
+                log_error("%s: [binding.%s] event = %s: the thing model has no such event", c->path,
+                        b->identifier, event);
+                return 1;
+        }
+        for (int v = 0; v <= 1; v++) {
+                _cleanup_(freep) char *error = NULL;
+                json_object *output = json_object_new_object();
+                int r;
+
+                if (!output || json_object_object_add(output, b->identifier, json_object_new_int(v)) < 0) {
+                        json_object_put(output);
+                        return log_oom(), 1;
+                }
+                r = tsl_check_event_output(e, output, &error);
+                json_object_put(output);
+                if (r != 0) {
+                        log_error("%s: [binding.%s] event = %s: its output cannot carry %s = %d: %s",
+                                c->path, b->identifier, event, b->identifier, v, strna(error));
+                        return 1;
+                }
+        }
+        return 0;
 }
 
 /* Each binding complete, and for a property of the model of the right type. Returns the number of
@@ -832,7 +867,9 @@ static unsigned conf_check_bindings(const Conf *c)
                 if (binding_config_check_type(b, &type, &error) < 0) {
                         log_error("%s: [binding.%s] %s", c->path, b->identifier, strna(error));
                         n++;
+                        continue;
                 }
+                n += conf_check_binding_event(c, b);
         }
         return n;
 }
@@ -852,8 +889,16 @@ static int conf_load_tsl(Conf *c)
                         return r;
                 r = tsl_parse(light, strlen(light), &c->tsl, &error);
         }
-        if (r == 0)
+        if (r == 0) {
+                const char *pk = tsl_product_key(c->tsl);
+                /* A model exported from another product: sets would be checked against the wrong one. */
+                if (!isempty(pk) && c->product_key && !streq(pk, c->product_key))
+                        log_warning(
+                                "%s: [device] tsl %s is the thing model of product %s, but the device is of "
+                                "product %s",
+                                c->path, c->tsl_path, pk, c->product_key);
                 return 0;
+        }
         if (r < 0 && !error)
                 log_error_errno(r, "%s: [device] tsl: cannot load the thing model %s: %m", c->path,
                         strna(c->tsl_path));

@@ -28,7 +28,7 @@ struct Device {
         uint64_t handler_timeout_usec;
         Binding **bindings;
         size_t n_bindings;
-        Request *requests; /* waiting for their parts */
+        Request *requests;   /* waiting for their parts */
         json_object *values; /* the last known value of each property */
         char *values_json;
         json_object *refused; /* identifiers the cloud dropped from posts, each logged once */
@@ -114,7 +114,8 @@ static void device_remember(Device *d, json_object *params)
         {
                 json_object *value = v, *inner;
 
-                if (json_object_is_type(v, json_type_object) && json_object_object_get_ex(v, "value", &inner) &&
+                if (json_object_is_type(v, json_type_object) &&
+                        json_object_object_get_ex(v, "value", &inner) &&
                         json_object_object_get_ex(v, "time", NULL))
                         value = inner;
                 (void) json_object_object_add(d->values, key, json_object_get(value));
@@ -122,8 +123,8 @@ static void device_remember(Device *d, json_object *params)
         device_values_changed(d);
 }
 
-static int device_reply(Device *d, const char *topic, const char *id, int code, const char *message,
-        json_object *data)
+static int device_reply(
+        Device *d, const char *topic, const char *id, int code, const char *message, json_object *data)
 {
         _cleanup_(freep) char *payload = NULL;
         int r;
@@ -248,8 +249,8 @@ static void on_handler_answer(int code, const char *text, void *userdata)
                 request_fail(q, code, "%s", text ?: "the local handler refused it");
         else if (!q->service) {
                 /* A set: what the handler took is what it was given. */
-                json_object_object_foreach(q->output, key, v)(void) json_object_object_add(
-                        q->actual, key, json_object_get(v));
+                json_object_object_foreach(q->output, key, v)(void)
+                        json_object_object_add(q->actual, key, json_object_get(v));
         } else {
                 _cleanup_(freep) char *error = NULL;
                 json_object *out = NULL;
@@ -291,7 +292,8 @@ static void device_dispatch_set(Device *d, Request *q, json_object *params)
                 else if ((b = device_find_binding(d, key))) {
                         r = binding_write(b, v, on_binding_written, q);
                         if (r == -EBUSY)
-                                request_fail(q, ALINK_CODE_TOO_MANY_REQUESTS, "%s: still busy with the last value", key);
+                                request_fail(q, ALINK_CODE_TOO_MANY_REQUESTS,
+                                        "%s: still busy with the last value", key);
                         else if (r < 0)
                                 request_fail(q, DEVICE_CODE_UNREACHABLE, "%s: cannot be written: %s", key,
                                         strerror(-r));
@@ -303,20 +305,21 @@ static void device_dispatch_set(Device *d, Request *q, json_object *params)
 
         if (json_object_object_length(light) > 0) {
                 json_object *actual = NULL;
-                int code = d->host.set_light(d->host.userdata, light, &actual);
+                const char *message = NULL;
+                int code = d->host.set_light(d->host.userdata, light, &actual, &message);
 
                 if (actual) {
-                        json_object_object_foreach(actual, lkey, lv)(void) json_object_object_add(
-                                q->actual, lkey, json_object_get(lv));
+                        json_object_object_foreach(actual, lkey, lv)(void)
+                                json_object_object_add(q->actual, lkey, json_object_get(lv));
                         json_object_put(actual);
                 }
                 if (code != ALINK_CODE_SUCCESS)
-                        request_fail(q, code, "the light did not take the requested state (device error %d)", code);
+                        request_fail(q, code, "%s", message ?: "the light did not take the requested state");
         }
 
         if (json_object_object_length(rest) > 0) {
-                r = d->host.handler_set ? d->host.handler_set(d->host.userdata, plain(rest), d->handler_timeout_usec,
-                                                  on_handler_answer, q, &q->slot)
+                r = d->host.handler_set ? d->host.handler_set(d->host.userdata, plain(rest),
+                                                  d->handler_timeout_usec, on_handler_answer, q, &q->slot)
                                         : -ENOTCONN;
                 if (r < 0) {
                         json_object_object_foreach(rest, rkey, rv)
@@ -351,17 +354,19 @@ void device_handle_property_set(Device *d, const void *payload, size_t len)
 
         r = alink_parse_property_set(payload, len, &ps, &error);
         if (r != 0) {
-                log_warning("Rejected property set %s: %s", strna(ps.id), r < 0 ? "out of memory" : strna(error));
+                log_warning("Rejected property set %s: %s", strna(ps.id),
+                        r < 0 ? "out of memory" : strna(error));
                 (void) device_reply(d, d->topics.property_set_reply, ps.id, ALINK_CODE_REQUEST_ERROR,
                         r < 0 ? "internal error" : error, NULL);
                 return;
         }
         r = tsl_check_property_set(d->tsl, ps.params, &error);
         if (r != 0) {
-                log_warning("Rejected property set %s: %s", strna(ps.id), r < 0 ? "out of memory" : strna(error));
+                log_warning("Rejected property set %s: %s", strna(ps.id),
+                        r < 0 ? "out of memory" : strna(error));
                 (void) device_reply(d, d->topics.property_set_reply, ps.id,
-                        r < 0 ? ALINK_CODE_REQUEST_ERROR : ALINK_CODE_PARAM_ERROR, r < 0 ? "internal error" : error,
-                        NULL);
+                        r < 0 ? ALINK_CODE_REQUEST_ERROR : ALINK_CODE_PARAM_ERROR,
+                        r < 0 ? "internal error" : error, NULL);
                 return;
         }
         log_info("Property set %s from the cloud", ps.id);
@@ -371,7 +376,8 @@ void device_handle_property_set(Device *d, const void *payload, size_t len)
         device_start_set(d, q, ps.params);
 }
 
-int device_set_properties(Device *d, const char *params_json, DeviceCallDone done, void *userdata, char **ret_error)
+int device_set_properties(
+        Device *d, const char *params_json, DeviceCallDone done, void *userdata, char **ret_error)
 {
         _cleanup_(json_object_putp) json_object *params = NULL;
         Request *q;
@@ -450,7 +456,8 @@ void device_handle_service(Device *d, AlinkTopicKind kind, const char *topic, co
                 return;
         }
         if (r != 0) {
-                log_warning("Rejected a service call on %s: %s", topic, r < 0 ? "out of memory" : strna(error));
+                log_warning(
+                        "Rejected a service call on %s: %s", topic, r < 0 ? "out of memory" : strna(error));
                 (void) device_reply(d, reply_topic, req.id, ALINK_CODE_REQUEST_ERROR,
                         r < 0 ? "internal error" : error, NULL);
                 return;
@@ -459,8 +466,8 @@ void device_handle_service(Device *d, AlinkTopicKind kind, const char *topic, co
         if (kind == ALINK_TOPIC_RRPC_REQUEST) {
                 const char *m = alink_method_service(req.method);
                 if (!m) {
-                        log_warning("Rejected RRPC request %.*s: method %s is not a service call", (int) name_len,
-                                name, strna(req.method));
+                        log_warning("Rejected RRPC request %.*s: method %s is not a service call",
+                                (int) name_len, name, strna(req.method));
                         (void) device_reply(d, reply_topic, req.id, ALINK_CODE_REQUEST_ERROR,
                                 "method is not thing.service.<identifier>", NULL);
                         return;
@@ -483,7 +490,8 @@ void device_handle_service(Device *d, AlinkTopicKind kind, const char *topic, co
         r = tsl_check_service_input(s, req.params, &error);
         if (r != 0) {
                 log_warning("Rejected service %s call %s: %s", service, strna(req.id), strna(error));
-                (void) device_reply(d, reply_topic, req.id, r < 0 ? ALINK_CODE_REQUEST_ERROR : ALINK_CODE_PARAM_ERROR,
+                (void) device_reply(d, reply_topic, req.id,
+                        r < 0 ? ALINK_CODE_REQUEST_ERROR : ALINK_CODE_PARAM_ERROR,
                         r < 0 ? "internal error" : error, NULL);
                 return;
         }
@@ -496,8 +504,8 @@ void device_handle_service(Device *d, AlinkTopicKind kind, const char *topic, co
         device_start_service(d, q, s, req.params);
 }
 
-int device_call_service(
-        Device *d, const char *service, const char *params_json, DeviceCallDone done, void *userdata, char **ret_error)
+int device_call_service(Device *d, const char *service, const char *params_json, DeviceCallDone done,
+        void *userdata, char **ret_error)
 {
         _cleanup_(json_object_putp) json_object *params = NULL;
         const TslService *s;
@@ -536,12 +544,14 @@ static void on_refusal(const char *identifier, const char *reason, void *userdat
                 return;
         (void) json_object_object_add(d->refused, identifier, json_object_new_string(reason));
         d->n_refused++;
-        log_warning("The cloud dropped property %s from a post: %s (does the product's thing model have this "
-                    "identifier and type?)",
+        log_warning(
+                "The cloud dropped property %s from a post: %s (does the product's thing model have this "
+                "identifier and type?)",
                 identifier, reason);
 }
 
-void device_handle_post_reply(Device *d, const char *event, size_t event_len, const void *payload, size_t len)
+void device_handle_post_reply(
+        Device *d, const char *event, size_t event_len, const void *payload, size_t len)
 {
         _cleanup_(alink_reply_done) AlinkReply reply = {};
         _cleanup_(freep) char *error = NULL;
@@ -584,7 +594,7 @@ static void on_desired_applied(int code, const char *text, void *userdata)
                             "cloud",
                         code, strna(text));
         else if (!(id = d->host.new_message_id(d->host.userdata)) ||
-                alink_build_desired_delete(id, json_object_get(dd->versions), &payload) < 0)
+                 alink_build_desired_delete(id, json_object_get(dd->versions), &payload) < 0)
                 log_oom();
         else
                 (void) d->host.publish(d->host.userdata, d->topics.desired_delete, payload, /* qos= */ 0);
@@ -602,7 +612,8 @@ void device_handle_desired_reply(Device *d, AlinkTopicKind kind, const void *pay
 
         r = alink_parse_reply(payload, len, &reply, &error);
         if (r != 0) {
-                log_warning("Ignoring an unreadable desired-value reply: %s", r < 0 ? "out of memory" : error);
+                log_warning(
+                        "Ignoring an unreadable desired-value reply: %s", r < 0 ? "out of memory" : error);
                 return;
         }
         if (reply.code != ALINK_CODE_SUCCESS) {
@@ -625,7 +636,8 @@ void device_handle_desired_reply(Device *d, AlinkTopicKind kind, const void *pay
                 json_object *value, *version;
 
                 if (!json_object_is_type(entry, json_type_object) ||
-                        !json_object_object_get_ex(entry, "value", &value) || json_object_is_type(value, json_type_null))
+                        !json_object_object_get_ex(entry, "value", &value) ||
+                        json_object_is_type(value, json_type_null))
                         continue; /* nothing desired for it */
                 if (!one || json_object_object_add(one, key, json_object_get(value)) < 0)
                         return (void) log_oom();
@@ -674,12 +686,14 @@ void device_connected(Device *d)
                 if (p && tsl_property_writable(p))
                         ids[k++] = (char *) tsl_property_identifier(p);
                 if (k > 0 && (k == DESIRED_GET_BATCH || i == n)) {
-                        _cleanup_(freep) char *id = d->host.new_message_id(d->host.userdata), *payload = NULL;
+                        _cleanup_(freep) char *id = d->host.new_message_id(d->host.userdata),
+                                              *payload = NULL;
 
                         ids[k] = NULL;
                         if (!id || alink_build_desired_get(id, ids, &payload) < 0)
                                 return (void) log_oom();
-                        (void) d->host.publish(d->host.userdata, d->topics.desired_get, payload, /* qos= */ 0);
+                        (void) d->host.publish(
+                                d->host.userdata, d->topics.desired_get, payload, /* qos= */ 0);
                         k = 0;
                 }
         }
@@ -708,9 +722,29 @@ int device_post_light(Device *d, json_object *params)
         return device_queue_post(d, params);
 }
 
-int device_post_event(Device *d, const char *event, const char *output_json, char **ret_error)
+/* Post an event whose output (a reference this takes) has been checked. */
+static int device_queue_event(Device *d, const char *event, json_object *output)
 {
         _cleanup_(freep) char *id = NULL, *payload = NULL, *topic = NULL;
+        int r;
+
+        id = d->host.new_message_id(d->host.userdata);
+        if (!id) {
+                json_object_put(output);
+                return -ENOMEM;
+        }
+        r = alink_build_event_post(id, event, output, now_usec(CLOCK_REALTIME) / USEC_PER_MSEC, &payload);
+        if (r < 0)
+                return r;
+        r = alink_topic_event_post(&d->topics, event, &topic);
+        if (r < 0)
+                return r;
+        log_info("Posting event %s as message %s", event, id);
+        return d->host.publish(d->host.userdata, topic, payload, /* qos= */ 1);
+}
+
+int device_post_event(Device *d, const char *event, const char *output_json, char **ret_error)
+{
         json_object *output = NULL;
         const TslEvent *e;
         int r;
@@ -726,19 +760,7 @@ int device_post_event(Device *d, const char *event, const char *output_json, cha
                 json_object_put(output);
                 return r;
         }
-        id = d->host.new_message_id(d->host.userdata);
-        if (!id) {
-                json_object_put(output);
-                return -ENOMEM;
-        }
-        r = alink_build_event_post(id, event, output, now_usec(CLOCK_REALTIME) / USEC_PER_MSEC, &payload);
-        if (r < 0)
-                return r;
-        r = alink_topic_event_post(&d->topics, event, &topic);
-        if (r < 0)
-                return r;
-        log_info("Posting event %s as message %s", event, id);
-        return d->host.publish(d->host.userdata, topic, payload, /* qos= */ 1);
+        return device_queue_event(d, event, output);
 }
 
 const char *device_get_properties(Device *d)
@@ -800,6 +822,19 @@ static void on_binding_value(Binding *b, json_object *value, void *userdata)
         }
         log_debug("Binding %s reports %s", binding_identifier(b), plain(value));
         (void) device_queue_post(d, params);
+
+        /* event = EVENT: the change is also an event, its output the property's value (checked against
+         * the model by the configuration). */
+        const char *event = binding_event(b);
+        if (event) {
+                json_object *output = json_object_new_object();
+                if (!output ||
+                        json_object_object_add(output, binding_identifier(b), json_object_get(value)) < 0) {
+                        json_object_put(output);
+                        return (void) log_oom();
+                }
+                (void) device_queue_event(d, event, output);
+        }
 }
 
 static int device_add_binding(Device *d, const BindingConfig *c)

@@ -29,10 +29,10 @@ struct json_object;
 /* Device-defined reply codes (100000-110000, https://www.alibabacloud.com/help/doc-detail/89309.html),
  * numbered as Alibaba's Link IoT Edge numbers them (linkedge-thing-access-sdk-c, include/le_error.h). */
 enum {
-        DEVICE_CODE_TIMEOUT = 100006,           /* the handler did not answer within its deadline */
-        DEVICE_CODE_UNREACHABLE = 100008,       /* nothing serves it: no binding, no handler */
-        DEVICE_CODE_HANDLER_FAILED = 100009,    /* the handler's answer was not usable */
-        DEVICE_CODE_NO_SUCH_SERVICE = 109005,   /* the thing model has no such service */
+        DEVICE_CODE_TIMEOUT = 100006,         /* the handler did not answer within its deadline */
+        DEVICE_CODE_UNREACHABLE = 100008,     /* nothing serves it: no binding, no handler */
+        DEVICE_CODE_HANDLER_FAILED = 100009,  /* the handler's answer was not usable */
+        DEVICE_CODE_NO_SUCH_SERVICE = 109005, /* the thing model has no such service */
 };
 
 #define DEVICE_HANDLER_TIMEOUT_USEC (5 * USEC_PER_SEC)
@@ -49,9 +49,10 @@ typedef struct DeviceHost {
         char *(*new_message_id)(void *userdata);
         /* The light (src/light), when the product has one: is identifier one of its properties; apply
          * params (only such properties) now and return the Alink code, with the properties it shows
-         * after (a new object). */
+         * after (a new object) and, for a code other than 200, what it means. */
         bool (*is_light_property)(void *userdata, const char *identifier);
-        int (*set_light)(void *userdata, struct json_object *params, struct json_object **ret_actual);
+        int (*set_light)(void *userdata, struct json_object *params, struct json_object **ret_actual,
+                const char **ret_message);
         /* The claiming program: NULL when none (or a call that failed at once: -ENOTCONN). The call
          * answers through done, within timeout; *ret_slot cancels it when unref'ed. */
         int (*handler_set)(void *userdata, const char *params_json, uint64_t timeout_usec,
@@ -60,14 +61,15 @@ typedef struct DeviceHost {
                 uint64_t timeout_usec, DeviceCallDone done, void *done_userdata, sd_bus_slot **ret_slot);
         /* The known values (device_get_properties()) or the feedback counters changed. */
         void (*changed)(void *userdata);
-        /* A property set was applied (for the D-Bus PropertySet signal): the params as the cloud sent them. */
+        /* A property set was applied (for the D-Bus PropertySet signal): the params as the cloud sent them.
+         */
         void (*property_set)(void *userdata, const char *params_json);
         void *userdata;
 } DeviceHost;
 
 typedef struct DeviceConfig {
         const char *product_key, *device_name;
-        const Tsl *tsl;                 /* borrowed; outlives the Device */
+        const Tsl *tsl;                /* borrowed; outlives the Device */
         const BindingConfig *bindings; /* borrowed, n_bindings of them */
         size_t n_bindings;
         uint64_t handler_timeout_usec; /* 0: DEVICE_HANDLER_TIMEOUT_USEC */
@@ -96,7 +98,8 @@ void device_connected(Device *d);
 int device_post_properties(Device *d, const char *params_json, char **ret_error);
 int device_post_event(Device *d, const char *event, const char *output_json, char **ret_error);
 /* A set through the same path as the cloud's (no set_reply): done gets the code and message. */
-int device_set_properties(Device *d, const char *params_json, DeviceCallDone done, void *userdata, char **ret_error);
+int device_set_properties(
+        Device *d, const char *params_json, DeviceCallDone done, void *userdata, char **ret_error);
 /* A service call through the handler, as from the cloud but answered through done (code, output JSON or
  * message). */
 int device_call_service(Device *d, const char *service, const char *params_json, DeviceCallDone done,

@@ -376,13 +376,27 @@ static bool device_host_is_light_property(void *userdata, const char *identifier
         Manager *m = userdata;
         const LedModel *model = &m->conf->led_model;
 
-        return streq_ptr(identifier, model->switch_property) || streq_ptr(identifier, model->color_property) ||
+        return streq_ptr(identifier, model->switch_property) ||
+               streq_ptr(identifier, model->color_property) ||
                streq_ptr(identifier, model->brightness_property);
 }
 
 /* The light's part of a set: checked against the TSL already, so a refusal here means the TSL and the
  * [led] identifiers disagree. */
-static int device_host_set_light(void *userdata, struct json_object *params, struct json_object **ret_actual)
+static const char *led_code_message(int code)
+{
+        switch (code) {
+        case LED_CODE_READBACK_DIFFERS:
+                return "the light did not take the requested state";
+        case LED_CODE_UNAVAILABLE:
+                return "the light's hardware is not available";
+        default:
+                return "writing to the light's hardware failed";
+        }
+}
+
+static int device_host_set_light(void *userdata, struct json_object *params, struct json_object **ret_actual,
+        const char **ret_message)
 {
         Manager *m = userdata;
         _cleanup_(freep) char *error = NULL;
@@ -395,11 +409,14 @@ static int device_host_set_light(void *userdata, struct json_object *params, str
         if (r != 0) {
                 log_warning("The light cannot take %s: %s", json_object_to_json_string(params),
                         r < 0 ? "out of memory" : strna(error));
+                *ret_message = "the light cannot take these values";
                 return ALINK_CODE_PARAM_ERROR;
         }
         code = manager_apply_led(m, &change, &actual);
         if (led_params_new(&m->conf->led_model, &actual, ret_actual) < 0)
                 *ret_actual = NULL;
+        if (code != ALINK_CODE_SUCCESS)
+                *ret_message = led_code_message(code);
         return code;
 }
 
@@ -415,8 +432,8 @@ static int device_host_handler_set(void *userdata, const char *params_json, uint
 {
         Manager *m = userdata;
 
-        return bus_devices_handler_set(
-                bus_get_devices(m->bus), m->device, params_json, timeout_usec, done, done_userdata, ret_slot);
+        return bus_devices_handler_set(bus_get_devices(m->bus), m->device, params_json, timeout_usec, done,
+                done_userdata, ret_slot);
 }
 
 static int device_host_handler_call(void *userdata, const char *service, const char *params_json,
@@ -424,8 +441,8 @@ static int device_host_handler_call(void *userdata, const char *service, const c
 {
         Manager *m = userdata;
 
-        return bus_devices_handler_call(bus_get_devices(m->bus), m->device, service, params_json, timeout_usec,
-                done, done_userdata, ret_slot);
+        return bus_devices_handler_call(bus_get_devices(m->bus), m->device, service, params_json,
+                timeout_usec, done, done_userdata, ret_slot);
 }
 
 static void device_host_changed(void *userdata)
@@ -473,7 +490,8 @@ static int manager_setup_device(Manager *m)
         manager_drop_device(m);
         r = device_new(&m->device, m->event, &dc, &host);
         if (r < 0)
-                return log_error_errno(r, "Cannot set up the device %s/%s: %m", c->product_key, c->device_name);
+                return log_error_errno(
+                        r, "Cannot set up the device %s/%s: %m", c->product_key, c->device_name);
         device_set_online(m->device, m->state == MANAGER_CONNECTED);
         r = bus_devices_add(bus_get_devices(m->bus), m->device);
         if (r < 0)
@@ -516,7 +534,8 @@ static int manager_create_session(Manager *m)
                 return r;
 
         /* The platform routes these to a _ss=1 client by itself; subscribing as well costs nothing and
-         * does not depend on that (auto-subscription, https://help.aliyun.com/document_detail/197770.htm). */
+         * does not depend on that (auto-subscription, https://help.aliyun.com/document_detail/197770.htm).
+         */
         const char *const system_topics[] = {
                 m->topics.property_set,
                 m->topics.event_post_reply,

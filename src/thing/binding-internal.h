@@ -53,6 +53,7 @@ typedef struct BindingSettings {
         BindingEdge edge;
         BindingBias bias;
         uint64_t debounce_usec;
+        char *event; /* gpio input: an event posted with each change, besides the property */
         /* pwm */
         uint64_t channel;
         uint64_t period_ns;

@@ -305,6 +305,7 @@ static const BindingKey binding_keys[] = {
         {"bias", GPIO, parse_bias, S(bias), 0, 0},
         {"edge", GPIO_IN, parse_edge, S(edge), 0, 0},
         {"debounce", GPIO_IN, parse_time, S(debounce_usec), 0, 10 * USEC_PER_SEC},
+        {"event", GPIO_IN, parse_word, S(event), 0, 0},
         {"channel", PWM, parse_uint, S(channel), 0, 1023},
         {"period_ns", PWM, parse_uint, S(period_ns), 1, UINT32_MAX},
         {"led", LED, parse_led, S(led), 0, 0},
@@ -350,6 +351,7 @@ static void settings_done(BindingSettings *s)
 {
         free(s->chip);
         free(s->line);
+        free(s->event);
         free(s->led);
         free(s->sysfs_root);
         free(s->path);
@@ -372,10 +374,10 @@ static int settings_copy(const BindingSettings *from, BindingSettings *to)
 {
         BindingSettings s = *from;
 
-        s.chip = s.line = s.led = s.sysfs_root = s.path = NULL;
+        s.chip = s.line = s.event = s.led = s.sysfs_root = s.path = NULL;
         s.exec = s.environment = NULL;
         if (free_and_strdup(&s.chip, from->chip) < 0 || free_and_strdup(&s.line, from->line) < 0 ||
-                free_and_strdup(&s.led, from->led) < 0 ||
+                free_and_strdup(&s.event, from->event) < 0 || free_and_strdup(&s.led, from->led) < 0 ||
                 free_and_strdup(&s.sysfs_root, from->sysfs_root) < 0 ||
                 free_and_strdup(&s.path, from->path) < 0 || strv_copy(from->exec, &s.exec) < 0 ||
                 strv_copy(from->environment, &s.environment) < 0) {
@@ -562,7 +564,7 @@ bool binding_config_equal(const BindingConfig *a, const BindingConfig *b)
                x->create == y->create && x->readback == y->readback &&
                x->interval_usec == y->interval_usec && x->scale == y->scale && x->offset == y->offset &&
                strv_equal(x->exec, y->exec) && strv_equal(x->environment, y->environment) &&
-               x->timeout_usec == y->timeout_usec;
+               x->timeout_usec == y->timeout_usec && streq_ptr(x->event, y->event);
 }
 
 void binding_config_done(BindingConfig *c)
@@ -853,6 +855,18 @@ Binding *binding_free(Binding *b)
 const char *binding_identifier(const Binding *b)
 {
         return b->identifier;
+}
+
+const char *binding_event(const Binding *b)
+{
+        return b->settings.event;
+}
+
+const char *binding_config_event(const BindingConfig *c)
+{
+        const BindingSettings *s = c->settings;
+
+        return s ? s->event : NULL;
 }
 
 bool binding_can_write(const Binding *b)

@@ -91,6 +91,10 @@ Binding *binding_free(Binding *b);
 DEFINE_TRIVIAL_CLEANUP_FUNC(Binding *, binding_free);
 
 const char *binding_identifier(const Binding *b);
+/* A gpio input's event = EVENT: the event posted with each change (its output {IDENTIFIER: value}), or NULL.
+ */
+const char *binding_event(const Binding *b);
+const char *binding_config_event(const BindingConfig *c);
 bool binding_can_write(const Binding *b);
 
 /* A write finished: code is 200 or a BINDING_CODE_*; actual is what reading back gave (borrowed; NULL when

@@ -5,12 +5,21 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <json-c/json.h>
+
 #include "alink.h"
 #include "led-json.h"
 #include "log.h"
 #include "ota-job.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+static void on_refusal(const char *identifier, const char *reason, void *userdata)
+{
+        (void) userdata;
+        if (strlen(identifier) + strlen(reason) == (size_t) -1)
+                abort();
+}
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -39,7 +48,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         error = NULL;
 
         (void) alink_parse_reply(data, size, &reply, &error);
+        (void) alink_reply_foreach_refusal(&reply, on_refusal, NULL);
         alink_reply_done(&reply);
+        free(error);
+        error = NULL;
+
+        /* Service calls: what parses must build into a reply with the params as its data. */
+        AlinkRequest req;
+        if (alink_parse_request(data, size, &req, &error) == 0) {
+                (void) alink_method_service(req.method);
+                if (alink_build_reply_data(req.id, 200, NULL, json_object_get(req.params), &s) == 0)
+                        free(s);
+        }
+        alink_request_done(&req);
         free(error);
         error = NULL;
 
