@@ -230,26 +230,6 @@ static bool integer_ends_at(const char *payload, size_t len, size_t end)
 
 /* Parse untrusted bytes into a JSON object: bounded size and depth, strict syntax, valid UTF-8, the whole
  * input consumed, and an object at the top. */
-/* Does a string of the document hold \u0000? json-c keeps keys as C strings: "LightSwitch\u0000junk" would
- * be read as "LightSwitch". A backslash inside a string escapes the next character. */
-static bool has_escaped_nul(const char *p, size_t len)
-{
-        bool in_string = false;
-
-        if (!memmem(p, len, "u0000", 5))
-                return false;
-        for (size_t i = 0; i < len; i++) {
-                if (p[i] == '"')
-                        in_string = !in_string;
-                else if (in_string && p[i] == '\\' && i + 1 < len) {
-                        if (p[i + 1] == 'u' && i + 5 < len && memcmp(p + i + 2, "0000", 4) == 0)
-                                return true;
-                        i++;
-                }
-        }
-        return false;
-}
-
 int alink_parse_json_object(const void *payload, size_t len, json_object **ret, char **ret_error)
 {
         json_tokener *tok;
@@ -422,7 +402,7 @@ int alink_parse_property_set(const void *payload, size_t len, AlinkPropertySet *
         r = read_id(o, &s->id, ret_error);
         if (r != 0)
                 return r;
-        if (has_escaped_nul(payload, len))
+        if (json_text_has_escaped_nul(payload, len))
                 return alink_json_error(ret_error, "a key or string holds a NUL character (\\u0000)");
 
         if (!json_object_object_get_ex(o, "params", &params))
@@ -453,7 +433,7 @@ int alink_parse_request(const void *payload, size_t len, AlinkRequest *req, char
         r = read_id(o, &req->id, ret_error);
         if (r != 0)
                 return r;
-        if (has_escaped_nul(payload, len))
+        if (json_text_has_escaped_nul(payload, len))
                 return alink_json_error(ret_error, "a key or string holds a NUL character (\\u0000)");
         req->is_reply = json_object_object_get_ex(o, "code", NULL) &&
                         !json_object_object_get_ex(o, "method", NULL) &&

@@ -292,3 +292,21 @@ bool host_is_address(const char *host)
 
         return host && (inet_pton(AF_INET, host, addr) == 1 || inet_pton(AF_INET6, host, addr) == 1);
 }
+
+bool json_text_has_escaped_nul(const char *p, size_t len)
+{
+        bool in_string = false;
+
+        if (!memmem(p, len, "u0000", 5))
+                return false;
+        for (size_t i = 0; i < len; i++) {
+                if (p[i] == '"')
+                        in_string = !in_string;
+                else if (in_string && p[i] == '\\' && i + 1 < len) {
+                        if (p[i + 1] == 'u' && i + 5 < len && memcmp(p + i + 2, "0000", 4) == 0)
+                                return true;
+                        i++;
+                }
+        }
+        return false;
+}

@@ -39,3 +39,7 @@ bool utf8_is_valid_n(const char *s, size_t len);
 
 /* Whether host is a numeric IPv4 or IPv6 address rather than a name. */
 bool host_is_address(const char *host);
+
+/* Does a string of the JSON text hold \u0000? json-c keeps keys as C strings: "LightSwitch\u0000junk"
+ * would be read as "LightSwitch". A backslash inside a string escapes the next character. */
+bool json_text_has_escaped_nul(const char *p, size_t len);

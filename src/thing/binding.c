@@ -42,21 +42,6 @@ static const char *const binding_bias_table[_BINDING_BIAS_MAX] = {
 };
 DEFINE_STRING_TABLE(binding_bias, BindingBias)
 
-/* The TSL's own names of the types, for the messages (tsl.h's table is tsl.c's; this layer does not need
- * the rest of it). */
-static const char *const type_kind_table[_TSL_TYPE_KIND_MAX] = {
-        [TSL_TYPE_INT] = "int",
-        [TSL_TYPE_FLOAT] = "float",
-        [TSL_TYPE_DOUBLE] = "double",
-        [TSL_TYPE_TEXT] = "text",
-        [TSL_TYPE_DATE] = "date",
-        [TSL_TYPE_BOOL] = "bool",
-        [TSL_TYPE_ENUM] = "enum",
-        [TSL_TYPE_STRUCT] = "struct",
-        [TSL_TYPE_ARRAY] = "array",
-};
-static DEFINE_STRING_TABLE_TO_STRING(type_kind, TslTypeKind)
-
         /* ---------------------------------------------------------------------------------------------------------
          * The keys. */
 
@@ -476,7 +461,7 @@ static bool type_is_number(TslTypeKind k)
 int binding_config_check_type(const BindingConfig *c, const BindingType *type, char **ret_error)
 {
         const BindingSettings *s = c->settings;
-        const char *tn = strna(type_kind_to_string(type->kind));
+        const char *tn = strna(tsl_type_kind_to_string(type->kind));
         bool ranged = type->has_range && type->min < type->max;
 
         *ret_error = NULL;

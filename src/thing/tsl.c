@@ -24,6 +24,7 @@
 #include <sys/stat.h>
 
 #include "string-table.h"
+#include "string-util.h"
 #include "tsl.h"
 
 DEFINE_TRIVIAL_CLEANUP_FUNC(json_object *, json_object_put);
@@ -1012,27 +1013,6 @@ static int parse_events(Tsl *t, json_object *root, const Path *rp, char **ret_er
         return index_sort(t->events_by_id, t->n_events, &ap, ret_error);
 }
 
-/* Does a string of the document hold \u0000? json-c keeps keys as C strings, so "Power\u0000x" would be
- * read as "Power"; nothing in a thing model needs a NUL. A backslash inside a string escapes the next
- * character. */
-static bool has_escaped_nul(const char *p, size_t len)
-{
-        bool in_string = false;
-
-        if (!memmem(p, len, "u0000", 5))
-                return false;
-        for (size_t i = 0; i < len; i++) {
-                if (p[i] == '"')
-                        in_string = !in_string;
-                else if (in_string && p[i] == '\\' && i + 1 < len) {
-                        if (p[i + 1] == 'u' && i + 5 < len && memcmp(p + i + 2, "0000", 4) == 0)
-                                return true;
-                        i++;
-                }
-        }
-        return false;
-}
-
 /* Line and column (from 1) of byte offset in text, for syntax errors. */
 static void position(const char *text, size_t offset, unsigned *ret_line, unsigned *ret_column)
 {
@@ -1067,7 +1047,7 @@ static int parse_document(const char *text, size_t len, json_object **ret, char 
         if (len > TSL_MAX_FILE_SIZE)
                 return tsl_error(ret_error, "%zu bytes, more than the %d a thing model may have", len,
                         TSL_MAX_FILE_SIZE);
-        if (has_escaped_nul(text, len))
+        if (json_text_has_escaped_nul(text, len))
                 return tsl_error(ret_error, "a string holds \\u0000");
 
         tok = json_tokener_new_ex(TSL_MAX_JSON_DEPTH);
