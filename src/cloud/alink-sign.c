@@ -66,17 +66,14 @@ int alink_sign_content(const char *client_id_prefix, const char *product_key, co
         return r < 0 ? -ENOMEM : 0;
 }
 
-int alink_sign_password(AlinkSignMethod m, const char *device_secret, const char *product_key,
-        const char *device_name, const char *timestamp, char **ret)
+int alink_sign_hmac(AlinkSignMethod m, const char *secret, const char *content, char **ret)
 {
-        _cleanup_(freep) char *prefix = NULL, *content = NULL;
         unsigned char mac[EVP_MAX_MD_SIZE];
         unsigned int mac_len = 0;
         const EVP_MD *md;
         char *hex;
-        int r;
 
-        if (isempty(device_secret) || !ret)
+        if (isempty(secret) || !content || !ret)
                 return -EINVAL;
         switch (m) {
         case ALINK_SIGN_HMACMD5:
@@ -92,16 +89,9 @@ int alink_sign_password(AlinkSignMethod m, const char *device_secret, const char
                 return -EINVAL;
         }
 
-        r = alink_sign_client_id_prefix(product_key, device_name, &prefix);
-        if (r < 0)
-                return r;
-        r = alink_sign_content(prefix, product_key, device_name, timestamp, &content);
-        if (r < 0)
-                return r;
-
         /* The secret is the raw ASCII key: no base64 decoding. */
-        if (!HMAC(md, device_secret, (int) strlen(device_secret), (const unsigned char *) content,
-                    strlen(content), mac, &mac_len))
+        if (!HMAC(md, secret, (int) strlen(secret), (const unsigned char *) content, strlen(content), mac,
+                    &mac_len))
                 return -EIO;
 
         hex = hex_encode(mac, mac_len);
@@ -110,4 +100,33 @@ int alink_sign_password(AlinkSignMethod m, const char *device_secret, const char
                 return -ENOMEM;
         *ret = hex;
         return 0;
+}
+
+int alink_sign_password(AlinkSignMethod m, const char *device_secret, const char *product_key,
+        const char *device_name, const char *timestamp, char **ret)
+{
+        _cleanup_(freep) char *prefix = NULL, *content = NULL;
+        int r;
+
+        if (isempty(device_secret) || !ret)
+                return -EINVAL;
+        r = alink_sign_client_id_prefix(product_key, device_name, &prefix);
+        if (r < 0)
+                return r;
+        r = alink_sign_content(prefix, product_key, device_name, timestamp, &content);
+        if (r < 0)
+                return r;
+        return alink_sign_hmac(m, device_secret, content, ret);
+}
+
+int alink_sign_subdevice(AlinkSignMethod m, const char *device_secret, const char *client_id,
+        const char *product_key, const char *device_name, const char *timestamp, char **ret)
+{
+        _cleanup_(freep) char *content = NULL;
+        int r;
+
+        r = alink_sign_content(client_id, product_key, device_name, timestamp, &content);
+        if (r < 0)
+                return r;
+        return alink_sign_hmac(m, device_secret, content, ret);
 }

@@ -38,3 +38,13 @@ int alink_sign_content(const char *client_id_prefix, const char *product_key, co
 /* Lower-case hex HMAC of the content, keyed with the secret's raw bytes. */
 int alink_sign_password(AlinkSignMethod m, const char *device_secret, const char *product_key,
         const char *device_name, const char *timestamp, char **ret);
+
+/* Lower-case hex HMAC of content, keyed with the secret's raw bytes (what the two above and below use). */
+int alink_sign_hmac(AlinkSignMethod m, const char *secret, const char *content, char **ret);
+
+/* A sub-device's sign in the gateway's topo/add and combine/login requests
+ * (https://help.aliyun.com/document_detail/89299.html, .../89300.html): the HMAC with the sub-device's
+ * secret over "clientId<client_id>deviceName<dn>productKey<pk>timestamp<ts>", the client id exactly as
+ * sent (with its |...| list, if any). */
+int alink_sign_subdevice(AlinkSignMethod m, const char *device_secret, const char *client_id,
+        const char *product_key, const char *device_name, const char *timestamp, char **ret);

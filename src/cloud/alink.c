@@ -8,10 +8,9 @@
 #include <string.h>
 #include <strings.h>
 
+#include "alink-internal.h"
 #include "alink.h"
 #include "string-util.h"
-
-DEFINE_TRIVIAL_CLEANUP_FUNC(json_object *, json_object_put);
 
 int alink_json_error(char **ret_error, const char *format, ...)
 {
@@ -295,7 +294,7 @@ static char *describe(json_object *v)
 }
 
 /* Alink ids are strings of decimal digits, but OTA pushes send numbers (§2.1, §6). Accept both. */
-static int read_id(json_object *o, char **ret, char **ret_error)
+int alink_read_id(json_object *o, char **ret, char **ret_error)
 {
         json_object *v;
 
@@ -399,7 +398,7 @@ int alink_parse_property_set(const void *payload, size_t len, AlinkPropertySet *
         if (r != 0)
                 return r;
 
-        r = read_id(o, &s->id, ret_error);
+        r = alink_read_id(o, &s->id, ret_error);
         if (r != 0)
                 return r;
         if (json_text_has_escaped_nul(payload, len))
@@ -430,7 +429,7 @@ int alink_parse_request(const void *payload, size_t len, AlinkRequest *req, char
         r = alink_parse_json_object(payload, len, &o, ret_error);
         if (r != 0)
                 return r;
-        r = read_id(o, &req->id, ret_error);
+        r = alink_read_id(o, &req->id, ret_error);
         if (r != 0)
                 return r;
         if (json_text_has_escaped_nul(payload, len))
@@ -486,7 +485,7 @@ int alink_parse_request_id(const void *payload, size_t len, char **ret_id)
         r = alink_parse_json_object(payload, len, &o, NULL);
         if (r != 0)
                 return r;
-        return read_id(o, ret_id, NULL);
+        return alink_read_id(o, ret_id, NULL);
 }
 
 int alink_parse_reply(const void *payload, size_t len, AlinkReply *reply, char **ret_error)
@@ -500,7 +499,7 @@ int alink_parse_reply(const void *payload, size_t len, AlinkReply *reply, char *
         r = alink_parse_json_object(payload, len, &o, ret_error);
         if (r != 0)
                 return r;
-        r = read_id(o, &reply->id, ret_error);
+        r = alink_read_id(o, &reply->id, ret_error);
         if (r != 0)
                 return r;
         if (!json_object_object_get_ex(o, "code", &v))
@@ -565,7 +564,7 @@ size_t alink_reply_foreach_refusal(const AlinkReply *r,
         return r->data ? foreach_refusal(r->data, fn, userdata) : 0;
 }
 
-static int to_string(json_object *o, char **ret)
+int alink_json_to_string(json_object *o, char **ret)
 {
         const char *s =
                 json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
@@ -577,7 +576,7 @@ static int to_string(json_object *o, char **ret)
 }
 
 /* json_object_object_add() takes ownership even when it fails; one helper keeps the checks short. */
-static int add(json_object *o, const char *key, json_object *v)
+int alink_json_add(json_object *o, const char *key, json_object *v)
 {
         if (!v)
                 return -ENOMEM;
@@ -590,12 +589,12 @@ int alink_build_reply(const char *id, int64_t code, const char *message, char **
 
         if (!o)
                 return -ENOMEM;
-        if ((id && add(o, "id", json_object_new_string(id)) < 0) ||
-                add(o, "code", json_object_new_int64(code)) < 0 ||
-                add(o, "data", json_object_new_object()) < 0 ||
-                (message && add(o, "message", json_object_new_string(message)) < 0))
+        if ((id && alink_json_add(o, "id", json_object_new_string(id)) < 0) ||
+                alink_json_add(o, "code", json_object_new_int64(code)) < 0 ||
+                alink_json_add(o, "data", json_object_new_object()) < 0 ||
+                (message && alink_json_add(o, "message", json_object_new_string(message)) < 0))
                 return -ENOMEM;
-        return to_string(o, ret);
+        return alink_json_to_string(o, ret);
 }
 
 int alink_build_reply_data(const char *id, int64_t code, const char *message, json_object *data, char **ret)
@@ -604,30 +603,31 @@ int alink_build_reply_data(const char *id, int64_t code, const char *message, js
 
         if (!o)
                 return -ENOMEM;
-        if ((id && add(o, "id", json_object_new_string(id)) < 0) ||
-                add(o, "code", json_object_new_int64(code)) < 0 ||
-                add(o, "data", d ? TAKE_PTR(d) : json_object_new_object()) < 0 ||
-                (message && add(o, "message", json_object_new_string(message)) < 0))
+        if ((id && alink_json_add(o, "id", json_object_new_string(id)) < 0) ||
+                alink_json_add(o, "code", json_object_new_int64(code)) < 0 ||
+                alink_json_add(o, "data", d ? TAKE_PTR(d) : json_object_new_object()) < 0 ||
+                (message && alink_json_add(o, "message", json_object_new_string(message)) < 0))
                 return -ENOMEM;
-        return to_string(o, ret);
+        return alink_json_to_string(o, ret);
 }
 
 /* A request envelope: {"id","version":"1.0"[,"sys":{"ack":1}],"method"}. */
-static json_object *request_envelope(const char *id, const char *method, bool ack)
+json_object *alink_request_envelope(const char *id, const char *method, bool ack)
 {
         json_object *o = json_object_new_object(), *sys;
 
         if (!o)
                 return NULL;
-        if (add(o, "id", json_object_new_string(id)) < 0 ||
-                add(o, "version", json_object_new_string("1.0")) < 0)
+        if (alink_json_add(o, "id", json_object_new_string(id)) < 0 ||
+                alink_json_add(o, "version", json_object_new_string("1.0")) < 0)
                 goto fail;
         if (ack) {
                 sys = json_object_new_object();
-                if (add(o, "sys", sys) < 0 || add(sys, "ack", json_object_new_int(1)) < 0)
+                if (alink_json_add(o, "sys", sys) < 0 ||
+                        alink_json_add(sys, "ack", json_object_new_int(1)) < 0)
                         goto fail;
         }
-        if (add(o, "method", json_object_new_string(method)) < 0)
+        if (alink_json_add(o, "method", json_object_new_string(method)) < 0)
                 goto fail;
         return o;
 fail:
@@ -637,7 +637,7 @@ fail:
 
 static json_object *post_envelope(const char *id)
 {
-        return request_envelope(id, "thing.event.property.post", /* ack= */ true);
+        return alink_request_envelope(id, "thing.event.property.post", /* ack= */ true);
 }
 
 int alink_build_event_post(
@@ -650,19 +650,19 @@ int alink_build_event_post(
                 return -EINVAL;
         if (asprintf(&method, "thing.event.%s.post", event) < 0)
                 return -ENOMEM;
-        o = request_envelope(id, method, /* ack= */ true);
+        o = alink_request_envelope(id, method, /* ack= */ true);
         params = json_object_new_object();
-        if (!o || !params || add(params, "value", TAKE_PTR(out)) < 0 ||
-                add(params, "time", json_object_new_int64((int64_t) time_ms)) < 0 ||
-                add(o, "params", TAKE_PTR(params)) < 0)
+        if (!o || !params || alink_json_add(params, "value", TAKE_PTR(out)) < 0 ||
+                alink_json_add(params, "time", json_object_new_int64((int64_t) time_ms)) < 0 ||
+                alink_json_add(o, "params", TAKE_PTR(params)) < 0)
                 return -ENOMEM;
-        return to_string(o, ret);
+        return alink_json_to_string(o, ret);
 }
 
 int alink_build_desired_get(const char *id, char *const *identifiers, char **ret)
 {
         _cleanup_(json_object_putp)
-                json_object *o = request_envelope(id, "thing.property.desired.get", true),
+                json_object *o = alink_request_envelope(id, "thing.property.desired.get", true),
                             *list = json_object_new_array();
 
         if (!o || !list)
@@ -672,9 +672,9 @@ int alink_build_desired_get(const char *id, char *const *identifiers, char **ret
         for (char *const *i = identifiers; *i; i++)
                 if (json_object_array_add(list, json_object_new_string(*i)) < 0)
                         return -ENOMEM;
-        if (add(o, "params", TAKE_PTR(list)) < 0)
+        if (alink_json_add(o, "params", TAKE_PTR(list)) < 0)
                 return -ENOMEM;
-        return to_string(o, ret);
+        return alink_json_to_string(o, ret);
 }
 
 int alink_build_desired_delete(const char *id, json_object *params, char **ret)
@@ -683,10 +683,10 @@ int alink_build_desired_delete(const char *id, json_object *params, char **ret)
 
         if (!p)
                 return -EINVAL;
-        o = request_envelope(id, "thing.property.desired.delete", /* ack= */ true);
-        if (!o || add(o, "params", TAKE_PTR(p)) < 0)
+        o = alink_request_envelope(id, "thing.property.desired.delete", /* ack= */ true);
+        if (!o || alink_json_add(o, "params", TAKE_PTR(p)) < 0)
                 return -ENOMEM;
-        return to_string(o, ret);
+        return alink_json_to_string(o, ret);
 }
 
 int alink_build_property_post_params(const char *id, const char *params_json, char **ret, char **ret_error)
@@ -702,9 +702,9 @@ int alink_build_property_post_params(const char *id, const char *params_json, ch
         o = post_envelope(id);
         if (!o)
                 return -ENOMEM;
-        if (add(o, "params", TAKE_PTR(params)) < 0)
+        if (alink_json_add(o, "params", TAKE_PTR(params)) < 0)
                 return -ENOMEM;
-        return to_string(o, ret);
+        return alink_json_to_string(o, ret);
 }
 
 /* Add every param of from to params as {"value":v,"time":ms}, or as it is when already timed. */
@@ -718,13 +718,13 @@ static int merge_params(json_object *params, json_object *from, bool timed, uint
                         entry = json_object_get(v);
                 else {
                         entry = json_object_new_object();
-                        if (add(entry, "value", json_object_get(v)) < 0 ||
-                                add(entry, "time", json_object_new_int64((int64_t) ms)) < 0) {
+                        if (alink_json_add(entry, "value", json_object_get(v)) < 0 ||
+                                alink_json_add(entry, "time", json_object_new_int64((int64_t) ms)) < 0) {
                                 json_object_put(entry);
                                 return -ENOMEM;
                         }
                 }
-                if (add(params, key, entry) < 0)
+                if (alink_json_add(params, key, entry) < 0)
                         return -ENOMEM;
         }
         return 0;
@@ -759,7 +759,7 @@ int alink_merge_property_posts(const char *older, bool older_timed, uint64_t old
         /* Newer's envelope (its id) with the merged params. */
         if (json_object_object_add(b, "params", TAKE_PTR(params)) < 0)
                 return -ENOMEM;
-        return to_string(b, ret);
+        return alink_json_to_string(b, ret);
 }
 
 int alink_build_property_post_object(const char *id, struct json_object *params, char **ret)
@@ -771,9 +771,9 @@ int alink_build_property_post_object(const char *id, struct json_object *params,
         o = post_envelope(id);
         if (!o)
                 return -ENOMEM;
-        if (add(o, "params", TAKE_PTR(p)) < 0)
+        if (alink_json_add(o, "params", TAKE_PTR(p)) < 0)
                 return -ENOMEM;
-        return to_string(o, ret);
+        return alink_json_to_string(o, ret);
 }
 
 /* ---- reading values, for the modules that map a params object onto their device ---- */
@@ -969,12 +969,13 @@ int alink_parse_ota_upgrade(
 
 int alink_ota_firmware_to_json(const AlinkOtaFirmware *f, json_object *o)
 {
-        if (add(o, "url", json_object_new_string(f->url)) < 0 ||
-                add(o, "size", json_object_new_int64((int64_t) f->size)) < 0 ||
-                add(o, "version", json_object_new_string(f->version)) < 0 ||
-                add(o, "signMethod", json_object_new_string(digest_method_to_string(f->sign_method))) < 0 ||
-                add(o, "sign", json_object_new_string(f->sign)) < 0 ||
-                (f->module && add(o, "module", json_object_new_string(f->module)) < 0))
+        if (alink_json_add(o, "url", json_object_new_string(f->url)) < 0 ||
+                alink_json_add(o, "size", json_object_new_int64((int64_t) f->size)) < 0 ||
+                alink_json_add(o, "version", json_object_new_string(f->version)) < 0 ||
+                alink_json_add(o, "signMethod",
+                        json_object_new_string(digest_method_to_string(f->sign_method))) < 0 ||
+                alink_json_add(o, "sign", json_object_new_string(f->sign)) < 0 ||
+                (f->module && alink_json_add(o, "module", json_object_new_string(f->module)) < 0))
                 return -ENOMEM;
         return 0;
 }
@@ -989,17 +990,18 @@ static int ota_message(const char *id, json_object *params, char **ret)
                 json_object_put(params);
                 return -ENOMEM;
         }
-        if (add(o, "id", json_object_new_string(id)) < 0 || add(o, "params", params) < 0)
+        if (alink_json_add(o, "id", json_object_new_string(id)) < 0 ||
+                alink_json_add(o, "params", params) < 0)
                 return -ENOMEM;
-        return to_string(o, ret);
+        return alink_json_to_string(o, ret);
 }
 
 int alink_build_ota_inform(const char *id, const char *version, const char *module, char **ret)
 {
         json_object *p = json_object_new_object();
 
-        if (p && (add(p, "version", json_object_new_string(version)) < 0 ||
-                         (module && add(p, "module", json_object_new_string(module)) < 0))) {
+        if (p && (alink_json_add(p, "version", json_object_new_string(version)) < 0 ||
+                         (module && alink_json_add(p, "module", json_object_new_string(module)) < 0))) {
                 json_object_put(p);
                 return -ENOMEM;
         }
@@ -1012,9 +1014,9 @@ int alink_build_ota_progress(const char *id, int step, const char *desc, const c
         char s[16];
 
         (void) snprintf(s, sizeof(s), "%d", step);
-        if (p && (add(p, "step", json_object_new_string(s)) < 0 ||
-                         add(p, "desc", json_object_new_string(strempty(desc))) < 0 ||
-                         (module && add(p, "module", json_object_new_string(module)) < 0))) {
+        if (p && (alink_json_add(p, "step", json_object_new_string(s)) < 0 ||
+                         alink_json_add(p, "desc", json_object_new_string(strempty(desc))) < 0 ||
+                         (module && alink_json_add(p, "module", json_object_new_string(module)) < 0))) {
                 json_object_put(p);
                 return -ENOMEM;
         }
@@ -1030,10 +1032,11 @@ int alink_build_ota_firmware_get(const char *id, const char *module, char **ret)
         if (!o || !id)
                 return -ENOMEM;
         p = json_object_new_object();
-        if (add(o, "id", json_object_new_string(id)) < 0 ||
-                add(o, "version", json_object_new_string("1.0")) < 0 || add(o, "params", p) < 0 ||
-                (module && add(p, "module", json_object_new_string(module)) < 0) ||
-                add(o, "method", json_object_new_string("thing.ota.firmware.get")) < 0)
+        if (alink_json_add(o, "id", json_object_new_string(id)) < 0 ||
+                alink_json_add(o, "version", json_object_new_string("1.0")) < 0 ||
+                alink_json_add(o, "params", p) < 0 ||
+                (module && alink_json_add(p, "module", json_object_new_string(module)) < 0) ||
+                alink_json_add(o, "method", json_object_new_string("thing.ota.firmware.get")) < 0)
                 return -ENOMEM;
-        return to_string(o, ret);
+        return alink_json_to_string(o, ret);
 }
