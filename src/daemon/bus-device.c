@@ -7,6 +7,7 @@
 
 #include "bus-device.h"
 #include "bus-names.h"
+#include "event-util.h"
 #include "log.h"
 #include "string-util.h"
 
@@ -16,6 +17,7 @@ typedef struct Export {
         Device *device;
         char *path;
         sd_bus_slot *slot;
+        bool changed; /* PropertiesChanged waits for the next batch */
 } Export;
 
 /* One claim: who handles the device at path. */
@@ -30,6 +32,7 @@ typedef struct Claim {
 /* Each entry allocated on its own, so that the vtable and the tracks can point at it. */
 struct BusDevices {
         sd_bus *bus;
+        sd_event_source *flush; /* the batch of PropertiesChanged, a moment after the first change */
         Export **exports;
         size_t n_exports;
         Claim **claims;
@@ -304,13 +307,47 @@ static const sd_bus_vtable device_vtable[] = {
 
 /* --- exports --- */
 
-int bus_devices_new(BusDevices **ret, sd_bus *bus)
+/* A Device's properties change with every set and post: like the Manager's (bus.c, "Signals, batched"),
+ * their PropertiesChanged leave a few milliseconds later, in one batch, so that the cloud's answer goes
+ * first. */
+#define BUS_DEVICES_SIGNAL_DELAY_USEC (5 * USEC_PER_MSEC)
+
+static int on_flush(sd_event_source *s, uint64_t usec, void *userdata)
+{
+        BusDevices *bd = userdata;
+        int r;
+
+        (void) s;
+        (void) usec;
+        for (size_t i = 0; i < bd->n_exports; i++) {
+                Export *e = bd->exports[i];
+                if (!e->changed)
+                        continue;
+                e->changed = false;
+                r = sd_bus_emit_properties_changed(bd->bus, e->path, ALI_BUS_DEVICE_INTERFACE, "Online",
+                        "State", "Properties", "Refused", NULL);
+                if (r < 0)
+                        log_debug_errno(r, "Cannot emit PropertiesChanged for %s, ignoring: %m", e->path);
+        }
+        return 0;
+}
+
+int bus_devices_new(BusDevices **ret, sd_bus *bus, sd_event *event)
 {
         BusDevices *bd = calloc(1, sizeof(*bd));
+        int r;
 
         if (!bd)
                 return -ENOMEM;
         bd->bus = sd_bus_ref(bus);
+        r = sd_event_add_time_relative(event, &bd->flush, CLOCK_MONOTONIC, BUS_DEVICES_SIGNAL_DELAY_USEC,
+                USEC_PER_MSEC, on_flush, bd);
+        if (r < 0) {
+                bus_devices_free(bd);
+                return r;
+        }
+        (void) sd_event_source_set_description(bd->flush, "bus-device-signals");
+        (void) sd_event_source_set_enabled(bd->flush, SD_EVENT_OFF);
         *ret = bd;
         return 0;
 }
@@ -325,6 +362,7 @@ BusDevices *bus_devices_free(BusDevices *bd)
                 claim_drop(bd, bd->claims[0]);
         free(bd->exports);
         free(bd->claims);
+        sd_event_source_disable_unref(bd->flush);
         sd_bus_unref(bd->bus);
         free(bd);
         return NULL;
@@ -380,14 +418,13 @@ void bus_devices_remove(BusDevices *bd, Device *d)
 void bus_devices_changed(BusDevices *bd, Device *d)
 {
         Export *e = bd ? find_export(bd, d) : NULL;
-        int r;
 
         if (!e)
                 return;
-        r = sd_bus_emit_properties_changed(bd->bus, e->path, ALI_BUS_DEVICE_INTERFACE, "Online", "State",
-                "Properties", "Refused", NULL);
-        if (r < 0)
-                log_debug_errno(r, "Cannot emit PropertiesChanged for %s, ignoring: %m", e->path);
+        e->changed = true;
+        if (!event_timer_armed(bd->flush) &&
+                event_timer_arm_relative(bd->flush, BUS_DEVICES_SIGNAL_DELAY_USEC) < 0)
+                (void) on_flush(bd->flush, 0, bd);
 }
 
 /* --- calls into the handler --- */

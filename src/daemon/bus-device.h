@@ -14,13 +14,14 @@
 #pragma once
 
 #include <systemd/sd-bus.h>
+#include <systemd/sd-event.h>
 
 #include "device.h"
 
 typedef struct Bus Bus;
 typedef struct BusDevices BusDevices;
 
-int bus_devices_new(BusDevices **ret, sd_bus *bus);
+int bus_devices_new(BusDevices **ret, sd_bus *bus, sd_event *event);
 BusDevices *bus_devices_free(BusDevices *bd);
 
 /* "/org/alilinkd1/device/<encoded pk/dn>"; caller frees. */
@@ -29,7 +30,8 @@ int bus_device_path(const char *product_key, const char *device_name, char **ret
 /* Export d (again), and withdraw it when it goes. NULL bd: no bus, nothing to do. */
 int bus_devices_add(BusDevices *bd, Device *d);
 void bus_devices_remove(BusDevices *bd, Device *d);
-/* Its properties changed: PropertiesChanged for Online, State, Properties, Refused. */
+/* Its properties changed: PropertiesChanged for Online, State, Properties, Refused, sent with the next batch
+ * (a few milliseconds later). */
 void bus_devices_changed(BusDevices *bd, Device *d);
 
 /* Calls into the claiming program: -ENOTCONN when nobody has claimed d. */

@@ -544,7 +544,7 @@ int bus_new(Bus **ret, Manager *m)
         r = unit_client_new(&b->units, b->bus);
         if (r < 0)
                 return r;
-        r = bus_devices_new(&b->devices, b->bus);
+        r = bus_devices_new(&b->devices, b->bus, m->event);
         if (r < 0)
                 return r;
 
