@@ -8,6 +8,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <netinet/in.h>
+#include <signal.h>
 #include <strings.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -339,6 +340,10 @@ static void fixture_setup(Fixture *f)
         _cleanup_(freep) char *hex = NULL;
 
         *f = (Fixture){};
+        /* The download helper is watched with sd_event_add_child(), as in the daemon (main() blocks it). */
+        sigset_t ss;
+        CHECK(sigemptyset(&ss) == 0 && sigaddset(&ss, SIGCHLD) == 0);
+        CHECK(sigprocmask(SIG_BLOCK, &ss, NULL) == 0);
         snprintf(f->dir, sizeof(f->dir), "/tmp/test-ota.XXXXXX");
         CHECK(mkdtemp(f->dir));
         snprintf(f->version_path, sizeof(f->version_path), "%s/version", f->dir);

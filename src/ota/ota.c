@@ -79,7 +79,7 @@ struct Ota {
         sd_event *event;
         OtaHost host;
         OtaSettings settings;
-        Downloader *downloader;          /* libcurl loaded: only while a job downloads */
+        Downloader *downloader;          /* only while a job downloads */
         sd_event_source *release_source; /* frees it once no transfer runs, outside its handlers */
         char *job_path;
 
@@ -352,12 +352,11 @@ static int on_release_downloader(sd_event_source *s, void *userdata)
         if (o->job && o->job->download)
                 return 0; /* a transfer started again meanwhile */
         o->downloader = downloader_free(o->downloader);
-        log_debug("Unloaded libcurl: no download runs");
         return 0;
 }
 
-/* No transfer runs now: unload libcurl (in a later dispatch: this may be called from the Downloader's own
- * handlers). A retry or a new job loads it again. */
+/* No transfer runs now: free the Downloader (in a later dispatch: this may be called from its own
+ * handlers). A retry or a new job makes another. */
 static void ota_release_downloader(Ota *o)
 {
         if (!o->downloader || o->release_source)
