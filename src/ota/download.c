@@ -63,8 +63,10 @@ int downloader_new(Downloader **ret, sd_event *event)
         const char *path = secure_getenv("ALI_LINKD_FETCH") ?: DOWNLOAD_FETCH_PATH;
         Downloader *dl;
 
-        if (path[0] != '/' || access(path, X_OK) < 0)
-                return log_error_errno(errno ?: EINVAL, "Cannot run the download helper %s: %m", path);
+        if (path[0] != '/')
+                return log_error_errno(EINVAL, "The download helper %s is not an absolute path", path);
+        if (access(path, X_OK) < 0)
+                return log_error_errno(errno, "Cannot run the download helper %s: %m", path);
         dl = calloc(1, sizeof(*dl));
         if (!dl)
                 return -ENOMEM;
