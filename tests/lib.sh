@@ -15,6 +15,8 @@ set -eu
 : "${top_builddir:=$top_srcdir/build}"
 TESTS_BUILD="$top_builddir/tests"
 DAEMON="$top_builddir/ali-linkd"
+# The download helper from this build, not the installed one (src/ota/download.h).
+export ALI_LINKD_FETCH="$top_builddir/ali-linkd-fetch"
 CTL="$top_builddir/aliLinkctl"
 
 # The device of the RT-Thread sample (a demo secret published in RT-Thread-packages/ali-iotkit).

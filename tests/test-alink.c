@@ -578,7 +578,50 @@ TEST(ota_push_documented_example)
         CHECK(f.sign_method == DIGEST_MD5);
         CHECK_STREQ(f.sign, PUSH_MD5);
         CHECK_STREQ(f.module, "MCU");
+        CHECK(f.is_diff);
+        CHECK_STREQ(f.extra, "{\"key1\":\"value1\"}");
         alink_ota_firmware_done(&f);
+}
+
+TEST(ota_push_code_200_diff_and_extra)
+{
+        /* The current document's form: code 200 as a number; isDiff false as a boolean; extData any JSON. */
+        AlinkOtaFirmware f =
+                expect_ota("{\"code\":200,\"data\":{\"size\":7,\"version\":\"2\",\"url\":\"https://h/"
+                           "x\",\"isDiff\":false,"
+                           "\"md5\":\"" PUSH_MD5 "\",\"extData\":[1,\"a/b\",{\"k\":null}]},\"id\":1}",
+                        false);
+        CHECK(!f.is_diff);
+        CHECK_STREQ(f.extra, "[1,\"a/b\",{\"k\":null}]");
+        alink_ota_firmware_done(&f);
+
+        f = expect_ota("{\"code\":\"200\",\"data\":{\"size\":7,\"version\":\"2\",\"url\":\"https://h/x\","
+                       "\"isDiff\":0,\"md5\":\"" PUSH_MD5 "\",\"extData\":null},\"id\":1}",
+                false);
+        CHECK(!f.is_diff && !f.extra);
+        alink_ota_firmware_done(&f);
+
+#define D(x)                                                                                                \
+        "{\"code\":\"1000\",\"id\":1,\"data\":{\"version\":\"1\",\"size\":1,\"url\":\"https://h/"           \
+        "x\",\"md5\":\"" PUSH_MD5 "\"," x "}}"
+        expect_ota_invalid(D("\"isDiff\":2"), false, "isDiff");
+        expect_ota_invalid(D("\"isDiff\":\"yes\""), false, "isDiff");
+#undef D
+        {
+                /* extData larger than what an environment variable should carry. */
+                size_t n = ALINK_OTA_MAX_EXTRA + 1;
+                char *big = malloc(n + 1), *s = NULL;
+                CHECK(big);
+                memset(big, 'x', n);
+                big[n] = 0;
+                CHECK(asprintf(&s,
+                              "{\"code\":\"1000\",\"id\":1,\"data\":{\"version\":\"1\",\"size\":1,\"url\":"
+                              "\"https://h/x\",\"md5\":\"" PUSH_MD5 "\",\"extData\":\"%s\"}}",
+                              big) > 0);
+                expect_ota_invalid(s, false, "extData: more than");
+                free(s);
+                free(big);
+        }
 }
 
 TEST(ota_push_spellings_and_fallbacks)
@@ -636,7 +679,11 @@ TEST(ota_get_reply_without_package)
 TEST(ota_push_invalid)
 {
         expect_ota_invalid("", false, "empty message");
-        expect_ota_invalid("{\"code\":\"200\",\"data\":{},\"id\":1}", false, "code is \"200\", not 1000");
+        expect_ota_invalid(
+                "{\"code\":\"999\",\"data\":{},\"id\":1}", false, "code is \"999\", not 1000 or 200");
+        expect_ota_invalid("{\"code\":1000.5,\"data\":{},\"id\":1}", false, "not 1000 or 200");
+        /* A reply has 200 only. */
+        expect_ota_invalid("{\"code\":\"1000\",\"data\":{},\"id\":1}", true, "code is \"1000\", not 200");
         expect_ota_invalid("{\"data\":{},\"id\":1}", false, "missing code");
         expect_ota_invalid("{\"code\":\"1000\",\"id\":1}", false, "missing data");
         expect_ota_invalid("{\"code\":460,\"id\":\"1\",\"message\":\"x\"}", true, "code is 460, not 200");

@@ -116,7 +116,8 @@ TEST(ota_defaults_and_values)
                 "[device]\nproduct_key = pk\ndevice_name = dn\ndevice_secret = s\n"
                 "[ota]\nversion_command = /usr/bin/fw-version --short\ninstaller = /usr/libexec/x/install\n"
                 "installer_timeout = 1200\ndownload_dir = /data/ota\nca_file = /dev/null\nallow_http = yes\n"
-                "max_size = 512M\nconnect_timeout = 10\nstall_timeout = 120\n",
+                "max_size = 512M\nconnect_timeout = 10\nstall_timeout = 120\ninstaller_applies_diff = yes\n"
+                "cloud_timeout = 5\n",
                 0600);
         _cleanup_(freep) char *log = NULL, *log2 = NULL;
         Conf *c;
@@ -130,6 +131,8 @@ TEST(ota_defaults_and_values)
         CHECK_INTEQ(c->ota.installer_timeout, 600);
         CHECK_INTEQ(c->ota.connect_timeout, 30);
         CHECK_INTEQ(c->ota.stall_timeout, 60);
+        CHECK(!c->ota.applies_diff);
+        CHECK_INTEQ(c->ota.cloud_timeout, 60);
         conf_free(c);
 
         CHECK_INTEQ(load(q, &c, &log2), 0);
@@ -143,6 +146,8 @@ TEST(ota_defaults_and_values)
         CHECK(c->ota.max_size == 512ULL << 20);
         CHECK_INTEQ(c->ota.connect_timeout, 10);
         CHECK_INTEQ(c->ota.stall_timeout, 120);
+        CHECK(c->ota.applies_diff);
+        CHECK_INTEQ(c->ota.cloud_timeout, 5);
         conf_free(c);
 }
 

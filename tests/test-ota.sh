@@ -44,7 +44,7 @@ for ((i = 1; i < ${#s[@]}; i++)); do [ "${s[i]}" -gt "${s[i - 1]}" ] || fail "st
 [ "$(cat "$T/hook-argv")" = "$T/state/ota-image" ] || fail "hook argv: $(cat "$T/hook-argv")"
 expected_env=$(printf '%s\n' "ALI_LINKD_OTA_FILE=$T/state/ota-image" ALI_LINKD_OTA_MODULE=default \
 	"ALI_LINKD_OTA_SIGN=$md5" ALI_LINKD_OTA_SIGN_METHOD=MD5 ALI_LINKD_OTA_SIZE=$((1024 * 1024 + 17)) \
-	ALI_LINKD_OTA_VERSION=2.0.0 | sort)
+	ALI_LINKD_OTA_VERSION=2.0.0 ALI_LINKD_OTA_DIFF=0 | sort)
 grep -E '^ALI_LINKD_OTA_' "$T/hook-env" | diff - <(echo "$expected_env") || fail "hook environment differs"
 grep -vE '^(ALI_LINKD_OTA_[A-Z_]+|PATH|PWD|SHLVL|_)=' "$T/hook-env" && fail "the hook inherited more than it should"
 grep -qF -e "$SECRET" -e CREDENTIALS_DIRECTORY "$T/hook-env" && fail "a secret reached the hook"
@@ -103,7 +103,7 @@ invalid "$(ota_push_json "$URL_BASE/a.bin" 100 5.0.0 SHA256 "$md5")" \
 invalid "$(ota_push_json "$URL_BASE/a.bin" $((65 * 1024 * 1024)) 5.0.0 Md5 "$md5")" \
 	"invalid push: the package of 68157440 bytes exceeds the limit of 67108864 bytes"
 invalid "$(ota_push_json "$URL_BASE/a.bin" 0 5.0.0 Md5 "$md5")" "invalid push: size: 0 is out of range 1..9223372036854775807"
-invalid '{"code":"9999","data":{},"id":1,"message":"x"}' 'invalid push: code is \"9999\", not 1000'
+invalid '{"code":"9999","data":{},"id":1,"message":"x"}' 'invalid push: code is \"9999\", not 1000 or 200'
 invalid '{"code":"1000","data":{"version":"5","size":10,"signMethod":"Md5","md5":"x"},"id":1}' "invalid push: missing url"
 [ "$(wc -l <"$T/nginx-access.log")" = "$requests" ] || fail "an invalid push fetched something"
 daemon_alive || fail "the daemon died on invalid pushes"

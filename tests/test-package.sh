@@ -192,6 +192,7 @@ expect_file /usr/lib/sysusers.d/ali-linkd.conf 644 root:root
 expect_file "$(installed_path rules.d/60-ali-linkd.rules)" 644 root:root
 expect_file /usr/share/polkit-1/rules.d/ali-linkd.rules 644 root:root
 expect_file "$(installed_path ali-linkd/ali-linkd-install)" 755 root:root
+expect_file "$(installed_path ali-linkd/ali-linkd-fetch)" 755 root:root
 expect_file /usr/share/man/man8/ali-linkd.8.gz 644 root:root
 expect_file /usr/share/man/man5/ali-linkd.conf.5.gz 644 root:root
 expect_file /usr/bin/aliLinkctl 755 root:root

@@ -856,6 +856,7 @@ static bool is_hex(const char *s)
 int alink_ota_firmware_from_json(json_object *data, AlinkOtaFirmware *f, char **ret_error)
 {
         _cleanup_(freep) char *method = NULL, *sign = NULL;
+        json_object *v;
         size_t want;
         int r;
 
@@ -916,6 +917,28 @@ int alink_ota_firmware_from_json(json_object *data, AlinkOtaFirmware *f, char **
                 if (*p >= 'A' && *p <= 'F')
                         *p = (char) (*p - 'A' + 'a');
         f->sign = TAKE_PTR(sign);
+
+        /* isDiff: 1 marks a delta package (the device restores the image from it and the running one). */
+        if (json_object_object_get_ex(data, "isDiff", &v)) {
+                int64_t x;
+                r = get_uint(v, "isDiff", 0, 1, &x, ret_error);
+                if (r != 0)
+                        return r;
+                f->is_diff = x == 1;
+        }
+        /* extData: whatever JSON the operator attached to the push, handed on as text. */
+        if (json_object_object_get_ex(data, "extData", &v) && !json_object_is_type(v, json_type_null)) {
+                const char *t = json_object_to_json_string_ext(
+                        v, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
+                if (!t)
+                        return -ENOMEM;
+                if (strlen(t) > ALINK_OTA_MAX_EXTRA)
+                        return alink_json_error(
+                                ret_error, "extData: more than %d bytes of JSON", ALINK_OTA_MAX_EXTRA);
+                f->extra = strdup(t);
+                if (!f->extra)
+                        return -ENOMEM;
+        }
         return 0;
 }
 
@@ -925,6 +948,7 @@ void alink_ota_firmware_done(AlinkOtaFirmware *f)
         free(f->version);
         free(f->sign);
         free(f->module);
+        free(f->extra);
         *f = (AlinkOtaFirmware){};
 }
 
@@ -940,18 +964,20 @@ int alink_parse_ota_upgrade(
         if (r != 0)
                 return r;
 
-        /* Pushes say "1000" (a string; SDK 4 does not look), replies 200 (a number). Accept either type. */
+        /* Live pushes say "1000" (a string; SDK 4 does not look); the current "perform OTA updates" document
+         * (https://help.aliyun.com/en/iot/user-guide/perform-ota-updates) shows 200, a number, as replies
+         * have. Either code in a push, as a string or a number; 200 in a reply. */
         if (!json_object_object_get_ex(o, "code", &v))
                 return alink_json_error(ret_error, "missing code");
         {
-                const char *want = reply ? "200" : "1000";
                 const char *s =
                         json_object_is_type(v, json_type_string) || json_object_is_type(v, json_type_int)
                                 ? json_object_get_string(v)
                                 : NULL;
-                if (!s || !streq(s, want)) {
+                if (!s || !(streq(s, "200") || (!reply && streq(s, "1000")))) {
                         _cleanup_(freep) char *d = describe(v);
-                        return alink_json_error(ret_error, "code is %s, not %s", strna(d), want);
+                        return alink_json_error(
+                                ret_error, "code is %s, not %s", strna(d), reply ? "200" : "1000 or 200");
                 }
         }
 
@@ -975,8 +1001,14 @@ int alink_ota_firmware_to_json(const AlinkOtaFirmware *f, json_object *o)
                 alink_json_add(o, "signMethod",
                         json_object_new_string(digest_method_to_string(f->sign_method))) < 0 ||
                 alink_json_add(o, "sign", json_object_new_string(f->sign)) < 0 ||
-                (f->module && alink_json_add(o, "module", json_object_new_string(f->module)) < 0))
+                (f->module && alink_json_add(o, "module", json_object_new_string(f->module)) < 0) ||
+                (f->is_diff && alink_json_add(o, "isDiff", json_object_new_int(1)) < 0))
                 return -ENOMEM;
+        if (f->extra) {
+                json_object *x = json_tokener_parse(f->extra);
+                if (!x || alink_json_add(o, "extData", x) < 0)
+                        return -ENOMEM;
+        }
         return 0;
 }
 

@@ -194,6 +194,8 @@ int alink_json_get_uint(
 /* The SDKs allow 32; a little slack, and it ends up in a file name and an environment variable. */
 #define ALINK_OTA_MAX_VERSION 64
 #define ALINK_OTA_MAX_MODULE 64
+/* extData, as JSON text: it reaches the installer in an environment variable. */
+#define ALINK_OTA_MAX_EXTRA 4096
 
 /* One firmware package as the cloud describes it in an upgrade push or a firmware/get_reply. */
 typedef struct AlinkOtaFirmware {
@@ -203,19 +205,23 @@ typedef struct AlinkOtaFirmware {
         DigestMethod sign_method;
         char *sign;   /* lower-case hex of the method's length ("sign", else "md5") */
         char *module; /* NULL for the default module */
+        bool is_diff; /* isDiff: 1, a delta the installer must apply to the running image */
+        char *extra;  /* extData (the operator's data for this push) as compact JSON text, or NULL */
 } AlinkOtaFirmware;
 
 void alink_ota_firmware_done(AlinkOtaFirmware *f);
-/* An upgrade push (reply = false: code must be "1000") or a firmware/get_reply (reply = true: code 200;
+/* An upgrade push (reply = false: code "1000" or 200, string or number) or a firmware/get_reply
+ * (reply = true: code 200;
  * ALINK_E_NO_FIRMWARE when data carries no package). 0, ALINK_E_INVALID with *ret_error, or negative
  * errno. On ALINK_E_INVALID, f->module and f->version are set when they could be read, for the report. */
 int alink_parse_ota_upgrade(
         const void *payload, size_t len, bool reply, AlinkOtaFirmware *f, char **ret_error);
 
 /* The package description as members of a JSON object, named as in the cloud's data object (url, size,
- * version, signMethod, sign, module): for the OTA job file (src/ota/ota-job.c), which keeps a package
- * across restarts. from_json checks it as for a push: 0, ALINK_E_INVALID with *ret_error, or negative
- * errno; f's strings are the caller's in every case (free with alink_ota_firmware_done()). */
+ * version, signMethod, sign, module, isDiff and extData when set): for the OTA job file (src/ota/ota-job.c),
+ * which keeps a package across restarts. from_json checks it as for a push: 0, ALINK_E_INVALID with
+ * *ret_error, or negative errno; f's strings are the caller's in every case (free with
+ * alink_ota_firmware_done()). */
 int alink_ota_firmware_to_json(const AlinkOtaFirmware *f, struct json_object *o);
 int alink_ota_firmware_from_json(struct json_object *o, AlinkOtaFirmware *f, char **ret_error);
 

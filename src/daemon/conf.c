@@ -491,6 +491,8 @@ static const ConfItem conf_items[] = {
         {"ota", "max_size", parse_bytes, C(ota.max_size), 1, 1ULL << 40},
         {"ota", "connect_timeout", parse_uint, C(ota.connect_timeout), 1, 3600},
         {"ota", "stall_timeout", parse_uint, C(ota.stall_timeout), 1, 3600},
+        {"ota", "installer_applies_diff", parse_bool, C(ota.applies_diff), 0, 0},
+        {"ota", "cloud_timeout", parse_uint, C(ota.cloud_timeout), 1, 3600},
 };
 #undef C
 
@@ -956,6 +958,7 @@ static int conf_new(Conf **ret, const char *path)
         c->ota.max_size = 1ULL << 30;
         c->ota.connect_timeout = 30;
         c->ota.stall_timeout = 60;
+        c->ota.cloud_timeout = 60;
         c->outbox_max_messages = 10000;
         c->outbox_max_bytes = 8 * 1024 * 1024;
         c->outbox_max_rate = 10;

@@ -92,6 +92,8 @@ typedef struct Conf {
                 unsigned installer_timeout; /* seconds */
                 uint16_t connect_timeout;   /* seconds */
                 uint16_t stall_timeout;     /* seconds under 1 KiB/s before a transfer is abandoned */
+                bool applies_diff;          /* delta packages (isDiff) go to the installer */
+                uint16_t cloud_timeout;     /* seconds to wait for the cloud's firmware/get reply */
         } ota;
 
         /* Bookkeeping for the secret as configured (before resolution), to tell sources apart. */

@@ -700,6 +700,8 @@ static OtaConfig manager_ota_config(const Manager *m)
                 .installer_timeout = c->ota.installer_timeout,
                 .connect_timeout = c->ota.connect_timeout,
                 .stall_timeout = c->ota.stall_timeout,
+                .applies_diff = c->ota.applies_diff,
+                .cloud_timeout = c->ota.cloud_timeout,
         };
 }
 

@@ -1,28 +1,29 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* download.h: HTTP(S) downloads with the libcurl multi interface on the daemon's sd-event loop. The only
- * user of curl/curl.h.
+/* download.h: HTTP(S) downloads on the daemon's sd-event loop, each run by the download helper
+ * ali-linkd-fetch (src/fetch/), a child process that is the only program linking libcurl. The daemon itself
+ * never loads libcurl and never parses HTTP or TLS from the download server.
  *
- * A Downloader owns the curl multi handle, one io source per socket curl asks us to watch
- * (CURLMOPT_SOCKETFUNCTION) and one one-shot timer (CURLMOPT_TIMERFUNCTION); completions are collected with
- * curl_multi_info_read() after every socket action. No thread, no curl_easy_perform(), nothing blocks: name
- * resolution runs in libcurl's resolver. A Download is one transfer of one URL, from a byte offset (Range)
- * to the expected size; it does not own a file: the body goes to the caller's data handler chunk by chunk
- * (at most CURL_MAX_WRITE_SIZE bytes each), so memory stays flat whatever the size.
+ * A Downloader knows where the helper is (DOWNLOAD_FETCH_PATH, or $ALI_LINKD_FETCH where the daemon runs
+ * from a build tree). A Download is one transfer of one URL, from a byte offset (Range) to the expected
+ * size: one helper started with spawn.h's clean slate (no inherited descriptor, an environment of
+ * JOURNAL_STREAM alone), the request written to its stdin (the URL never appears in argv), the body read
+ * from its stdout as length-checked frames (fetch-protocol.h) on an io source, its exit watched with
+ * sd_event_add_child(). A Download does not own a file: the body goes to the caller's data handler chunk by
+ * chunk (at most DOWNLOAD_CHUNK bytes each), so memory stays flat whatever the size; the helper's writes
+ * block while the daemon has not read, which is the flow control.
  *
- * A Downloader loads libcurl (dlopen) when it is made and unloads it when it is freed, so that a daemon
- * that is not downloading does not carry libcurl and its dependencies: make one for the downloads of an
- * update and free it afterwards (never from inside one of its handlers), after its Downloads. Without
- * libcurl on the system downloader_new() fails with -EOPNOTSUPP.
- *
- * Policy it enforces: TLS peer and host-name verification always on (trust: the system store, or ca_file);
- * only https (and http when allowed), for redirects too; connect and stall timeouts; a 206 must start at
- * the requested offset, a 200 restarts at byte 0 (begin handler says so); the server's idea of the size
- * must match the expected one, and no byte beyond it is accepted.
+ * Policy it enforces (the helper checks the same, the daemon trusts none of it): TLS peer and host-name
+ * verification always on (trust: the system store, or ca_file); only https (and http when allowed), for
+ * redirects too; connect and stall timeouts; a 206 must start at the requested offset, a 200 restarts at
+ * byte 0 (begin handler says so); the server's idea of the size must match the expected one, and no byte
+ * beyond it is accepted. A helper that sends nothing for connect + stall timeout + DOWNLOAD_GRACE_SEC is
+ * killed. A helper that crashes, is killed, or breaks the protocol ends the transfer with
+ * DOWNLOAD_E_TRANSFER: the caller resumes it like a cut connection.
  *
  * Results (finished handler): 0 when every byte up to size arrived, a positive DOWNLOAD_E_* for expected
- * failures (with a message naming the cause), or a negative errno. Handlers run from the loop, never while
- * the Downloader is inside curl in a way that forbids freeing: the finished handler may free the Download
- * and start another one. */
+ * failures (with a message naming the cause), or a negative errno. Handlers run from the loop; the finished
+ * handler may free the Download and start another one. Freeing a running Download kills its helper
+ * (SIGKILL) and reaps it. */
 #pragma once
 
 #include <stdbool.h>
@@ -31,6 +32,14 @@
 #include <systemd/sd-event.h>
 
 #include "macro.h"
+
+#ifndef DOWNLOAD_FETCH_PATH
+#define DOWNLOAD_FETCH_PATH PKGLIBEXECDIR "/ali-linkd-fetch"
+#endif
+/* The largest chunk the data handler gets. */
+#define DOWNLOAD_CHUNK (128u * 1024u)
+/* Slack over connect + stall timeout before a silent helper is killed: libcurl enforces those itself. */
+#define DOWNLOAD_GRACE_SEC 15
 
 typedef struct Downloader Downloader;
 typedef struct Download Download;
@@ -65,8 +74,9 @@ typedef struct DownloadHandlers {
         void (*finished)(Download *d, int result, const char *message, void *userdata);
 } DownloadHandlers;
 
+/* No helper is started yet; -ENOENT when the helper is not an executable file. */
 int downloader_new(Downloader **ret, sd_event *event);
-/* Stops every running transfer without calling its handlers. The Downloads must be freed first. */
+/* The Downloads must be freed first. */
 Downloader *downloader_free(Downloader *dl);
 DEFINE_TRIVIAL_CLEANUP_FUNC(Downloader *, downloader_free);
 

@@ -128,7 +128,7 @@ static int run_hook(OtaInstaller *i, sd_event *event, const OtaInstallRequest *r
 {
         const AlinkOtaFirmware *fw = req->fw;
         _cleanup_(freep) char *e_file = NULL, *e_version = NULL, *e_method = NULL, *e_sign = NULL,
-                              *e_size = NULL, *e_module = NULL;
+                              *e_size = NULL, *e_module = NULL, *e_diff = NULL, *e_extra = NULL;
         int r;
 
         if (!req->installer)
@@ -140,11 +140,13 @@ static int run_hook(OtaInstaller *i, sd_event *event, const OtaInstallRequest *r
                         digest_method_to_string(fw->sign_method)) < 0 ||
                 asprintf(&e_sign, "ALI_LINKD_OTA_SIGN=%s", fw->sign) < 0 ||
                 asprintf(&e_size, "ALI_LINKD_OTA_SIZE=%" PRIu64, fw->size) < 0 ||
-                asprintf(&e_module, "ALI_LINKD_OTA_MODULE=%s", fw->module ?: "default") < 0)
+                asprintf(&e_module, "ALI_LINKD_OTA_MODULE=%s", fw->module ?: "default") < 0 ||
+                asprintf(&e_diff, "ALI_LINKD_OTA_DIFF=%d", fw->is_diff) < 0 ||
+                (fw->extra && asprintf(&e_extra, "ALI_LINKD_OTA_EXTRA=%s", fw->extra) < 0))
                 return log_oom();
         char *argv[] = {(char *) req->installer, i->image_path, NULL};
-        char *envp[] = {
-                (char *) OTA_CHILD_PATH, e_file, e_version, e_method, e_sign, e_size, e_module, NULL};
+        char *envp[] = {(char *) OTA_CHILD_PATH, e_file, e_version, e_method, e_sign, e_size, e_module,
+                e_diff, e_extra, NULL};
 
         r = spawn_child(argv, envp, /* stdout_fd= */ -1, &i->hook_pid);
         if (r < 0)
@@ -270,8 +272,8 @@ static int hand_off(OtaInstaller *i, sd_event *event, const OtaInstallRequest *r
         }
         if (asprintf(&text,
                     "ALI_LINKD_OTA_VERSION=%s\nALI_LINKD_OTA_MODULE=%s\nALI_LINKD_OTA_SIZE=%" PRIu64
-                    "\nALI_LINKD_OTA_SIGN_METHOD=%s\nALI_LINKD_OTA_SIGN=%s\n",
-                    fw->version, module, fw->size, method, fw->sign) < 0)
+                    "\nALI_LINKD_OTA_SIGN_METHOD=%s\nALI_LINKD_OTA_SIGN=%s\nALI_LINKD_OTA_DIFF=%d\n",
+                    fw->version, module, fw->size, method, fw->sign, fw->is_diff) < 0)
                 return log_oom();
         f = fopen(manifest, "wxe");
         if (!f || fputs(text, f) < 0 || fflush(f) != 0 || fsync(fileno(f)) < 0 ||

@@ -65,6 +65,7 @@ typedef struct OtaJob {
         uint64_t transfer_start_usec;
         Download *download;
         sd_event_source *hash_source, *retry_source;
+        sd_event_source *url_timer; /* OTA_WAITING_URL: the cloud's firmware/get reply is due */
         uint8_t *hash_buf;
         OtaInstaller *installer;
 } OtaJob;
@@ -79,7 +80,7 @@ struct Ota {
         sd_event *event;
         OtaHost host;
         OtaSettings settings;
-        Downloader *downloader;          /* libcurl loaded: only while a job downloads */
+        Downloader *downloader;          /* only while a job downloads */
         sd_event_source *release_source; /* frees it once no transfer runs, outside its handlers */
         char *job_path;
 
@@ -243,17 +244,63 @@ static void ota_inform(Ota *o, const char *version, const char *module)
                         module ? " of module " : "", strempty(module));
 }
 
-static void ota_firmware_get(Ota *o)
+/* True when the request went out (online, queued). */
+static bool ota_firmware_get(Ota *o)
 {
         _cleanup_(freep) char *id = NULL, *payload = NULL;
 
         if (!ota_online(o))
-                return;
+                return false;
         id = ota_new_message_id(o);
         if (!id || alink_build_ota_firmware_get(id, /* module= */ NULL, &payload) < 0)
-                return (void) log_oom();
-        if (ota_publish(o, OTA_TOPIC_FIRMWARE_GET, payload) >= 0)
-                log_info("Asked the cloud for pending firmware (message %s)", id);
+                return log_oom(), false;
+        if (ota_publish(o, OTA_TOPIC_FIRMWARE_GET, payload) < 0)
+                return false;
+        log_info("Asked the cloud for pending firmware (message %s)", id);
+        return true;
+}
+
+static void ota_job_end(Ota *o);
+static void ota_fail(Ota *o, int step, const char *module, const char *format, ...) _printf_(4, 5);
+
+static unsigned ota_cloud_timeout_sec(Ota *o)
+{
+        return ota_conf(o)->cloud_timeout ?: 60;
+}
+
+static int on_url_timeout(sd_event_source *s, uint64_t usec, void *userdata)
+{
+        Ota *o = userdata;
+        OtaJob *j = o->job;
+
+        (void) s;
+        (void) usec;
+        j->url_timer = sd_event_source_disable_unref(j->url_timer);
+        log_warning(
+                "The cloud did not answer the firmware/get request within %u s", ota_cloud_timeout_sec(o));
+        ota_fail(o, -2, j->fw.module,
+                "download failed: the URL expired and the cloud did not offer the package again within %u s",
+                ota_cloud_timeout_sec(o));
+        ota_job_end(o);
+        ota_status_update(o);
+        return 0;
+}
+
+/* The job waits for a fresh URL: ask for it (when online) and give the cloud cloud_timeout to answer. */
+static void ota_job_request_url(Ota *o)
+{
+        OtaJob *j = o->job;
+        int r;
+
+        if (!ota_firmware_get(o))
+                return; /* offline: asked again on the next connect (ota_on_connected()) */
+        j->url_timer = sd_event_source_disable_unref(j->url_timer);
+        r = sd_event_add_time_relative(o->event, &j->url_timer, CLOCK_MONOTONIC,
+                (uint64_t) ota_cloud_timeout_sec(o) * USEC_PER_SEC, USEC_PER_SEC, on_url_timeout, o);
+        if (r < 0)
+                log_warning_errno(r, "Cannot arm the firmware/get timeout, ignoring: %m");
+        else
+                (void) sd_event_source_set_description(j->url_timer, "ota-url-timeout");
 }
 
 /* Progress "0".."100" or a failure step. Every step goes through the outbox (QoS 1), so a result reached
@@ -330,6 +377,7 @@ static OtaJob *ota_job_free(OtaJob *j)
         download_free(j->download);
         sd_event_source_disable_unref(j->hash_source);
         sd_event_source_disable_unref(j->retry_source);
+        sd_event_source_disable_unref(j->url_timer);
         /* A running installer is left to finish (it may be writing flash); the host forgets its unit. */
         ota_installer_free(j->installer);
         if (j->fd >= 0)
@@ -352,12 +400,11 @@ static int on_release_downloader(sd_event_source *s, void *userdata)
         if (o->job && o->job->download)
                 return 0; /* a transfer started again meanwhile */
         o->downloader = downloader_free(o->downloader);
-        log_debug("Unloaded libcurl: no download runs");
         return 0;
 }
 
-/* No transfer runs now: unload libcurl (in a later dispatch: this may be called from the Downloader's own
- * handlers). A retry or a new job loads it again. */
+/* No transfer runs now: free the Downloader (in a later dispatch: this may be called from its own
+ * handlers). A retry or a new job makes another. */
 static void ota_release_downloader(Ota *o)
 {
         if (!o->downloader || o->release_source)
@@ -676,7 +723,7 @@ static void ota_download_finished(Ota *o, Download *d, int result, const char *m
                                 status);
                         j->phase = OTA_WAITING_URL;
                         ota_status_update(o);
-                        ota_firmware_get(o);
+                        ota_job_request_url(o);
                         return;
                 }
                 if (status == 416 && j->bytes > 0) {
@@ -935,6 +982,11 @@ static void ota_handle_firmware(Ota *o, AlinkOtaFirmware *fw)
         if (!c->installer && !c->install_unit)
                 return ota_fail(
                         o, -1, fw->module, "invalid push: no installer hook is configured on this device");
+        if (fw->is_diff && !c->applies_diff)
+                return ota_fail(o, -1, fw->module,
+                        "invalid push: firmware %s is a delta package (isDiff) and the installer does not "
+                        "apply deltas ([ota] installer_applies_diff = no)",
+                        fw->version);
         if (!url_is_https(fw->url) && !c->allow_http)
                 return ota_fail(
                         o, -1, fw->module, "invalid push: the URL is not https:// (plain http is refused)");
@@ -965,6 +1017,7 @@ static void ota_handle_firmware(Ota *o, AlinkOtaFirmware *fw)
                 }
                 if (j->phase == OTA_WAITING_URL) {
                         log_info("Got a new URL for firmware %s", j->fw.version);
+                        j->url_timer = sd_event_source_disable_unref(j->url_timer);
                         ota_job_download(o);
                 } else
                         log_info("Ignoring a push for firmware %s: it is already being %s", fw->version,
@@ -1277,7 +1330,7 @@ void ota_on_connected(Ota *o)
                 o->firmware_get_sent = true;
                 ota_firmware_get(o);
         } else if (o->job && o->job->phase == OTA_WAITING_URL)
-                ota_firmware_get(o);
+                ota_job_request_url(o);
 }
 
 int ota_request_firmware(Ota *o)

@@ -85,6 +85,8 @@ typedef struct OtaConfig {
         unsigned connect_timeout;   /* seconds */
         unsigned stall_timeout;     /* seconds under 1 KiB/s before a transfer is abandoned */
         uint64_t retry_base_usec;   /* the first retry's delay, doubled per failure; 0: 1 s */
+        bool applies_diff;          /* the installer applies delta packages (isDiff) */
+        unsigned cloud_timeout;     /* seconds for the firmware/get reply renewing a URL */
 } OtaConfig;
 
 /* What ota_get_status() reports (FirmwareVersion, OtaState, OtaProgress on D-Bus). */

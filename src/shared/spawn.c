@@ -10,6 +10,11 @@
 
 int spawn_child(char *const *argv, char *const *envp, int stdout_fd, pid_t *ret_pid)
 {
+        return spawn_child_stdio(argv, envp, /* stdin_fd= */ -1, stdout_fd, ret_pid);
+}
+
+int spawn_child_stdio(char *const *argv, char *const *envp, int stdin_fd, int stdout_fd, pid_t *ret_pid)
+{
         _cleanup_(closep) int null_fd = -1;
         pid_t pid;
 
@@ -32,7 +37,7 @@ int spawn_child(char *const *argv, char *const *envp, int stdout_fd, pid_t *ret_
                 (void) sigprocmask(SIG_SETMASK, &none, NULL);
                 (void) setpgid(0, 0);
 
-                if (dup2(null_fd, STDIN_FILENO) < 0 ||
+                if (dup2(stdin_fd >= 0 ? stdin_fd : null_fd, STDIN_FILENO) < 0 ||
                         dup2(stdout_fd >= 0 ? stdout_fd : STDERR_FILENO, STDOUT_FILENO) < 0)
                         _exit(127);
                 /* Everything but 0, 1 and 2: the MQTT and download sockets, state files. */
