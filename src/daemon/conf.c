@@ -504,46 +504,118 @@ static bool section_known(const char *section)
         return false;
 }
 
-/* [binding.IDENTIFIER]: one property bound to hardware; binding.c owns the keys. */
-static void handle_binding(ConfParser *p, const char *identifier, const char *name, const char *value)
+/* [binding.IDENTIFIER] (the gateway's own) or [subdevice.NAME.binding.IDENTIFIER]: one property bound to
+ * hardware, into the list given; binding.c owns the keys. section names it in messages. */
+static void handle_binding(ConfParser *p, BindingConfig **list, size_t *n_list, const char *section,
+        const char *identifier, const char *name, const char *value)
 {
         _cleanup_(freep) char *error = NULL;
-        Conf *c = p->conf;
         BindingConfig *b = NULL;
         int r;
 
         if (isempty(identifier) || strlen(identifier) > 50 || !alnum_or_chars(identifier, "_:")) {
                 conf_error(p,
-                        "[binding.%s]: expected a property's identifier after \"binding.\" (1..50 "
-                        "characters from A-Z a-z 0-9 _ :)",
-                        identifier);
+                        "[%s]: expected a property's identifier after \"binding.\" (1..50 characters from "
+                        "A-Z a-z 0-9 _ :)",
+                        section);
                 return;
         }
-        for (size_t i = 0; i < c->n_bindings; i++)
-                if (streq(c->bindings[i].identifier, identifier))
-                        b = &c->bindings[i];
+        for (size_t i = 0; i < *n_list; i++)
+                if (streq((*list)[i].identifier, identifier))
+                        b = &(*list)[i];
         if (!b) {
-                BindingConfig *n = reallocarray(c->bindings, c->n_bindings + 1, sizeof(BindingConfig));
+                BindingConfig *n = reallocarray(*list, *n_list + 1, sizeof(BindingConfig));
                 if (!n) {
                         p->oom = true;
                         return;
                 }
-                c->bindings = n;
-                b = &c->bindings[c->n_bindings];
+                *list = n;
+                b = &n[*n_list];
                 *b = (BindingConfig){.kind = _BINDING_KIND_INVALID, .identifier = strdup(identifier)};
                 if (!b->identifier) {
                         p->oom = true;
                         return;
                 }
-                c->n_bindings++;
+                (*n_list)++;
         }
         r = binding_config_set(b, name, value, &error);
         if (r == -ENOMEM)
                 p->oom = true;
         else if (r == -ENOKEY)
-                conf_warn(p, "unknown key %s in [binding.%s], ignoring", name, identifier);
+                conf_warn(p, "unknown key %s in [%s], ignoring", name, section);
         else if (r < 0)
-                conf_error(p, "[binding.%s] %s", identifier, strna(error));
+                conf_error(p, "[%s] %s", section, strna(error));
+}
+
+#define SUB(field) offsetof(SubdeviceConf, field), sizeof(((SubdeviceConf *) NULL)->field)
+
+static int parse_subdevice_secret(ConfParser *p, const ConfItem *item, const char *value, void *data)
+{
+        (void) item;
+        /* Never echo the value. */
+        if (!isempty(value) && strlen(value) > CONF_MAX_SECRET) {
+                conf_error(p, "device_secret is longer than %u bytes", CONF_MAX_SECRET);
+                return 0;
+        }
+        if (free_and_strdup(data, isempty(value) ? NULL : value) < 0)
+                p->oom = true;
+        return 0;
+}
+
+/* The keys of a [subdevice.NAME] section. */
+static const ConfItem subdevice_items[] = {
+        {"subdevice", "product_key", parse_identifier, SUB(product_key), 1, 64},
+        {"subdevice", "device_name", parse_identifier, SUB(device_name), 1, 64},
+        {"subdevice", "device_secret", parse_subdevice_secret, SUB(inline_secret), 0, 0},
+        {"subdevice", "device_secret_file", parse_path, SUB(device_secret_file), 0, 0},
+        {"subdevice", "tsl", parse_path, SUB(tsl_path), 0, 0},
+};
+
+/* [subdevice.NAME] and [subdevice.NAME.binding.IDENTIFIER]. */
+static void handle_subdevice(ConfParser *p, const char *section, const char *name, const char *value)
+{
+        const char *rest = section + strlen("subdevice."), *dot = strchr(rest, '.');
+        _cleanup_(freep) char *sub_name = dot ? strndup(rest, (size_t) (dot - rest)) : strdup(rest);
+        Conf *c = p->conf;
+        SubdeviceConf *sd = NULL;
+
+        if (!sub_name) {
+                p->oom = true;
+                return;
+        }
+        if (isempty(sub_name) || strlen(sub_name) > 64 || !alnum_or_chars(sub_name, "-_")) {
+                conf_error(p, "[%s]: expected a name after \"subdevice.\" (1..64 characters from A-Z a-z 0-9 - _)",
+                        section);
+                return;
+        }
+        for (size_t i = 0; i < c->n_subdevices; i++)
+                if (streq(c->subdevices[i].name, sub_name))
+                        sd = &c->subdevices[i];
+        if (!sd) {
+                SubdeviceConf *n = reallocarray(c->subdevices, c->n_subdevices + 1, sizeof(SubdeviceConf));
+                if (!n) {
+                        p->oom = true;
+                        return;
+                }
+                c->subdevices = n;
+                sd = &n[c->n_subdevices++];
+                *sd = (SubdeviceConf){.name = TAKE_PTR(sub_name)};
+        }
+        if (dot) {
+                if (strncmp(dot, ".binding.", 9) != 0) {
+                        conf_warn(p, "unknown section [%s], ignoring %s", section, name);
+                        return;
+                }
+                handle_binding(p, &sd->bindings, &sd->n_bindings, section, dot + 9, name, value);
+                return;
+        }
+        for (size_t i = 0; i < ELEMENTSOF(subdevice_items); i++)
+                if (streq(subdevice_items[i].key, name)) {
+                        (void) subdevice_items[i].parse(
+                                p, &subdevice_items[i], value, (uint8_t *) sd + subdevice_items[i].offset);
+                        return;
+                }
+        conf_warn(p, "unknown key %s in [%s], ignoring", name, section);
 }
 
 static int handle_entry(void *userdata, const char *section, const char *name, const char *value)
@@ -551,7 +623,11 @@ static int handle_entry(void *userdata, const char *section, const char *name, c
         ConfParser *p = userdata;
 
         if (section && strncmp(section, "binding.", 8) == 0) {
-                handle_binding(p, section + 8, name, value);
+                handle_binding(p, &p->conf->bindings, &p->conf->n_bindings, section, section + 8, name, value);
+                return 1;
+        }
+        if (section && strncmp(section, "subdevice.", 10) == 0) {
+                handle_subdevice(p, section, name, value);
                 return 1;
         }
 
@@ -807,14 +883,14 @@ finish:
 
 /* event = EVENT of a gpio input: the model has the event, with an output parameter named as the property
  * that takes the line's 0 and 1. Returns the number of problems (logged). */
-static unsigned conf_check_binding_event(const Conf *c, const BindingConfig *b)
+static unsigned conf_check_binding_event(const Conf *c, const Tsl *tsl, const BindingConfig *b)
 {
         const char *event = binding_config_event(b);
         const TslEvent *e;
 
         if (!event)
                 return 0;
-        e = tsl_find_event(c->tsl, event);
+        e = tsl_find_event(tsl, event);
         if (!e) {
                 log_error("%s: [binding.%s] event = %s: the thing model has no such event", c->path,
                         b->identifier, event);
@@ -842,12 +918,12 @@ static unsigned conf_check_binding_event(const Conf *c, const BindingConfig *b)
 
 /* Each binding complete, and for a property of the model of the right type. Returns the number of
  * problems (logged). */
-static unsigned conf_check_bindings(const Conf *c)
+static unsigned conf_check_bindings(const Conf *c, const Tsl *tsl, const BindingConfig *bindings, size_t n_bindings)
 {
         unsigned n = 0;
 
-        for (size_t i = 0; i < c->n_bindings; i++) {
-                const BindingConfig *b = &c->bindings[i];
+        for (size_t i = 0; i < n_bindings; i++) {
+                const BindingConfig *b = &bindings[i];
                 _cleanup_(freep) char *error = NULL;
                 const TslProperty *prop;
                 BindingType type = {};
@@ -857,12 +933,12 @@ static unsigned conf_check_bindings(const Conf *c)
                         n++;
                         continue;
                 }
-                prop = c->tsl ? tsl_find_property(c->tsl, b->identifier) : NULL;
+                prop = tsl ? tsl_find_property(tsl, b->identifier) : NULL;
                 if (!prop) {
-                        if (c->tsl)
+                        if (tsl)
                                 log_error("%s: [binding.%s]: the thing model has no property %s", c->path,
                                         b->identifier, b->identifier);
-                        n += !!c->tsl;
+                        n += !!tsl;
                         continue;
                 }
                 binding_type_from_property(prop, &type);
@@ -871,9 +947,77 @@ static unsigned conf_check_bindings(const Conf *c)
                         n++;
                         continue;
                 }
-                n += conf_check_binding_event(c, b);
+                n += conf_check_binding_event(c, tsl, b);
         }
         return n;
+}
+
+/* Each [subdevice.NAME]: its identity, one secret, its thing model and bindings; no two the same device, and
+ * none the gateway itself. Returns the number of problems (logged), or negative errno. */
+static int conf_check_subdevices(Conf *c)
+{
+        const char *creds = getenv("CREDENTIALS_DIRECTORY");
+        unsigned n = 0;
+        int r;
+
+        for (size_t i = 0; i < c->n_subdevices; i++) {
+                SubdeviceConf *sd = &c->subdevices[i];
+                _cleanup_(freep) char *error = NULL, *cred = NULL;
+
+                if (!sd->product_key || !sd->device_name) {
+                        log_error("%s: [subdevice.%s] needs product_key and device_name", c->path, sd->name);
+                        n++;
+                        continue;
+                }
+                if (streq_ptr(sd->product_key, c->product_key) && streq_ptr(sd->device_name, c->device_name)) {
+                        log_error("%s: [subdevice.%s] is the gateway itself", c->path, sd->name);
+                        n++;
+                }
+                for (size_t j = 0; j < i; j++)
+                        if (streq_ptr(c->subdevices[j].product_key, sd->product_key) &&
+                                streq_ptr(c->subdevices[j].device_name, sd->device_name)) {
+                                log_error("%s: [subdevice.%s] and [subdevice.%s] are the same device %s/%s", c->path,
+                                        c->subdevices[j].name, sd->name, sd->product_key, sd->device_name);
+                                n++;
+                        }
+
+                /* Its secret: the credential "subdevice-NAME", else device_secret_file, else inline. */
+                if (!isempty(creds) && asprintf(&cred, "%s/subdevice-%s", creds, sd->name) < 0)
+                        return -ENOMEM;
+                r = cred ? read_secret_file(cred, &sd->device_secret) : -ENOENT;
+                if (r == -ENOENT && sd->device_secret_file)
+                        r = read_secret_file(sd->device_secret_file, &sd->device_secret);
+                if (r == -ENOENT && !sd->device_secret_file && sd->inline_secret) {
+                        sd->device_secret = strdup(sd->inline_secret);
+                        r = sd->device_secret ? 0 : -ENOMEM;
+                }
+                if (r == -ENOMEM)
+                        return r;
+                if (r < 0) {
+                        if (r == -ENOENT && !sd->device_secret_file)
+                                log_error("%s: [subdevice.%s] has no secret: give device_secret_file, device_secret, or "
+                                          "the systemd credential \"subdevice-%s\"",
+                                        c->path, sd->name, sd->name);
+                        else
+                                log_error_errno(r, "%s: [subdevice.%s] cannot read its secret: %s", c->path, sd->name,
+                                        r == -EBADMSG ? "it is empty" : r == -E2BIG ? "it is too long" : "%m");
+                        n++;
+                }
+
+                if (!sd->tsl_path) {
+                        log_error("%s: [subdevice.%s] needs tsl = PATH, its product's thing model", c->path, sd->name);
+                        n++;
+                        continue;
+                }
+                r = tsl_load_file(sd->tsl_path, &sd->tsl, &error);
+                if (r != 0) {
+                        log_error("%s: [subdevice.%s] tsl: %s", c->path, sd->name, r < 0 && !error ? "cannot be read" : strna(error));
+                        n++;
+                        continue;
+                }
+                n += conf_check_bindings(c, sd->tsl, sd->bindings, sd->n_bindings);
+        }
+        return (int) n;
 }
 
 /* The thing model: [device] tsl, or the light's. Problems name the file and the JSON path. Returns the
@@ -1110,7 +1254,11 @@ int conf_load(const char *path, Conf **ret)
         if (r < 0)
                 return r;
         n_errors += r;
-        n_errors += conf_check_bindings(c);
+        n_errors += conf_check_bindings(c, c->tsl, c->bindings, c->n_bindings);
+        r = conf_check_subdevices(c);
+        if (r < 0)
+                return r;
+        n_errors += (unsigned) r;
 
         if (n_errors > 0) {
                 log_error("%s: %u problem%s found", c->path, n_errors, n_errors == 1 ? "" : "s");
@@ -1144,6 +1292,21 @@ Conf *conf_free(Conf *c)
         for (size_t i = 0; i < c->n_bindings; i++)
                 binding_config_done(&c->bindings[i]);
         free(c->bindings);
+        for (size_t i = 0; i < c->n_subdevices; i++) {
+                SubdeviceConf *sd = &c->subdevices[i];
+                free(sd->name);
+                free(sd->product_key);
+                free(sd->device_name);
+                erase_and_free(sd->device_secret);
+                erase_and_free(sd->inline_secret);
+                free(sd->device_secret_file);
+                free(sd->tsl_path);
+                tsl_free(sd->tsl);
+                for (size_t j = 0; j < sd->n_bindings; j++)
+                        binding_config_done(&sd->bindings[j]);
+                free(sd->bindings);
+        }
+        free(c->subdevices);
         free(c->led_model.switch_property);
         free(c->led_model.color_property);
         free(c->led_model.brightness_property);

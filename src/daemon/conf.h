@@ -36,6 +36,19 @@ typedef enum SecretSource {
         SECRET_CREDENTIAL, /* $CREDENTIALS_DIRECTORY/device-secret */
 } SecretSource;
 
+/* A [subdevice.NAME] section: a sub-device the gateway binds and logs in (its own identity and thing model),
+ * with its [subdevice.NAME.binding.IDENTIFIER] sections. */
+typedef struct SubdeviceConf {
+        char *name;
+        char *product_key, *device_name;
+        char *device_secret; /* resolved: the credential subdevice-NAME, device_secret_file or inline; wiped */
+        char *inline_secret, *device_secret_file;
+        char *tsl_path;
+        struct Tsl *tsl;
+        BindingConfig *bindings;
+        size_t n_bindings;
+} SubdeviceConf;
+
 typedef struct Conf {
         char *path;
 
@@ -53,6 +66,8 @@ typedef struct Conf {
         /* [binding.IDENTIFIER] sections: properties bound to hardware (binding.h), checked against tsl. */
         BindingConfig *bindings;
         size_t n_bindings;
+        SubdeviceConf *subdevices; /* [subdevice.NAME] sections */
+        size_t n_subdevices;
 
         /* [mqtt] */
         char *host; /* resolved: configured or derived from instance_id / product_key + region */

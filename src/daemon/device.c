@@ -104,7 +104,7 @@ static void device_values_changed(Device *d)
 {
         d->values_json = mfree(d->values_json);
         if (d->host.changed)
-                d->host.changed(d->host.userdata);
+                d->host.changed(d->host.userdata, d);
 }
 
 /* Remember what was posted: plain values, or the value of the timed form. */
@@ -318,7 +318,7 @@ static void device_dispatch_set(Device *d, Request *q, json_object *params)
         }
 
         if (json_object_object_length(rest) > 0) {
-                r = d->host.handler_set ? d->host.handler_set(d->host.userdata, plain(rest),
+                r = d->host.handler_set ? d->host.handler_set(d->host.userdata, d, plain(rest),
                                                   d->handler_timeout_usec, on_handler_answer, q, &q->slot)
                                         : -ENOTCONN;
                 if (r < 0) {
@@ -406,7 +406,7 @@ static void device_start_service(Device *d, Request *q, const TslService *s, jso
         q->service = s;
         q->service_name = strdup(tsl_service_identifier(s));
         if (d->host.handler_call)
-                r = d->host.handler_call(d->host.userdata, tsl_service_identifier(s), plain(params),
+                r = d->host.handler_call(d->host.userdata, d, tsl_service_identifier(s), plain(params),
                         d->handler_timeout_usec, on_handler_answer, q, &q->slot);
         if (r < 0)
                 request_fail(q, DEVICE_CODE_UNREACHABLE,
@@ -572,7 +572,7 @@ void device_handle_post_reply(
         if (event_len == strlen("property") && memcmp(event, "property", event_len) == 0)
                 (void) alink_reply_foreach_refusal(&reply, on_refusal, d);
         if (d->n_refused != before && d->host.changed)
-                d->host.changed(d->host.userdata);
+                d->host.changed(d->host.userdata, d);
 }
 
 /* ---- desired values (https://help.aliyun.com/document_detail/171016.html) ---- */
@@ -717,6 +717,15 @@ int device_post_properties(Device *d, const char *params_json, char **ret_error)
         return device_queue_post(d, params);
 }
 
+void device_post_snapshot(Device *d)
+{
+        json_object *copy = NULL;
+
+        if (json_object_object_length(d->values) > 0 && json_object_deep_copy(d->values, &copy, NULL) == 0)
+                (void) device_queue_post(d, copy);
+        device_connected(d);
+}
+
 int device_post_light(Device *d, json_object *params)
 {
         return device_queue_post(d, params);
@@ -791,7 +800,7 @@ void device_set_online(Device *d, bool online)
                 return;
         d->online = online;
         if (d->host.changed)
-                d->host.changed(d->host.userdata);
+                d->host.changed(d->host.userdata, d);
 }
 
 bool device_is_online(const Device *d)

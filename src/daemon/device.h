@@ -55,12 +55,12 @@ typedef struct DeviceHost {
                 const char **ret_message);
         /* The claiming program: NULL when none (or a call that failed at once: -ENOTCONN). The call
          * answers through done, within timeout; *ret_slot cancels it when unref'ed. */
-        int (*handler_set)(void *userdata, const char *params_json, uint64_t timeout_usec,
+        int (*handler_set)(void *userdata, Device *d, const char *params_json, uint64_t timeout_usec,
                 DeviceCallDone done, void *done_userdata, sd_bus_slot **ret_slot);
-        int (*handler_call)(void *userdata, const char *service, const char *params_json,
+        int (*handler_call)(void *userdata, Device *d, const char *service, const char *params_json,
                 uint64_t timeout_usec, DeviceCallDone done, void *done_userdata, sd_bus_slot **ret_slot);
-        /* The known values (device_get_properties()) or the feedback counters changed. */
-        void (*changed)(void *userdata);
+        /* The known values (device_get_properties()), the feedback counters or Online changed. */
+        void (*changed)(void *userdata, Device *d);
         /* A property set was applied (for the D-Bus PropertySet signal): the params as the cloud sent them.
          */
         void (*property_set)(void *userdata, const char *params_json);
@@ -104,6 +104,8 @@ int device_set_properties(
  * message). */
 int device_call_service(Device *d, const char *service, const char *params_json, DeviceCallDone done,
         void *userdata, char **ret_error);
+/* After a (sub-device's) login: its last known values go first, then as device_connected(). */
+void device_post_snapshot(Device *d);
 /* The light changed outside a set (D-Bus SetLed and the like): post its properties. */
 int device_post_light(Device *d, struct json_object *params);
 

@@ -17,6 +17,7 @@
 #include "device.h"
 #include "event-util.h"
 #include "fs-util.h"
+#include "gateway.h"
 #include "led-json.h"
 #include "log.h"
 #include "manager.h"
@@ -256,11 +257,39 @@ static void on_mqtt_message(MqttSession *s, const char *topic, const void *paylo
         size_t name_len;
         AlinkTopicKind kind;
 
+        Device *d = m->device;
+        const AlinkTopics *t = &m->topics;
+
         (void) s;
         log_debug("Message on %s (%zu bytes, QoS %d%s): %.*s", topic, len, qos, retained ? ", retained" : "",
                 (int) MIN(len, (size_t) 2048), (const char *) payload);
 
-        kind = alink_topic_classify(&m->topics, topic, &name, &name_len);
+        /* The gateway's topology and sessions; then what a sub-device's topics carry goes to its Device. */
+        if (m->gateway && gateway_handle_message(m->gateway, topic, payload, len))
+                return;
+        if (m->n_subdevices > 0) {
+                _cleanup_(freep) char *pk = NULL, *dn = NULL;
+
+                if (alink_topic_device(topic, &pk, &dn) == 0 &&
+                        !(streq_ptr(pk, m->conf->product_key) && streq_ptr(dn, m->conf->device_name))) {
+                        d = manager_find_device(m, pk, dn);
+                        if (!d) {
+                                log_debug("Ignoring a message on %s: no such sub-device", topic);
+                                return;
+                        }
+                        if (gateway_handle_subdev_message(m->gateway, pk, dn, topic, payload, len))
+                                return;
+                        t = device_topics(d);
+                }
+        }
+
+        kind = alink_topic_classify(t, topic, &name, &name_len);
+        /* A sub-device's OTA and custom topics are not served (yet): only the gateway's. */
+        if (d != m->device && (kind == ALINK_TOPIC_USER || kind == ALINK_TOPIC_OTA_UPGRADE ||
+                                      kind == ALINK_TOPIC_OTA_FIRMWARE_GET_REPLY)) {
+                log_debug("Ignoring a message on %s for a sub-device", topic);
+                return;
+        }
         /* A retained command is one from the past, replayed on every subscribe: it was answered (or
          * refused) when it was new, and applying it again would undo whatever happened since. */
         if (retained && (kind == ALINK_TOPIC_PROPERTY_SET || kind == ALINK_TOPIC_SERVICE ||
@@ -275,23 +304,23 @@ static void on_mqtt_message(MqttSession *s, const char *topic, const void *paylo
 
         switch (kind) {
         case ALINK_TOPIC_PROPERTY_SET:
-                if (m->device)
-                        device_handle_property_set(m->device, payload, len);
+                if (d)
+                        device_handle_property_set(d, payload, len);
                 break;
         case ALINK_TOPIC_EVENT_POST_REPLY:
-                if (m->device)
-                        device_handle_post_reply(m->device, name, name_len, payload, len);
+                if (d)
+                        device_handle_post_reply(d, name, name_len, payload, len);
                 break;
         case ALINK_TOPIC_SERVICE:
         case ALINK_TOPIC_RRPC_SERVICE:
         case ALINK_TOPIC_RRPC_REQUEST:
-                if (m->device)
-                        device_handle_service(m->device, kind, topic, name, name_len, payload, len);
+                if (d)
+                        device_handle_service(d, kind, topic, name, name_len, payload, len);
                 break;
         case ALINK_TOPIC_DESIRED_GET_REPLY:
         case ALINK_TOPIC_DESIRED_DELETE_REPLY:
-                if (m->device)
-                        device_handle_desired_reply(m->device, kind, payload, len);
+                if (d)
+                        device_handle_desired_reply(d, kind, payload, len);
                 break;
         case ALINK_TOPIC_USER:
                 log_info("Message on user topic %s: %zu bytes", name, len);
@@ -330,9 +359,13 @@ static void on_mqtt_state(
                 (void) manager_post_state(m, led_get_state(m->led));
                 if (m->device)
                         device_connected(m->device);
+                if (m->gateway)
+                        gateway_connected(m->gateway);
                 ota_on_connected(m->ota);
                 break;
         case MQTT_STATE_BACKOFF:
+                if (m->gateway)
+                        gateway_disconnected(m->gateway);
                 outbox_set_online(m->outbox, false);
                 manager_set_state(m, MANAGER_BACKOFF);
                 manager_notify_status(m, "reconnecting in %llu s: %s",
@@ -340,6 +373,8 @@ static void on_mqtt_state(
                 break;
         case MQTT_STATE_IDLE:
         default:
+                if (m->gateway)
+                        gateway_disconnected(m->gateway);
                 outbox_set_online(m->outbox, false);
                 break;
         }
@@ -427,37 +462,133 @@ static void device_host_property_set(void *userdata, const char *params_json)
         bus_emit_property_set(m->bus, params_json);
 }
 
-static int device_host_handler_set(void *userdata, const char *params_json, uint64_t timeout_usec,
+static int device_host_handler_set(void *userdata, Device *d, const char *params_json, uint64_t timeout_usec,
         DeviceCallDone done, void *done_userdata, sd_bus_slot **ret_slot)
 {
         Manager *m = userdata;
 
-        return bus_devices_handler_set(bus_get_devices(m->bus), m->device, params_json, timeout_usec, done,
-                done_userdata, ret_slot);
+        return bus_devices_handler_set(
+                bus_get_devices(m->bus), d, params_json, timeout_usec, done, done_userdata, ret_slot);
 }
 
-static int device_host_handler_call(void *userdata, const char *service, const char *params_json,
+static int device_host_handler_call(void *userdata, Device *d, const char *service, const char *params_json,
         uint64_t timeout_usec, DeviceCallDone done, void *done_userdata, sd_bus_slot **ret_slot)
 {
         Manager *m = userdata;
 
-        return bus_devices_handler_call(bus_get_devices(m->bus), m->device, service, params_json,
-                timeout_usec, done, done_userdata, ret_slot);
+        return bus_devices_handler_call(
+                bus_get_devices(m->bus), d, service, params_json, timeout_usec, done, done_userdata, ret_slot);
 }
 
-static void device_host_changed(void *userdata)
+static void device_host_changed(void *userdata, Device *d)
 {
         Manager *m = userdata;
 
-        bus_devices_changed(bus_get_devices(m->bus), m->device);
+        bus_devices_changed(bus_get_devices(m->bus), d);
 }
 
 static void manager_drop_device(Manager *m)
 {
+        /* The gateway first: freed, it tells nobody about its sub-devices going. */
+        m->gateway = gateway_free(m->gateway);
+        for (size_t i = 0; i < m->n_subdevices; i++) {
+                bus_devices_remove(bus_get_devices(m->bus), m->subdevices[i]);
+                device_free(m->subdevices[i]);
+        }
+        m->subdevices = mfree(m->subdevices);
+        m->n_subdevices = 0;
         if (!m->device)
                 return;
         bus_devices_remove(bus_get_devices(m->bus), m->device);
         m->device = device_free(m->device);
+}
+
+Device *manager_find_device(Manager *m, const char *product_key, const char *device_name)
+{
+        if (m->device && streq(device_product_key(m->device), product_key) &&
+                streq(device_device_name(m->device), device_name))
+                return m->device;
+        for (size_t i = 0; i < m->n_subdevices; i++)
+                if (streq(device_product_key(m->subdevices[i]), product_key) &&
+                        streq(device_device_name(m->subdevices[i]), device_name))
+                        return m->subdevices[i];
+        return NULL;
+}
+
+/* ---- the gateway's host ---- */
+
+static int gateway_host_publish(void *userdata, const char *topic, const char *payload, int qos)
+{
+        return manager_publish(userdata, topic, payload, qos);
+}
+
+static void gateway_host_online_changed(void *userdata, const char *pk, const char *dn, bool online)
+{
+        Manager *m = userdata;
+        Device *d = manager_find_device(m, pk, dn);
+
+        if (!d || d == m->device)
+                return;
+        device_set_online(d, online);
+        /* After each login its snapshot goes first: the cloud keeps the last posted values. */
+        if (online)
+                device_post_snapshot(d);
+}
+
+/* The sub-devices of the configuration: a Device each (on D-Bus too), kept online by the Gateway. */
+static int manager_setup_subdevices(Manager *m, const DeviceHost *host)
+{
+        const Conf *c = m->conf;
+        GatewayHost gh = {
+                .publish = gateway_host_publish,
+                .new_message_id = device_host_new_message_id,
+                .online_changed = gateway_host_online_changed,
+                .userdata = m,
+        };
+        DeviceHost sub_host = *host;
+        int r;
+
+        if (c->n_subdevices == 0)
+                return 0;
+        /* A sub-device has no light of the gateway's, and its sets are not the gateway's PropertySet. */
+        sub_host.is_light_property = NULL;
+        sub_host.set_light = NULL;
+        sub_host.property_set = NULL;
+
+        r = gateway_new(&m->gateway, m->event, c->product_key, c->device_name, &gh);
+        if (r < 0)
+                return log_error_errno(r, "Cannot set up the gateway's sub-devices: %m");
+        m->subdevices = calloc(c->n_subdevices, sizeof(Device *));
+        if (!m->subdevices)
+                return log_oom();
+        for (size_t i = 0; i < c->n_subdevices; i++) {
+                const SubdeviceConf *sd = &c->subdevices[i];
+                DeviceConfig dc = {
+                        .product_key = sd->product_key,
+                        .device_name = sd->device_name,
+                        .tsl = sd->tsl,
+                        .bindings = sd->bindings,
+                        .n_bindings = sd->n_bindings,
+                        .handler_timeout_usec = c->handler_timeout_usec,
+                };
+
+                r = device_new(&m->subdevices[m->n_subdevices], m->event, &dc, &sub_host);
+                if (r < 0)
+                        return log_error_errno(r, "Cannot set up sub-device %s (%s/%s): %m", sd->name, sd->product_key,
+                                sd->device_name);
+                r = bus_devices_add(bus_get_devices(m->bus), m->subdevices[m->n_subdevices]);
+                if (r < 0)
+                        log_warning_errno(r, "Sub-device %s is not on D-Bus: %m", sd->name);
+                m->n_subdevices++;
+                r = gateway_add(m->gateway, sd->product_key, sd->device_name, sd->device_secret);
+                if (r < 0)
+                        return log_error_errno(r, "Cannot add sub-device %s: %m", sd->name);
+        }
+        log_info("%zu sub-device%s to keep online through this gateway", m->n_subdevices,
+                m->n_subdevices == 1 ? "" : "s");
+        if (m->state == MANAGER_CONNECTED)
+                gateway_connected(m->gateway);
+        return 0;
 }
 
 /* The device the configuration describes, made again with each session and each reload (it borrows the
@@ -496,7 +627,7 @@ static int manager_setup_device(Manager *m)
         r = bus_devices_add(bus_get_devices(m->bus), m->device);
         if (r < 0)
                 log_warning_errno(r, "The device is not on D-Bus: %m");
-        return 0;
+        return manager_setup_subdevices(m, &host);
 }
 
 static int manager_create_session(Manager *m)
@@ -547,11 +678,26 @@ static int manager_create_session(Manager *m)
                 m->topics.ota_upgrade,
                 m->topics.ota_firmware_get_reply,
         };
-        subs = calloc(ELEMENTSOF(system_topics) + n_user + 1, sizeof(char *));
+        /* The gateway's own topics of topology and sessions; the sub-devices' topics come by the
+         * platform's auto-subscription (_ss=1 in their login), within the 100 filters a device may have. */
+        const AlinkGatewayTopics *gt = m->gateway ? gateway_topics(m->gateway) : NULL;
+        const char *const gateway_topics_list[] = {
+                gt ? gt->topo_add_reply : NULL,
+                gt ? gt->topo_get_reply : NULL,
+                gt ? gt->topo_delete_reply : NULL,
+                gt ? gt->topo_change : NULL,
+                gt ? gt->login_reply : NULL,
+                gt ? gt->logout_reply : NULL,
+                gt ? gt->error : NULL,
+        };
+        subs = calloc(ELEMENTSOF(system_topics) + ELEMENTSOF(gateway_topics_list) + n_user + 1, sizeof(char *));
         if (!subs)
                 return log_oom();
         for (size_t i = 0; i < ELEMENTSOF(system_topics); i++)
                 if (!(subs[n++] = strdup(system_topics[i])))
+                        return log_oom();
+        for (size_t i = 0; gt && i < ELEMENTSOF(gateway_topics_list); i++)
+                if (!(subs[n++] = strdup(gateway_topics_list[i])))
                         return log_oom();
         for (size_t i = 0; i < n_user; i++)
                 if (alink_topic_user(&m->topics, c->user_topics[i], &subs[n++]) < 0)
@@ -892,6 +1038,8 @@ static int on_stop_signal(sd_event_source *s, const struct signalfd_siginfo *si,
         log_info("Received %s, stopping", strsignal((int) si->ssi_signo));
         manager_set_state(m, MANAGER_STOPPING);
         (void) sd_notify(false, "STOPPING=1\nSTATUS=stopping");
+        if (m->gateway)
+                gateway_stop(m->gateway);
         (void) led_stop(m->led);
         mqtt_session_stop(m->mqtt);
         return sd_event_exit(m->event, 0);

@@ -48,8 +48,12 @@ typedef struct Manager {
         Backoff connect_backoff;
         char *connect_identity;
         Outbox *outbox; /* every QoS 1 message to the cloud, from acceptance to PUBACK */
-        /* The device the configuration describes, by its thing model (NULL while unconfigured). */
+        /* The device the configuration describes, by its thing model (NULL while unconfigured), and its
+         * sub-devices ([subdevice.NAME]), kept online by the Gateway. */
         struct Device *device;
+        struct Gateway *gateway;
+        struct Device **subdevices;
+        size_t n_subdevices;
 
         /* The light. */
         Led *led;
@@ -110,6 +114,9 @@ uint64_t manager_get_outbox_dropped(Manager *m);
  * start when there is no bus. */
 void manager_bus_ready(Manager *m, int error);
 void manager_notify_ready(Manager *m);
+/* The Device of product_key/device_name: the gateway's own or one of its sub-devices; NULL when none. */
+struct Device *manager_find_device(Manager *m, const char *product_key, const char *device_name);
+
 /* A fresh Alink message id (decimal string); NULL when out of memory. Caller frees. */
 char *manager_new_message_id(Manager *m);
 
