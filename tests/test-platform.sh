@@ -74,7 +74,7 @@ wait_for "$T/broker.log" "alink-auth: topo/add for $PK/$DN refused $SUB/lamp03: 
 request "$TOPO/add" "$(topo_add_req 4 "$(topo_entry $SUB lamp01 "$S1")" "$(topo_entry $SUB nosuch "$S1")")"
 expect_reply '.code == 6100 and .data == [{"productKey":"'$SUB'","deviceName":"nosuch"}]' "topo/add unknown device"
 entries=()
-for i in $(seq 31); do entries+=("$(topo_entry $SUB lamp01 "$S1")"); done
+for _ in $(seq 31); do entries+=("$(topo_entry $SUB lamp01 "$S1")"); done
 request "$TOPO/add" "$(topo_add_req 5 "${entries[@]}")"
 expect_reply '.code == 460' "topo/add of 31"
 request "$TOPO/get" '{"id":"6","version":"1.0","params":{}}'
@@ -133,11 +133,13 @@ pass "subscribe denied before login"
 SET1=/sys/$SUB/lamp01/thing/service/property/set
 OWN=/sys/$PK/$DN/thing/service/property/set
 : >"$T/gwbg.out"
-gateway --timeout 600 --sub "$OWN" --sub-after "/sys/$SUB/lamp04/thing/service/property/set" \
+# In a subshell that becomes the client itself, so that $! is the client and kill ends its connection.
+(exec "$TESTS_BUILD/cloud-client" --host 127.0.0.1 --port "$BROKER_PORT" --cafile "$T/pki/ca.crt" \
+	--device "$PK" "$DN" "$SECRET" --timeout 600 --sub "$OWN" --sub-after "/sys/$SUB/lamp04/thing/service/property/set" \
 	--pub "$SESSION/batch_login" "$(batch_login_req 12 "$(login_entry $SUB lamp01 "$S1")" "$(login_entry $SUB lamp02 "$S2")" "$(login_entry $SUB lamp04 "$S4")")" \
-	>"$T/gwbg.out" 2>"$T/gwbg.err" &
-_BG_PIDS+=($!)
+	>"$T/gwbg.out" 2>"$T/gwbg.err") &
 GWBG=$!
+_BG_PIDS+=("$GWBG")
 wait_for "$T/gwbg.out" "^# subscribed after publishing" 10 || fail "the staying gateway did not subscribe: $(cat "$T/gwbg.err")"
 grep -qE "^$SESSION/batch_login_reply .*\"code\":200" "$T/gwbg.out" || fail "the staying gateway did not log in: $(cat "$T/gwbg.out")"
 cloud --pub "$SET1" s1 --pub "/sys/$SUB/lamp04/thing/service/property/set" s4 --pub "$OWN" marker1 --timeout 5 >/dev/null
@@ -156,6 +158,12 @@ cloud --pub "/sys/$SUB/lamp02/thing/disable" '{"id":"20","version":"1.0","params
 wait_for "$T/gwbg.out" "^/sys/$SUB/lamp02/thing/disable " 5 || fail "thing/disable did not reach the gateway"
 grep -qF "alink-auth: disable $SUB/lamp02: disabled" "$T/broker.log" || fail "no disable line"
 kill "$GWBG"
+wait_for_count "$T/broker.log" "alink-auth: gateway $PK/$DN disconnected: 1 sub-device\(s\) offline" 2 5 ||
+	fail "the staying gateway's lamp04 did not go offline when it left"
+# Its reply is the gateway's to send although the sub-device is offline now.
+gateway --pub "/sys/$SUB/lamp02/thing/disable_reply" '{"id":"20","code":200,"data":{}}' --timeout 5 >/dev/null ||
+	fail "cannot publish the disable_reply"
+wait_for "$T/up.out" "^/sys/$SUB/lamp02/thing/disable_reply " 5 || fail "the disable_reply did not reach the cloud"
 request "$SESSION/batch_login" "$(batch_login_req 13 "$(login_entry $SUB lamp02 "$S2")")"
 expect_reply '.code == 522 and .data == [{"productKey":"'$SUB'","deviceName":"lamp02"}]' "login while disabled"
 cloud --pub "/sys/$SUB/lamp02/thing/enable" '{"id":"21","version":"1.0","params":{},"method":"thing.enable"}' --timeout 5 >/dev/null
@@ -172,6 +180,24 @@ expect_reply '.code == 429 and (.data | length) == 2' "login over the rate"
 cloud --pub /alink-test/login-limit 200 --timeout 5 >/dev/null
 wait_for "$T/broker.log" "alink-auth: login rate 200$" 5 || fail "no login rate line"
 pass "429 over the login rate"
+
+# --- the online cap and a device deleted in the console ---
+cloud --pub /alink-test/online-limit 1 --timeout 5 >/dev/null
+wait_for "$T/broker.log" "alink-auth: online limit 1$" 5 || fail "no online limit line"
+# Nothing is left online from the gateways that left (lamp04 was online on the one killed above).
+request "$SESSION/batch_login" "$(batch_login_req 19 "$(login_entry $SUB lamp04 "$S4")")"
+expect_reply '.code == 200' "one login under a cap of one"
+request "$SESSION/batch_login" "$(batch_login_req 19 "$(login_entry $SUB lamp01 "$S1")" "$(login_entry $SUB lamp04 "$S4")")"
+expect_reply '.code == 428' "login over the online cap"
+cloud --pub /alink-test/online-limit 2000 --timeout 5 >/dev/null
+wait_for "$T/broker.log" "alink-auth: online limit 2000$" 5 || fail "no online limit line"
+cloud --pub "/sys/$SUB/lamp03/thing/delete" '{"id":"22","version":"1.0","params":{},"method":"thing.delete"}' --timeout 5 >/dev/null
+wait_for "$T/broker.log" "alink-auth: delete $SUB/lamp03: deleted" 5 || fail "no delete line"
+request "$SESSION/batch_login" "$(batch_login_req 20 "$(login_entry $SUB lamp03 "$S3")")"
+expect_reply '.code == 521' "login of a deleted device"
+request "$TOPO/add" "$(topo_add_req 21 "$(topo_entry $SUB lamp03 "$S3")")"
+expect_reply '.code == 6100' "topo/add of a deleted device"
+pass "428 over the online cap, 521 and 6100 once deleted"
 
 # --- topo/delete unbinds ---
 request "$TOPO/delete" "{\"id\":\"16\",\"version\":\"1.0\",\"params\":[$(dev $SUB lamp02)]}"
