@@ -8,10 +8,17 @@
  * but neither --expect nor --count it listens until the timeout and exits 0. --keep-session (with --id) asks
  * the broker to keep the session and queue messages while the client is gone; --time prefixes each line
  * with the receive time in epoch milliseconds; --retain publishes
- * retained messages. A test tool,
- * not part of the daemon: it may block in mosquitto_loop() with a timeout. */
+ * retained messages. --device PK DN SECRET connects as that device instead of the cloud, with the client
+ * id, user name and password the daemon computes (src/cloud/alink-sign.c: hmacsha256 over
+ * "clientId<pk>.<dn>deviceName<dn>productKey<pk>timestamp<ts>", "_ss=1" in the client id), so the same
+ * client can play a gateway against the broker plugin; --sub-after subscribes once every publish is
+ * acknowledged (after the login of a sub-device whose topics it names) and prints "# subscribed after
+ * publishing". A test tool, not part of the daemon: it may block
+ * in mosquitto_loop() with a timeout. */
 #include <getopt.h>
 #include <mosquitto.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,9 +32,10 @@
 static const char *id;
 static int qos = 1, count = -1;
 static double timeout_s = 10;
-static const char *subs[MAX_ITEMS], *expects[MAX_ITEMS], *pubs[MAX_ITEMS][2];
+static const char *subs[MAX_ITEMS], *expects[MAX_ITEMS], *pubs[MAX_ITEMS][2], *late_subs[MAX_ITEMS];
 static size_t pub_lens[MAX_ITEMS];
-static int n_subs, n_expects, n_pubs, n_received, subacks;
+static int n_subs, n_expects, n_pubs, n_received, subacks, n_late_subs, late_mid = -1;
+static bool late_subscribed;
 static bool seen[MAX_ITEMS], subscribed, connected_ok, failed, keep_session, print_time;
 
 static double now(void)
@@ -42,7 +50,7 @@ static bool retain; /* --retain: publish retained messages */
 
 static bool done(void)
 {
-        if (n_published < n_pubs)
+        if (n_published < n_pubs || (n_late_subs > 0 && !late_subscribed))
                 return false;
         if (count > 0 && n_received >= count)
                 return true;
@@ -54,12 +62,16 @@ static bool done(void)
         return true;
 }
 
+/* --sub-after: subscribed once every publish is acknowledged (a gateway subscribes to a sub-device's
+ * topics only after its login). */
 static void on_publish(struct mosquitto *m, void *u, int mid)
 {
-        (void) m;
         (void) u;
         (void) mid;
-        n_published++;
+        if (++n_published == n_pubs && n_late_subs > 0 &&
+                mosquitto_subscribe_multiple(m, &late_mid, n_late_subs, (char *const *) late_subs, 1, 0,
+                        NULL) != MOSQ_ERR_SUCCESS)
+                failed = true;
 }
 
 static void publish_all(struct mosquitto *m)
@@ -94,12 +106,17 @@ static void on_connect(struct mosquitto *m, void *u, int rc)
 static void on_subscribe(struct mosquitto *m, void *u, int mid, int n, const int *granted)
 {
         (void) u;
-        (void) mid;
         for (int i = 0; i < n; i++)
                 if (granted[i] >= 0x80) {
                         fprintf(stderr, "cloud-client: subscription refused\n");
                         failed = true;
                 }
+        if (mid == late_mid) {
+                printf("# subscribed after publishing\n");
+                fflush(stdout);
+                late_subscribed = true;
+                return;
+        }
         if (++subacks == n_subs) {
                 printf("# subscribed\n");
                 fflush(stdout);
@@ -126,12 +143,42 @@ static void on_message(struct mosquitto *m, void *u, const struct mosquitto_mess
         }
 }
 
+/* The login of a device (https://help.aliyun.com/document_detail/73742.html), as the daemon makes it. */
+#define DEVICE_TIMESTAMP "2524608000000"
+static char device_id[300], device_user[300], device_pass[2 * EVP_MAX_MD_SIZE + 1];
+
+static int device_login(const char *pk, const char *dn, const char *secret)
+{
+        char content[1024];
+        unsigned char mac[EVP_MAX_MD_SIZE];
+        unsigned mac_len = 0;
+
+        if (strlen(pk) > 64 || strlen(dn) > 64) {
+                fprintf(stderr,
+                        "cloud-client: --device: product key and device name have at most 64 characters\n");
+                return -1;
+        }
+        snprintf(device_id, sizeof(device_id),
+                "%s.%s|timestamp=" DEVICE_TIMESTAMP ",_ss=1,securemode=2,signmethod=hmacsha256,ext=3|", pk,
+                dn);
+        snprintf(device_user, sizeof(device_user), "%s&%s", dn, pk);
+        snprintf(content, sizeof(content), "clientId%s.%sdeviceName%sproductKey%stimestamp" DEVICE_TIMESTAMP,
+                pk, dn, dn, pk);
+        if (!HMAC(EVP_sha256(), secret, (int) strlen(secret), (const unsigned char *) content,
+                    strlen(content), mac, &mac_len))
+                return -1;
+        for (unsigned i = 0; i < mac_len; i++)
+                snprintf(device_pass + 2 * i, 3, "%02x", mac[i]);
+        return 0;
+}
+
 static void usage(void)
 {
         fprintf(stderr, "usage: cloud-client --port N --cafile F [--host H] [--user U --pass P] [--id ID]\n"
                         "  [--sub FILTER]... [--pub TOPIC PAYLOAD]... [--pub-file TOPIC FILE]... [--qos "
                         "0|1] [--expect FILTER]...\n"
-                        "  [--count N] [--timeout SECONDS] [--keep-session] [--time] [--retain]\n");
+                        "  [--count N] [--timeout SECONDS] [--keep-session] [--time] [--retain]\n"
+                        "  [--device PK DN SECRET] [--sub-after FILTER]...\n");
         exit(2);
 }
 
@@ -150,9 +197,12 @@ int main(int argc, char *argv[])
                 {"keep-session", no_argument, NULL, 'k'},
                 {"time", no_argument, NULL, 'T'},
                 {"retain", no_argument, NULL, 'r'},
+                {"device", required_argument, NULL, 'd'},
+                {"sub-after", required_argument, NULL, 'a'},
                 {},
         };
         CloudOptions o = CLOUD_OPTIONS_INIT;
+        const char *device_pk = NULL, *device_dn = NULL, *device_secret = NULL;
         struct mosquitto *m;
         double deadline;
         int c;
@@ -166,6 +216,17 @@ int main(int argc, char *argv[])
                         break;
                 case 'r':
                         retain = true;
+                        break;
+                case 'a':
+                        if (n_late_subs < MAX_ITEMS)
+                                late_subs[n_late_subs++] = optarg;
+                        break;
+                case 'd': /* --device PK DN SECRET */
+                        if (optind + 1 >= argc)
+                                usage();
+                        device_pk = optarg;
+                        device_dn = argv[optind++];
+                        device_secret = argv[optind++];
                         break;
                 case 's':
                         if (n_subs < MAX_ITEMS)
@@ -233,6 +294,13 @@ int main(int argc, char *argv[])
         }
         if (!o.cafile)
                 usage();
+        if (device_pk) {
+                if (device_login(device_pk, device_dn, device_secret) < 0)
+                        return 2;
+                id = device_id;
+                o.user = device_user;
+                o.pass = device_pass;
+        }
 
         /* --keep-session: the broker keeps the subscriptions and queues QoS 1 messages while we are away. */
         if (keep_session && !id)

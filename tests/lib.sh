@@ -219,6 +219,8 @@ broker_start() {
 	printf '%s %s %s\n' "$PK" "$DN" "$SECRET" >"$T/devices"
 	# BROKER_DEVICES: more device names the broker admits (same product key and secret).
 	for d in ${BROKER_DEVICES:-}; do printf '%s %s %s\n' "$PK" "$d" "$SECRET" >>"$T/devices"; done
+	# The sub-devices the platform knows (subdevice_add), none unless the test adds them.
+	[ -f "$T/subdevices" ] || : >"$T/subdevices"
 	cat >"$T/mosquitto.conf" <<-EOF
 		per_listener_settings false
 		allow_anonymous false
@@ -232,6 +234,8 @@ broker_start() {
 		$([ "${BROKER_PLAIN:-}" = 1 ] || printf 'cafile %s\ncertfile %s\nkeyfile %s' "$T/pki/ca.crt" "$T/pki/$cert.crt" "$T/pki/$cert.key")
 		plugin $TESTS_BUILD/alink-auth-plugin.so
 		plugin_opt_devices $T/devices
+		plugin_opt_subdevices $T/subdevices
+		plugin_opt_login_rate ${BROKER_LOGIN_RATE:-200}
 		plugin_opt_cloud_username $CLOUD_USER
 		plugin_opt_cloud_password $CLOUD_PASS
 		max_queued_messages 100000
@@ -252,6 +256,19 @@ broker_start() {
 	wait_for_count "$T/broker.log" "Opening ipv[46] listen socket on port $BROKER_PORT" $((started + 1)) 10 ||
 		fail "mosquitto did not start: $(cat "$T/broker.stderr" 2>/dev/null)"
 }
+
+# subdevice_add PK DN SECRET [GWPK/GWDN]: a sub-device the platform knows, unbound, or already bound to
+# that gateway (as one bound in the console). Call it before broker_start; a broker restart keeps the list
+# (but not who is bound or online since: the plugin keeps that in memory). BROKER_LOGIN_RATE sets the
+# logins per gateway and second before a 429 (default 200); the cloud changes it at run time by publishing
+# N to /alink-test/login-limit.
+subdevice_add() {
+	[ $# -ge 3 ] && [ $# -le 4 ] || fail "usage: subdevice_add PK DN SECRET [GWPK/GWDN]"
+	printf '%s %s %s%s\n' "$1" "$2" "$3" "${4:+ $4}" >>"$T/subdevices"
+}
+
+# hmac_hex sha256|sha1|md5 KEY TEXT: the hex HMAC of TEXT, as the platform's signatures use.
+hmac_hex() { printf '%s' "$3" | openssl dgst -"$1" -hmac "$2" | sed 's/^.*= //'; }
 
 broker_stop() {
 	[ -n "$BROKER_PID" ] || return 0
