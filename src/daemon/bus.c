@@ -257,8 +257,7 @@ static int method_get_device(sd_bus_message *msg, void *userdata, sd_bus_error *
         r = sd_bus_message_read(msg, "ss", &pk, &dn);
         if (r < 0)
                 return r;
-        if (!m->device || !streq(pk, device_product_key(m->device)) ||
-                !streq(dn, device_device_name(m->device)))
+        if (!manager_find_device(m, pk, dn))
                 return sd_bus_error_setf(error, ALI_BUS_ERROR_NO_SUCH_DEVICE,
                         "This daemon does not serve device %s/%s", pk, dn);
         r = bus_device_path(pk, dn, &path);

@@ -403,10 +403,16 @@ static void handle_topo_add_reply(Gateway *g, const AlinkGatewayReply *r)
                 } else if (g->n_members > 1) {
                         s->alone = true; /* the batch failed as a whole: each on its own */
                         set_state(g, s, SUBDEV_OFFLINE);
-                } else
-                        park(g, s, SUBDEV_PARKED, "thing/topo/add refused with code %" PRId64 "%s%s%s", r->code,
-                                r->message ? ": " : "", strempty(r->message),
-                                r->code == 401 ? " (its signature: check its device secret)" : "");
+                } else if (r->code == 401)
+                        park(g, s, SUBDEV_PARKED,
+                                "the platform refused its signature in thing/topo/add (401): its device secret is "
+                                "wrong; fix it in the configuration and reload");
+                else if (r->code == ALINK_CODE_SUBDEV_NOT_FOUND)
+                        park(g, s, SUBDEV_PARKED, "the platform has no such device (6100): check its product key "
+                                                  "and device name");
+                else
+                        park(g, s, SUBDEV_PARKED, "thing/topo/add refused with code %" PRId64 "%s%s", r->code,
+                                r->message ? ": " : "", strempty(r->message));
         }
 }
 
