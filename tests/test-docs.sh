@@ -43,6 +43,17 @@ diff -u "$T/keys.binding.c" "$T/keys.binding.man" >"$T/diff" ||
 	fail "ali-linkd.conf(5) and binding.c disagree on the keys of [binding.IDENTIFIER]: $(cat "$T/diff")"
 pass "all $(wc -l <"$T/keys.binding.c") keys of [binding.IDENTIFIER] documented in ali-linkd.conf(5)"
 
+# The [subdevice.NAME] sections' keys: conf.c's table of them against the man page's section.
+sed -nE 's/^[[:space:]]*\{ ?"subdevice\.NAME", "([a-z_]+)", parse_.*/\1/p' "$top_srcdir/src/daemon/conf.c" | sort >"$T/keys.sub.c"
+awk '/^\.SH "\[SUBDEVICE\.NAME\] SECTIONS"/ { s = 1; next }
+     /^\.SH/ { s = 0 }
+     s && /^\.BI [a-z_]+= / { k = $2; sub(/=$/, "", k); print k }' \
+	"$top_srcdir/man/ali-linkd.conf.5.in" | sort >"$T/keys.sub.man"
+[ "$(wc -l <"$T/keys.sub.c")" -ge 4 ] || fail "could not read the [subdevice.NAME] keys from conf.c"
+diff -u "$T/keys.sub.c" "$T/keys.sub.man" >"$T/diff" ||
+	fail "ali-linkd.conf(5) and conf.c disagree on the keys of [subdevice.NAME]: $(cat "$T/diff")"
+pass "all $(wc -l <"$T/keys.sub.c") keys of [subdevice.NAME] documented in ali-linkd.conf(5)"
+
 systemd-analyze security --offline=true --threshold=20 "$B/systemd/ali-linkd.service" >"$T/security" 2>&1 ||
 	fail "systemd-analyze security: $(tail -n 5 "$T/security")"
 score=$(sed -nE 's/.*Overall exposure level for ali-linkd.service: ([0-9.]+).*/\1/p' "$T/security")

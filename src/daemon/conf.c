@@ -564,11 +564,11 @@ static int parse_subdevice_secret(ConfParser *p, const ConfItem *item, const cha
 
 /* The keys of a [subdevice.NAME] section. */
 static const ConfItem subdevice_items[] = {
-        {"subdevice", "product_key", parse_identifier, SUB(product_key), 1, 64},
-        {"subdevice", "device_name", parse_identifier, SUB(device_name), 1, 64},
-        {"subdevice", "device_secret", parse_subdevice_secret, SUB(inline_secret), 0, 0},
-        {"subdevice", "device_secret_file", parse_path, SUB(device_secret_file), 0, 0},
-        {"subdevice", "tsl", parse_path, SUB(tsl_path), 0, 0},
+        {"subdevice.NAME", "product_key", parse_identifier, SUB(product_key), 1, 64},
+        {"subdevice.NAME", "device_name", parse_identifier, SUB(device_name), 1, 64},
+        {"subdevice.NAME", "device_secret", parse_subdevice_secret, SUB(inline_secret), 0, 0},
+        {"subdevice.NAME", "device_secret_file", parse_path, SUB(device_secret_file), 0, 0},
+        {"subdevice.NAME", "tsl", parse_path, SUB(tsl_path), 0, 0},
 };
 
 /* [subdevice.NAME] and [subdevice.NAME.binding.IDENTIFIER]. */
@@ -584,7 +584,8 @@ static void handle_subdevice(ConfParser *p, const char *section, const char *nam
                 return;
         }
         if (isempty(sub_name) || strlen(sub_name) > 64 || !alnum_or_chars(sub_name, "-_")) {
-                conf_error(p, "[%s]: expected a name after \"subdevice.\" (1..64 characters from A-Z a-z 0-9 - _)",
+                conf_error(p,
+                        "[%s]: expected a name after \"subdevice.\" (1..64 characters from A-Z a-z 0-9 - _)",
                         section);
                 return;
         }
@@ -623,7 +624,8 @@ static int handle_entry(void *userdata, const char *section, const char *name, c
         ConfParser *p = userdata;
 
         if (section && strncmp(section, "binding.", 8) == 0) {
-                handle_binding(p, &p->conf->bindings, &p->conf->n_bindings, section, section + 8, name, value);
+                handle_binding(
+                        p, &p->conf->bindings, &p->conf->n_bindings, section, section + 8, name, value);
                 return 1;
         }
         if (section && strncmp(section, "subdevice.", 10) == 0) {
@@ -918,7 +920,8 @@ static unsigned conf_check_binding_event(const Conf *c, const Tsl *tsl, const Bi
 
 /* Each binding complete, and for a property of the model of the right type. Returns the number of
  * problems (logged). */
-static unsigned conf_check_bindings(const Conf *c, const Tsl *tsl, const BindingConfig *bindings, size_t n_bindings)
+static unsigned conf_check_bindings(
+        const Conf *c, const Tsl *tsl, const BindingConfig *bindings, size_t n_bindings)
 {
         unsigned n = 0;
 
@@ -969,15 +972,17 @@ static int conf_check_subdevices(Conf *c)
                         n++;
                         continue;
                 }
-                if (streq_ptr(sd->product_key, c->product_key) && streq_ptr(sd->device_name, c->device_name)) {
+                if (streq_ptr(sd->product_key, c->product_key) &&
+                        streq_ptr(sd->device_name, c->device_name)) {
                         log_error("%s: [subdevice.%s] is the gateway itself", c->path, sd->name);
                         n++;
                 }
                 for (size_t j = 0; j < i; j++)
                         if (streq_ptr(c->subdevices[j].product_key, sd->product_key) &&
                                 streq_ptr(c->subdevices[j].device_name, sd->device_name)) {
-                                log_error("%s: [subdevice.%s] and [subdevice.%s] are the same device %s/%s", c->path,
-                                        c->subdevices[j].name, sd->name, sd->product_key, sd->device_name);
+                                log_error("%s: [subdevice.%s] and [subdevice.%s] are the same device %s/%s",
+                                        c->path, c->subdevices[j].name, sd->name, sd->product_key,
+                                        sd->device_name);
                                 n++;
                         }
 
@@ -995,23 +1000,29 @@ static int conf_check_subdevices(Conf *c)
                         return r;
                 if (r < 0) {
                         if (r == -ENOENT && !sd->device_secret_file)
-                                log_error("%s: [subdevice.%s] has no secret: give device_secret_file, device_secret, or "
+                                log_error("%s: [subdevice.%s] has no secret: give device_secret_file, "
+                                          "device_secret, or "
                                           "the systemd credential \"subdevice-%s\"",
                                         c->path, sd->name, sd->name);
                         else
-                                log_error_errno(r, "%s: [subdevice.%s] cannot read its secret: %s", c->path, sd->name,
-                                        r == -EBADMSG ? "it is empty" : r == -E2BIG ? "it is too long" : "%m");
+                                log_error_errno(r, "%s: [subdevice.%s] cannot read its secret: %s", c->path,
+                                        sd->name,
+                                        r == -EBADMSG ? "it is empty"
+                                        : r == -E2BIG ? "it is too long"
+                                                      : "%m");
                         n++;
                 }
 
                 if (!sd->tsl_path) {
-                        log_error("%s: [subdevice.%s] needs tsl = PATH, its product's thing model", c->path, sd->name);
+                        log_error("%s: [subdevice.%s] needs tsl = PATH, its product's thing model", c->path,
+                                sd->name);
                         n++;
                         continue;
                 }
                 r = tsl_load_file(sd->tsl_path, &sd->tsl, &error);
                 if (r != 0) {
-                        log_error("%s: [subdevice.%s] tsl: %s", c->path, sd->name, r < 0 && !error ? "cannot be read" : strna(error));
+                        log_error("%s: [subdevice.%s] tsl: %s", c->path, sd->name,
+                                r < 0 && !error ? "cannot be read" : strna(error));
                         n++;
                         continue;
                 }

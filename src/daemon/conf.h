@@ -41,7 +41,8 @@ typedef enum SecretSource {
 typedef struct SubdeviceConf {
         char *name;
         char *product_key, *device_name;
-        char *device_secret; /* resolved: the credential subdevice-NAME, device_secret_file or inline; wiped */
+        char *device_secret; /* resolved: the credential subdevice-NAME, device_secret_file or inline; wiped
+                              */
         char *inline_secret, *device_secret_file;
         char *tsl_path;
         struct Tsl *tsl;

@@ -240,43 +240,31 @@ static uint64_t now_ms(void)
         return now_usec(CLOCK_REALTIME) / USEC_PER_MSEC;
 }
 
-static void send_topo_add(Gateway *g)
+/* A topo/add or a batch_login of the members picked. */
+static void send_batch(Gateway *g, RequestKind kind)
 {
         _cleanup_(freep) AlinkSubdevice *e = entries_of(g);
         _cleanup_(freep) char *payload = NULL;
         char *id = g->host.new_message_id(g->host.userdata);
+        bool login = kind == REQUEST_LOGIN;
+        int r = -ENOMEM;
 
-        if (!e || !id || alink_build_topo_add(id, e, g->n_members, now_ms(), &payload) < 0) {
+        if (e && id)
+                r = login ? alink_build_batch_login(id, e, g->n_members, now_ms(), &payload)
+                          : alink_build_topo_add(id, e, g->n_members, now_ms(), &payload);
+        if (r < 0) {
                 free(id);
                 g->members = mfree(g->members);
                 g->n_members = 0;
                 return (void) log_oom();
         }
         for (size_t i = 0; i < g->n_members; i++)
-                set_state(g, g->members[i], SUBDEV_BINDING);
-        log_info("Binding %zu sub-device%s to the gateway (thing/topo/add %s)", g->n_members,
-                g->n_members == 1 ? "" : "s", id);
-        (void) send_request(g, REQUEST_TOPO_ADD, g->topics.topo_add, id, payload);
-}
-
-static void send_login(Gateway *g)
-{
-        _cleanup_(freep) AlinkSubdevice *e = entries_of(g);
-        _cleanup_(freep) char *payload = NULL;
-        char *id = g->host.new_message_id(g->host.userdata);
-
-        if (!e || !id || alink_build_batch_login(id, e, g->n_members, now_ms(), &payload) < 0) {
-                free(id);
-                g->members = mfree(g->members);
-                g->n_members = 0;
-                return (void) log_oom();
-        }
-        for (size_t i = 0; i < g->n_members; i++)
-                set_state(g, g->members[i], SUBDEV_LOGGING_IN);
-        g->window_logins += (unsigned) g->n_members;
-        log_info("Logging in %zu sub-device%s (combine/batch_login %s)", g->n_members, g->n_members == 1 ? "" : "s",
-                id);
-        (void) send_request(g, REQUEST_LOGIN, g->topics.login, id, payload);
+                set_state(g, g->members[i], login ? SUBDEV_LOGGING_IN : SUBDEV_BINDING);
+        if (login)
+                g->window_logins += (unsigned) g->n_members;
+        log_info("%s %zu sub-device%s (%s %s)", login ? "Logging in" : "Binding", g->n_members,
+                g->n_members == 1 ? "" : "s", login ? "combine/batch_login" : "thing/topo/add", id);
+        (void) send_request(g, kind, login ? g->topics.login : g->topics.topo_add, id, payload);
 }
 
 /* The next request, if one is due and none is in flight. */
@@ -304,7 +292,7 @@ static void gateway_pump(Gateway *g)
         }
 
         if (pick(g, SUBDEV_OFFLINE, wants_binding, ALINK_TOPO_ADD_MAX) > 0)
-                return send_topo_add(g);
+                return send_batch(g, REQUEST_TOPO_ADD);
 
         if (g->full)
                 return;
@@ -330,13 +318,14 @@ static void gateway_pump(Gateway *g)
                 /* The second is used up: the rest in the next one. */
                 if (any && g->window_logins >= ALINK_SUBDEV_LOGINS_PER_SECOND) {
                         g->backing_off = true;
-                        if (event_timer_arm_relative(g->timer, g->window_start_usec + USEC_PER_SEC - now) < 0)
+                        if (event_timer_arm_relative(g->timer, g->window_start_usec + USEC_PER_SEC - now) <
+                                0)
                                 g->backing_off = false;
                 }
                 return;
         }
         if (pick(g, SUBDEV_OFFLINE, wants_login, room) > 0)
-                send_login(g);
+                send_batch(g, REQUEST_LOGIN);
 }
 
 /* A login refused for one sub-device, by code. */
@@ -351,8 +340,9 @@ static void login_refused(Gateway *g, Subdev *s, int64_t code, const char *messa
                 set_state(g, s, SUBDEV_OFFLINE);
                 break;
         case ALINK_CODE_SUBDEV_NOT_FOUND:
-                park(g, s, SUBDEV_PARKED, "the platform has no such device (6100): check its product key and "
-                                          "device name");
+                park(g, s, SUBDEV_PARKED,
+                        "the platform has no such device (6100): check its product key and "
+                        "device name");
                 break;
         case ALINK_CODE_SUBDEV_DELETED:
                 park(g, s, SUBDEV_PARKED, "it was deleted in the console (521)");
@@ -362,12 +352,13 @@ static void login_refused(Gateway *g, Subdev *s, int64_t code, const char *messa
                 break;
         case ALINK_CODE_SUBDEV_INVALID_SIGN:
                 park(g, s, SUBDEV_PARKED,
-                        "the platform refused its signature (6287): its device secret is wrong; fix it in the "
+                        "the platform refused its signature (6287): its device secret is wrong; fix it in "
+                        "the "
                         "configuration and reload");
                 break;
         default:
-                park(g, s, SUBDEV_PARKED, "login refused with code %" PRId64 "%s%s", code, message ? ": " : "",
-                        strempty(message));
+                park(g, s, SUBDEV_PARKED, "login refused with code %" PRId64 "%s%s", code,
+                        message ? ": " : "", strempty(message));
         }
 }
 
@@ -382,7 +373,8 @@ static bool named(const AlinkGatewayReply *r, const Subdev *s)
 static void handle_topo_get_reply(Gateway *g, const AlinkGatewayReply *r)
 {
         if (r->code != ALINK_CODE_SUCCESS)
-                log_warning("thing/topo/get was refused (code %" PRId64 "%s%s); binding every sub-device again",
+                log_warning("thing/topo/get was refused (code %" PRId64
+                            "%s%s); binding every sub-device again",
                         r->code, r->message ? ": " : "", strempty(r->message));
         for (size_t i = 0; i < g->n_subs; i++)
                 g->subs[i]->bound = r->code == ALINK_CODE_SUCCESS && named(r, g->subs[i]);
@@ -405,14 +397,16 @@ static void handle_topo_add_reply(Gateway *g, const AlinkGatewayReply *r)
                         set_state(g, s, SUBDEV_OFFLINE);
                 } else if (r->code == 401)
                         park(g, s, SUBDEV_PARKED,
-                                "the platform refused its signature in thing/topo/add (401): its device secret is "
+                                "the platform refused its signature in thing/topo/add (401): its device "
+                                "secret is "
                                 "wrong; fix it in the configuration and reload");
                 else if (r->code == ALINK_CODE_SUBDEV_NOT_FOUND)
-                        park(g, s, SUBDEV_PARKED, "the platform has no such device (6100): check its product key "
-                                                  "and device name");
+                        park(g, s, SUBDEV_PARKED,
+                                "the platform has no such device (6100): check its product key "
+                                "and device name");
                 else
-                        park(g, s, SUBDEV_PARKED, "thing/topo/add refused with code %" PRId64 "%s%s", r->code,
-                                r->message ? ": " : "", strempty(r->message));
+                        park(g, s, SUBDEV_PARKED, "thing/topo/add refused with code %" PRId64 "%s%s",
+                                r->code, r->message ? ": " : "", strempty(r->message));
         }
 }
 
@@ -466,15 +460,16 @@ static void handle_login_reply(Gateway *g, const AlinkGatewayReply *r)
 static void handle_error(Gateway *g, const AlinkGatewayReply *r)
 {
         if (r->code != ALINK_CODE_SUBDEV_NO_SESSION) {
-                log_warning("The platform reports error %" PRId64 "%s%s for the gateway's sub-devices", r->code,
-                        r->message ? ": " : "", strempty(r->message));
+                log_warning("The platform reports error %" PRId64 "%s%s for the gateway's sub-devices",
+                        r->code, r->message ? ": " : "", strempty(r->message));
                 return;
         }
         for (size_t i = 0; i < r->n_devices; i++) {
                 Subdev *s = find(g, r->devices[i].product_key, r->devices[i].device_name);
                 if (!s || s->state != SUBDEV_ONLINE)
                         continue;
-                log_info("Sub-device %s/%s has no session on the platform (520): logging it in again", s->pk, s->dn);
+                log_info("Sub-device %s/%s has no session on the platform (520): logging it in again", s->pk,
+                        s->dn);
                 set_state(g, s, SUBDEV_OFFLINE);
         }
 }
@@ -503,7 +498,8 @@ static void handle_topo_change(Gateway *g, const AlinkGatewayReply *r)
                         park(g, s, SUBDEV_DISABLED, "disabled in the console; waiting for thing/enable");
                         break;
                 default:
-                        log_debug("Ignoring topo/change status %" PRId64 " for %s/%s", r->status, s->pk, s->dn);
+                        log_debug("Ignoring topo/change status %" PRId64 " for %s/%s", r->status, s->pk,
+                                s->dn);
                 }
         }
 }
@@ -524,7 +520,8 @@ bool gateway_handle_message(Gateway *g, const char *topic, const void *payload, 
         rr = kind == ALINK_GATEWAY_TOPIC_TOPO_CHANGE ? alink_parse_topo_change(payload, len, &r, &error)
                                                      : alink_parse_gateway_reply(payload, len, &r, &error);
         if (rr != 0) {
-                log_warning("Ignoring an unreadable message on %s: %s", topic, rr < 0 ? "out of memory" : strna(error));
+                log_warning("Ignoring an unreadable message on %s: %s", topic,
+                        rr < 0 ? "out of memory" : strna(error));
                 return true;
         }
 
@@ -570,7 +567,8 @@ bool gateway_handle_subdev_message(
                 return false;
 
         (void) alink_parse_request_id(payload, len, &id);
-        if (asprintf(&reply_topic, "%s_reply", topic) >= 0 && alink_build_reply(id, ALINK_CODE_SUCCESS, NULL, &reply) >= 0)
+        if (asprintf(&reply_topic, "%s_reply", topic) >= 0 &&
+                alink_build_reply(id, ALINK_CODE_SUCCESS, NULL, &reply) >= 0)
                 (void) g->host.publish(g->host.userdata, reply_topic, reply, /* qos= */ 0);
         if (streq(what, "disable"))
                 park(g, s, SUBDEV_DISABLED, "disabled in the console; waiting for thing/enable");
@@ -686,7 +684,8 @@ int gateway_remove(Gateway *g, const char *pk, const char *dn, bool unbind)
                 AlinkSubdevice e = {s->pk, s->dn, NULL};
 
                 if (id && alink_build_topo_delete(id, &e, 1, &payload) >= 0)
-                        (void) g->host.publish(g->host.userdata, g->topics.topo_delete, payload, /* qos= */ 0);
+                        (void) g->host.publish(
+                                g->host.userdata, g->topics.topo_delete, payload, /* qos= */ 0);
         }
         set_state(g, s, SUBDEV_OFFLINE);
         for (size_t i = 0; i < g->n_members; i++)

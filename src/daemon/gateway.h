@@ -43,7 +43,8 @@ typedef struct GatewayHost {
         int (*publish)(void *userdata, const char *topic, const char *payload, int qos);
         char *(*new_message_id)(void *userdata);
         /* A sub-device came online or went off (any other state). */
-        void (*online_changed)(void *userdata, const char *product_key, const char *device_name, bool online);
+        void (*online_changed)(
+                void *userdata, const char *product_key, const char *device_name, bool online);
         void *userdata;
 } GatewayHost;
 
@@ -72,7 +73,7 @@ bool gateway_handle_message(Gateway *g, const char *topic, const void *payload, 
 bool gateway_handle_subdev_message(Gateway *g, const char *product_key, const char *device_name,
         const char *topic, const void *payload, size_t len);
 
-SubdevState gateway_get_state(Gateway *g, const char *product_key, const char *device_name,
-        const char **ret_error);
+SubdevState gateway_get_state(
+        Gateway *g, const char *product_key, const char *device_name, const char **ret_error);
 size_t gateway_n_online(const Gateway *g);
 size_t gateway_n_subdevices(const Gateway *g);

@@ -476,8 +476,8 @@ static int device_host_handler_call(void *userdata, Device *d, const char *servi
 {
         Manager *m = userdata;
 
-        return bus_devices_handler_call(
-                bus_get_devices(m->bus), d, service, params_json, timeout_usec, done, done_userdata, ret_slot);
+        return bus_devices_handler_call(bus_get_devices(m->bus), d, service, params_json, timeout_usec, done,
+                done_userdata, ret_slot);
 }
 
 static void device_host_changed(void *userdata, Device *d)
@@ -574,8 +574,8 @@ static int manager_setup_subdevices(Manager *m, const DeviceHost *host)
 
                 r = device_new(&m->subdevices[m->n_subdevices], m->event, &dc, &sub_host);
                 if (r < 0)
-                        return log_error_errno(r, "Cannot set up sub-device %s (%s/%s): %m", sd->name, sd->product_key,
-                                sd->device_name);
+                        return log_error_errno(r, "Cannot set up sub-device %s (%s/%s): %m", sd->name,
+                                sd->product_key, sd->device_name);
                 r = bus_devices_add(bus_get_devices(m->bus), m->subdevices[m->n_subdevices]);
                 if (r < 0)
                         log_warning_errno(r, "Sub-device %s is not on D-Bus: %m", sd->name);
@@ -690,7 +690,8 @@ static int manager_create_session(Manager *m)
                 gt ? gt->logout_reply : NULL,
                 gt ? gt->error : NULL,
         };
-        subs = calloc(ELEMENTSOF(system_topics) + ELEMENTSOF(gateway_topics_list) + n_user + 1, sizeof(char *));
+        subs = calloc(
+                ELEMENTSOF(system_topics) + ELEMENTSOF(gateway_topics_list) + n_user + 1, sizeof(char *));
         if (!subs)
                 return log_oom();
         for (size_t i = 0; i < ELEMENTSOF(system_topics); i++)

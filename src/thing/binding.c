@@ -42,10 +42,10 @@ static const char *const binding_bias_table[_BINDING_BIAS_MAX] = {
 };
 DEFINE_STRING_TABLE(binding_bias, BindingBias)
 
-        /* ---------------------------------------------------------------------------------------------------------
-         * The keys. */
+/* ---------------------------------------------------------------------------------------------------------
+ * The keys. */
 
-        static int error_set(char **ret_error, const char *format, ...) _printf_(2, 3);
+static int error_set(char **ret_error, const char *format, ...) _printf_(2, 3);
 static int error_set(char **ret_error, const char *format, ...)
 {
         va_list ap;
