@@ -15,6 +15,7 @@ subdevice_add "$SUB" lamp01 sub-secret-1 "$PK/$DN"
 subdevice_add "$SUB" lamp02 sub-secret-2
 subdevice_add "$SUB" lamp03 sub-secret-3
 subdevice_add "$SUB" lamp04 the-platforms-secret-4 "$PK/$DN"
+subdevice_add "$SUB" meter01 sub-secret-5
 bus_start
 broker_start
 port=$BROKER_PORT
@@ -95,6 +96,30 @@ kill "$HANDLER_PID"
 wait "$HANDLER_PID" 2>/dev/null || true
 wait_for "$T/daemon.log" "left the bus; its claim is dropped" 5 || fail "the claim was not dropped"
 pass "a sub-device claimed over D-Bus: a set and a sync service answered by the handler; claim gone with it"
+
+# A program adds a sub-device of its own over D-Bus (AddSubDevice, not persistent), claims it and answers a
+# set; ListDevices shows it online; when the program exits it is logged out and forgotten.
+DBUS_SYSTEM_BUS_ADDRESS=$TEST_BUS_ADDRESS "$PYTHON" "$top_srcdir/tests/thing-handler.py" "$SUB" meter01 \
+	--add sub-secret-5 "$top_srcdir/tests/data/thing/thermostat.json" >"$T/meter.out" 2>"$T/meter.err" &
+METER_PID=$!
+_BG_PIDS+=($METER_PID)
+wait_for "$T/meter.out" "^claimed /org/alilinkd1/device/" 10 || fail "AddSubDevice: $(cat "$T/meter.err")"
+wait_for "$T/broker.log" "alink-auth: login $SUB/meter01 for $PK/$DN: online" 15 || fail "meter01 did not come online"
+busctl --address="$TEST_BUS_ADDRESS" call org.alilinkd1 /org/alilinkd1 org.alilinkd1.Manager ListDevices >"$T/list.out" ||
+	fail "ListDevices failed"
+grep -q "\"$SUB\" \"meter01\" \"online\"" "$T/list.out" || fail "ListDevices: $(cat "$T/list.out")"
+grep -q "\"$SUB\" \"lamp04\" \"parked\"" "$T/list.out" || fail "ListDevices does not show lamp04 parked: $(cat "$T/list.out")"
+! grep -q "sub-secret-5" "$T/list.out" "$T/daemon.log" || fail "the added sub-device's secret shows"
+SM=/sys/$SUB/meter01
+cloud --sub "$SM/thing/service/property/set_reply" --pub "$SM/thing/service/property/set" '{"id":"61","params":{"Mode":1}}' \
+	--expect "$SM/thing/service/property/set_reply" --timeout 10 >"$T/meter-set.out" 2>&1 || fail "meter01 set: $(cat "$T/meter-set.out")"
+grep -qF '{"id":"61","code":200,"data":{}}' "$T/meter-set.out" || fail "meter01 set_reply: $(cat "$T/meter-set.out")"
+kill "$METER_PID"
+wait "$METER_PID" 2>/dev/null || true
+wait_for "$T/broker.log" "alink-auth: batch_logout $SUB/meter01 for $PK/$DN: offline" 10 || fail "meter01 was not logged out"
+busctl --address="$TEST_BUS_ADDRESS" call org.alilinkd1 /org/alilinkd1 org.alilinkd1.Manager ListDevices >"$T/list.out"
+! grep -q meter01 "$T/list.out" || fail "meter01 is still listed: $(cat "$T/list.out")"
+pass "AddSubDevice: a program's own sub-device online, served, and logged out when the program leaves"
 
 # The broker restarts: all three logged in again, and lamp01's snapshot posted after its login.
 posts_before=$(count_lines "$T/broker.log" "Received PUBLISH from $PK\.$DN.*'$S1/thing/event/property/post'")

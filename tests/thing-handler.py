@@ -8,7 +8,9 @@ the test can check what reached it. Services: GetReport and Reboot answer at onc
 (later than the daemon's deadline), Broken answers output the thing model does not allow, Quit exits
 (as does SIGTERM).
 
-Usage: thing-handler.py PRODUCT_KEY DEVICE_NAME
+Usage: thing-handler.py PRODUCT_KEY DEVICE_NAME [--add SECRET TSL_FILE]
+With --add it first adds the device as a sub-device of the daemon's gateway (AddSubDevice, not persistent:
+it belongs to this program, and goes when the program does).
 """
 import json
 import sys
@@ -63,6 +65,13 @@ def main():
     loop = GLib.MainLoop()
     Handler(bus, loop)
     manager = bus.get_object("org.alilinkd1", "/org/alilinkd1")
+    if len(sys.argv) > 3 and sys.argv[3] == "--add":
+        with open(sys.argv[5]) as f:
+            tsl = f.read()
+        path = manager.AddSubDevice(sys.argv[1], sys.argv[2], sys.argv[4],
+                                    {"Tsl": dbus.String(tsl), "Persistent": dbus.Boolean(False)},
+                                    dbus_interface="org.alilinkd1.Manager")
+        say("added", path)
     path = manager.GetDevice(sys.argv[1], sys.argv[2], dbus_interface="org.alilinkd1.Manager")
     device = bus.get_object("org.alilinkd1", path)
     device.Claim(dbus.ObjectPath("/handler"), dbus_interface="org.alilinkd1.Device")

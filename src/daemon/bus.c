@@ -11,6 +11,7 @@
 #include "bus-device.h"
 #include "bus-names.h"
 #include "bus.h"
+#include "device.h"
 #include "event-util.h"
 #include "log.h"
 #include "manager.h"
@@ -266,6 +267,119 @@ static int method_get_device(sd_bus_message *msg, void *userdata, sd_bus_error *
         return sd_bus_reply_method_return(msg, "o", path);
 }
 
+/* AddSubDevice(s product_key, s device_name, s device_secret, a{sv} options) -> o: options Tsl (s, the thing
+ * model's JSON text, required) and Persistent (b). The secret is never logged, echoed or kept anywhere but
+ * in the daemon (and, persistent, in a 0600 file of the state directory). */
+static int method_add_subdevice(sd_bus_message *msg, void *userdata, sd_bus_error *error)
+{
+        Manager *m = userdata;
+        _cleanup_(freep) char *problem = NULL, *path = NULL, *tsl = NULL;
+        const char *pk, *dn, *secret;
+        int persistent = false, r;
+
+        r = sd_bus_message_read(msg, "sss", &pk, &dn, &secret);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_enter_container(msg, 'a', "{sv}");
+        if (r < 0)
+                return r;
+        while ((r = sd_bus_message_enter_container(msg, 'e', "sv")) > 0) {
+                const char *key, *s;
+
+                r = sd_bus_message_read(msg, "s", &key);
+                if (r < 0)
+                        return r;
+                if (streq(key, "Tsl")) {
+                        r = sd_bus_message_read(msg, "v", "s", &s);
+                        if (r < 0)
+                                return sd_bus_error_set(
+                                        error, SD_BUS_ERROR_INVALID_ARGS, "Tsl must be a string");
+                        if (free_and_strdup(&tsl, s) < 0)
+                                return -ENOMEM;
+                } else if (streq(key, "Persistent")) {
+                        r = sd_bus_message_read(msg, "v", "b", &persistent);
+                        if (r < 0)
+                                return sd_bus_error_set(
+                                        error, SD_BUS_ERROR_INVALID_ARGS, "Persistent must be a boolean");
+                } else
+                        return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Unknown option %s", key);
+                r = sd_bus_message_exit_container(msg);
+                if (r < 0)
+                        return r;
+        }
+        if (r < 0)
+                return r;
+        r = sd_bus_message_exit_container(msg);
+        if (r < 0)
+                return r;
+
+        r = manager_add_subdevice(m, pk, dn, secret, tsl, persistent, msg, &problem);
+        if (r == -EEXIST)
+                return sd_bus_error_setf(
+                        error, ALI_BUS_ERROR_ALREADY_EXISTS, "Device %s/%s is served already", pk, dn);
+        if (r > 0)
+                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "%s", strna(problem));
+        if (r < 0)
+                return r;
+        r = bus_device_path(pk, dn, &path);
+        if (r < 0)
+                return r;
+        return sd_bus_reply_method_return(msg, "o", path);
+}
+
+static int method_remove_subdevice(sd_bus_message *msg, void *userdata, sd_bus_error *error)
+{
+        Manager *m = userdata;
+        _cleanup_(freep) char *problem = NULL;
+        const char *pk, *dn;
+        int unbind, r;
+
+        r = sd_bus_message_read(msg, "ssb", &pk, &dn, &unbind);
+        if (r < 0)
+                return r;
+        r = manager_remove_subdevice(m, pk, dn, unbind, &problem);
+        if (r == -ENOENT)
+                return sd_bus_error_setf(
+                        error, ALI_BUS_ERROR_NO_SUCH_DEVICE, "No sub-device %s/%s was added", pk, dn);
+        if (r > 0)
+                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "%s", strna(problem));
+        if (r < 0)
+                return r;
+        return sd_bus_reply_method_return(msg, NULL);
+}
+
+/* ListDevices() -> a(ssso): product key, device name, state, object; the gateway's own first. */
+static int method_list_devices(sd_bus_message *msg, void *userdata, sd_bus_error *error)
+{
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        Manager *m = userdata;
+        int r;
+
+        (void) error;
+        r = sd_bus_message_new_method_return(msg, &reply);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_open_container(reply, 'a', "(ssso)");
+        if (r < 0)
+                return r;
+        for (size_t i = 0; m->device && i <= m->n_subdevices; i++) {
+                Device *d = i == 0 ? m->device : m->subdevices[i - 1];
+                _cleanup_(freep) char *path = NULL;
+
+                r = bus_device_path(device_product_key(d), device_device_name(d), &path);
+                if (r < 0)
+                        return r;
+                r = sd_bus_message_append(reply, "(ssso)", device_product_key(d), device_device_name(d),
+                        manager_subdevice_state(m, d), path);
+                if (r < 0)
+                        return r;
+        }
+        r = sd_bus_message_close_container(reply);
+        if (r < 0)
+                return r;
+        return sd_bus_send(NULL, reply, NULL);
+}
+
 static int method_reconnect(sd_bus_message *msg, void *userdata, sd_bus_error *error)
 {
         Manager *m = userdata;
@@ -334,6 +448,15 @@ static const sd_bus_vtable manager_vtable[] = {
                 method_set_brightness, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("GetDevice", SD_BUS_ARGS("s", product_key, "s", device_name),
                 SD_BUS_RESULT("o", device), method_get_device, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("AddSubDevice",
+                SD_BUS_ARGS("s", product_key, "s", device_name, "s", device_secret, "a{sv}", options),
+                SD_BUS_RESULT("o", device), method_add_subdevice,
+                SD_BUS_VTABLE_UNPRIVILEGED | SD_BUS_VTABLE_SENSITIVE),
+        SD_BUS_METHOD_WITH_ARGS("RemoveSubDevice",
+                SD_BUS_ARGS("s", product_key, "s", device_name, "b", unbind), SD_BUS_NO_RESULT,
+                method_remove_subdevice, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("ListDevices", SD_BUS_NO_ARGS, SD_BUS_RESULT("a(ssso)", devices),
+                method_list_devices, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD("Reconnect", NULL, NULL, method_reconnect, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD("RequestFirmware", NULL, NULL, method_request_firmware, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD("Reload", NULL, NULL, method_reload, SD_BUS_VTABLE_UNPRIVILEGED),

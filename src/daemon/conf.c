@@ -451,6 +451,7 @@ static const ConfItem conf_items[] = {
         {"device", "region", parse_identifier, C(region), 1, 64},
         {"device", "instance_id", parse_identifier, C(instance_id), 1, 64},
         {"device", "tsl", parse_path, C(tsl_path), 0, 0},
+        {"device", "gateway", parse_bool, C(gateway), 0, 0},
         /* Well inside the 8 s a synchronous caller waits at most. */
         {"device", "handler_timeout", parse_usec, C(handler_timeout_usec), 100 * 1000, 7 * 1000 * 1000},
         {"mqtt", "host", parse_host, C(host), 0, 0},

@@ -18,6 +18,7 @@
 #include "event-util.h"
 #include "fs-util.h"
 #include "gateway.h"
+#include "subdevices.h"
 #include "led-json.h"
 #include "log.h"
 #include "manager.h"
@@ -536,6 +537,69 @@ static void gateway_host_online_changed(void *userdata, const char *pk, const ch
 }
 
 /* The sub-devices of the configuration: a Device each (on D-Bus too), kept online by the Gateway. */
+/* Is this device a gateway: configured as one, or with sub-devices (configured, or kept from AddSubDevice)?
+ */
+static bool manager_is_gateway(const Manager *m)
+{
+        return m->conf->gateway || m->conf->n_subdevices > 0 || subdevices_count(m->runtime) > 0;
+}
+
+/* One sub-device's Device (on D-Bus too), handed to the Gateway. */
+static int manager_add_sub_device(Manager *m, const char *pk, const char *dn, const char *secret,
+        const Tsl *tsl, const BindingConfig *bindings, size_t n_bindings, Device **ret)
+{
+        DeviceHost host = m->sub_host;
+        DeviceConfig dc = {
+                .product_key = pk,
+                .device_name = dn,
+                .tsl = tsl,
+                .bindings = bindings,
+                .n_bindings = n_bindings,
+                .handler_timeout_usec = m->conf->handler_timeout_usec,
+        };
+        Device **list, *d;
+        int r;
+
+        if (manager_find_device(m, pk, dn))
+                return -EEXIST;
+        list = reallocarray(m->subdevices, m->n_subdevices + 1, sizeof(Device *));
+        if (!list)
+                return -ENOMEM;
+        m->subdevices = list;
+        r = device_new(&d, m->event, &dc, &host);
+        if (r < 0)
+                return r;
+        r = gateway_add(m->gateway, pk, dn, secret);
+        if (r < 0) {
+                device_free(d);
+                return r;
+        }
+        m->subdevices[m->n_subdevices++] = d;
+        r = bus_devices_add(bus_get_devices(m->bus), d);
+        if (r < 0)
+                log_warning_errno(r, "Sub-device %s/%s is not on D-Bus: %m", pk, dn);
+        if (ret)
+                *ret = d;
+        return 0;
+}
+
+static void manager_drop_sub_device(Manager *m, const char *pk, const char *dn, bool unbind)
+{
+        if (m->gateway)
+                (void) gateway_remove(m->gateway, pk, dn, unbind);
+        for (size_t i = 0; i < m->n_subdevices; i++)
+                if (streq(device_product_key(m->subdevices[i]), pk) &&
+                        streq(device_device_name(m->subdevices[i]), dn)) {
+                        Device *d = m->subdevices[i];
+                        m->subdevices[i] = m->subdevices[--m->n_subdevices];
+                        bus_devices_remove(bus_get_devices(m->bus), d);
+                        device_free(d);
+                        return;
+                }
+}
+
+/* The sub-devices of the configuration and those added over D-Bus: a Device each, kept online by the
+ * Gateway. */
 static int manager_setup_subdevices(Manager *m, const DeviceHost *host)
 {
         const Conf *c = m->conf;
@@ -545,50 +609,99 @@ static int manager_setup_subdevices(Manager *m, const DeviceHost *host)
                 .online_changed = gateway_host_online_changed,
                 .userdata = m,
         };
-        DeviceHost sub_host = *host;
         int r;
 
-        if (c->n_subdevices == 0)
+        if (!manager_is_gateway(m))
                 return 0;
         /* A sub-device has no light of the gateway's, and its sets are not the gateway's PropertySet. */
-        sub_host.is_light_property = NULL;
-        sub_host.set_light = NULL;
-        sub_host.property_set = NULL;
+        m->sub_host = *host;
+        m->sub_host.is_light_property = NULL;
+        m->sub_host.set_light = NULL;
+        m->sub_host.property_set = NULL;
 
         r = gateway_new(&m->gateway, m->event, c->product_key, c->device_name, &gh);
         if (r < 0)
                 return log_error_errno(r, "Cannot set up the gateway's sub-devices: %m");
-        m->subdevices = calloc(c->n_subdevices, sizeof(Device *));
-        if (!m->subdevices)
-                return log_oom();
         for (size_t i = 0; i < c->n_subdevices; i++) {
                 const SubdeviceConf *sd = &c->subdevices[i];
-                DeviceConfig dc = {
-                        .product_key = sd->product_key,
-                        .device_name = sd->device_name,
-                        .tsl = sd->tsl,
-                        .bindings = sd->bindings,
-                        .n_bindings = sd->n_bindings,
-                        .handler_timeout_usec = c->handler_timeout_usec,
-                };
 
-                r = device_new(&m->subdevices[m->n_subdevices], m->event, &dc, &sub_host);
+                r = manager_add_sub_device(m, sd->product_key, sd->device_name, sd->device_secret, sd->tsl,
+                        sd->bindings, sd->n_bindings, NULL);
                 if (r < 0)
                         return log_error_errno(r, "Cannot set up sub-device %s (%s/%s): %m", sd->name,
                                 sd->product_key, sd->device_name);
-                r = bus_devices_add(bus_get_devices(m->bus), m->subdevices[m->n_subdevices]);
-                if (r < 0)
-                        log_warning_errno(r, "Sub-device %s is not on D-Bus: %m", sd->name);
-                m->n_subdevices++;
-                r = gateway_add(m->gateway, sd->product_key, sd->device_name, sd->device_secret);
-                if (r < 0)
-                        return log_error_errno(r, "Cannot add sub-device %s: %m", sd->name);
+        }
+        for (size_t i = 0; i < subdevices_count(m->runtime); i++) {
+                const RuntimeSubdevice *e = subdevices_at(m->runtime, i);
+
+                r = manager_add_sub_device(
+                        m, e->product_key, e->device_name, e->device_secret, e->tsl, NULL, 0, NULL);
+                if (r == -EEXIST)
+                        log_warning("Sub-device %s/%s added over D-Bus is in the configuration too: the "
+                                    "configuration's wins",
+                                e->product_key, e->device_name);
+                else if (r < 0)
+                        return log_error_errno(
+                                r, "Cannot set up sub-device %s/%s: %m", e->product_key, e->device_name);
         }
         log_info("%zu sub-device%s to keep online through this gateway", m->n_subdevices,
                 m->n_subdevices == 1 ? "" : "s");
         if (m->state == MANAGER_CONNECTED)
                 gateway_connected(m->gateway);
         return 0;
+}
+
+int manager_add_subdevice(Manager *m, const char *pk, const char *dn, const char *secret,
+        const char *tsl_json, bool persistent, sd_bus_message *msg, char **ret_error)
+{
+        const RuntimeSubdevice *e;
+        int r;
+
+        if (!m->device || !m->gateway)
+                return alink_json_error(ret_error, "this device is not a gateway: set [device] gateway = "
+                                                   "yes in the configuration and reload");
+        if (manager_find_device(m, pk, dn))
+                return -EEXIST;
+        r = subdevices_add(m->runtime, pk, dn, secret, tsl_json, persistent, msg, &e, ret_error);
+        if (r != 0)
+                return r;
+        r = manager_add_sub_device(
+                m, e->product_key, e->device_name, e->device_secret, e->tsl, NULL, 0, NULL);
+        if (r < 0) {
+                (void) subdevices_remove(m->runtime, pk, dn);
+                return r;
+        }
+        log_info("Sub-device %s/%s added over D-Bus%s", pk, dn, persistent ? " (kept)" : "");
+        return 0;
+}
+
+int manager_remove_subdevice(Manager *m, const char *pk, const char *dn, bool unbind, char **ret_error)
+{
+        for (size_t i = 0; m->conf && i < m->conf->n_subdevices; i++)
+                if (streq_ptr(m->conf->subdevices[i].product_key, pk) &&
+                        streq_ptr(m->conf->subdevices[i].device_name, dn))
+                        return alink_json_error(ret_error,
+                                "%s/%s is [subdevice.%s] of the configuration: remove it there and reload",
+                                pk, dn, m->conf->subdevices[i].name);
+        if (subdevices_remove(m->runtime, pk, dn) < 0)
+                return -ENOENT;
+        manager_drop_sub_device(m, pk, dn, unbind);
+        log_info("Sub-device %s/%s removed over D-Bus%s", pk, dn, unbind ? ", and unbound" : "");
+        return 0;
+}
+
+static void on_runtime_gone(const RuntimeSubdevice *e, void *userdata)
+{
+        manager_drop_sub_device(userdata, e->product_key, e->device_name, /* unbind= */ false);
+}
+
+const char *manager_subdevice_state(Manager *m, Device *d)
+{
+        if (d == m->device)
+                return device_is_online(d) ? "online" : "offline";
+        return m->gateway ? strna(subdev_state_to_string(gateway_get_state(
+                                    m->gateway, device_product_key(d), device_device_name(d), NULL)))
+                          : "offline";
 }
 
 /* The device the configuration describes, made again with each session and each reload (it borrows the
@@ -932,6 +1045,12 @@ int manager_start(Manager *m)
         if (r < 0)
                 return r;
 
+        /* The sub-devices added over D-Bus and kept, read before the session makes their Devices. */
+        r = subdevices_new(&m->runtime, m->conf->state_directory, on_runtime_gone, m);
+        if (r < 0)
+                return log_oom();
+        (void) subdevices_load(m->runtime);
+
         /* The device's topics, for everything that queues messages from now on (OTA results found at
          * start, say); formatted again whenever the identity changes. */
         if (m->conf->product_key && m->conf->device_name &&
@@ -1105,6 +1224,7 @@ Manager *manager_free(Manager *m)
         if (!m)
                 return NULL;
         manager_drop_device(m);
+        subdevices_free(m->runtime);
         ota_free(m->ota);
         bus_free(m->bus);
         mqtt_session_free(m->mqtt);

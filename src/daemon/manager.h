@@ -13,6 +13,7 @@
 
 #include "alink.h"
 #include "conf.h"
+#include "device.h"
 #include "led.h"
 #include "macro.h"
 #include "mqtt-session.h"
@@ -54,6 +55,8 @@ typedef struct Manager {
         struct Gateway *gateway;
         struct Device **subdevices;
         size_t n_subdevices;
+        struct Subdevices *runtime; /* those added over D-Bus (AddSubDevice) */
+        DeviceHost sub_host;        /* what a sub-device's Device reaches the daemon through */
 
         /* The light. */
         Led *led;
@@ -116,6 +119,15 @@ void manager_bus_ready(Manager *m, int error);
 void manager_notify_ready(Manager *m);
 /* The Device of product_key/device_name: the gateway's own or one of its sub-devices; NULL when none. */
 struct Device *manager_find_device(Manager *m, const char *product_key, const char *device_name);
+
+/* AddSubDevice / RemoveSubDevice (subdevices.h): ALINK_E_INVALID with *ret_error for what cannot be done,
+ * -EEXIST, -ENOENT, or negative errno. */
+int manager_add_subdevice(Manager *m, const char *product_key, const char *device_name, const char *secret,
+        const char *tsl_json, bool persistent, sd_bus_message *msg, char **ret_error);
+int manager_remove_subdevice(
+        Manager *m, const char *product_key, const char *device_name, bool unbind, char **ret_error);
+/* "online", "offline", or the Gateway's state of a sub-device ("parked", ...). */
+const char *manager_subdevice_state(Manager *m, struct Device *d);
 
 /* A fresh Alink message id (decimal string); NULL when out of memory. Caller frees. */
 char *manager_new_message_id(Manager *m);

@@ -26,6 +26,7 @@
 #define ALI_BUS_ERROR_NOT_SUPPORTED "org.alilinkd1.Error.NotSupported"
 #define ALI_BUS_ERROR_STORAGE_FAILED "org.alilinkd1.Error.StorageFailed"
 #define ALI_BUS_ERROR_NO_SUCH_DEVICE "org.alilinkd1.Error.NoSuchDevice"
+#define ALI_BUS_ERROR_ALREADY_EXISTS "org.alilinkd1.Error.AlreadyExists"
 #define ALI_BUS_ERROR_ALREADY_CLAIMED "org.alilinkd1.Error.AlreadyClaimed"
 #define ALI_BUS_ERROR_NOT_CLAIMED "org.alilinkd1.Error.NotClaimed"
 /* A set or call the device answered with an Alink code other than 200: "code N: message". */
