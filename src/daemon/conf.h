@@ -61,15 +61,10 @@ typedef struct Conf {
         char *region;
         char *instance_id;
         SecretSource secret_source;
-        char *tsl_path;  /* [device] tsl: NULL for the RGB light's, built in */
-        struct Tsl *tsl; /* the thing model, loaded */
-        uint64_t handler_timeout_usec;
-        bool gateway;
-                /* [device] gateway: serve sub-devices (also those added over D-Bus) */ /* [device]
-                                                                                           handler_timeout:
-                                                                                           how long a local
-                                                                                           handler may take
-                                                                                         */
+        char *tsl_path;                /* [device] tsl: NULL for the RGB light's, built in */
+        struct Tsl *tsl;               /* the thing model, loaded */
+        uint64_t handler_timeout_usec; /* [device] handler_timeout: how long a local handler may take */
+        bool gateway;                  /* [device] gateway: serve sub-devices (also added over D-Bus) */
         /* [binding.IDENTIFIER] sections: properties bound to hardware (binding.h), checked against tsl. */
         BindingConfig *bindings;
         size_t n_bindings;
