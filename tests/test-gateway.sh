@@ -54,6 +54,12 @@ wait_for "$T/daemon.log" "Sub-device $SUB/lamp04 is parked: the platform refused
 	fail "the wrong secret was not said: $(grep -i lamp04 "$T/daemon.log" | tail -n 5)"
 ! grep -q "alink-auth: login $SUB/lamp04 for $PK/$DN: online" "$T/broker.log" || fail "lamp04 came online"
 grep -q "not-the-secret-4\|sub-secret-" "$T/daemon.log" && fail "a sub-device's secret is in the log"
+ctl status | grep -qx " Sub-devices: 3 online of 4 (aliLinkctl devices)" || fail "status: $(ctl status)"
+ctl devices >"$T/devices.out" || fail "aliLinkctl devices failed"
+grep -qx "$PK/$DN online" "$T/devices.out" && grep -qx "$SUB/lamp01 online" "$T/devices.out" &&
+	grep -qx "$SUB/lamp04 parked" "$T/devices.out" || fail "devices: $(cat "$T/devices.out")"
+ctl devices --json | grep -qF "{\"product_key\":\"$SUB\",\"device_name\":\"lamp04\",\"state\":\"parked\"" ||
+	fail "devices --json: $(ctl devices --json)"
 pass "three sub-devices online (one bound already, two by topo/add), the wrong secret parked, no secret logged"
 
 # A cloud property set to lamp01: its binding writes, the answer and the post come on lamp01's topics.

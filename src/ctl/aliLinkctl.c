@@ -47,6 +47,9 @@ static const Verb verbs[] = {
                 "\"brightness N\" sets the brightness in percent and keeps the switch and the colour."},
         {"ota", 1, 1, true, verb_ota, "ota status|request",
                 "Show the firmware version and OTA state, or ask the cloud for pending firmware."},
+        {"devices", 0, 0, true, verb_devices, "devices [--json]",
+                "List the devices the daemon serves, the gateway's own first, each with its state (online,\n"
+                "offline, logging-in, disabled, parked)."},
         {"get", 0, 100, true, verb_get, "get [ID...] [--json]",
                 "Show the device's last known property values (all, or the identifiers given)."},
         {"set", 1, 100, true, verb_set, "set ID=VALUE...",

@@ -107,4 +107,5 @@ int verb_set(sd_bus *bus, int argc, char *argv[]);
 int verb_post(sd_bus *bus, int argc, char *argv[]);
 int verb_event(sd_bus *bus, int argc, char *argv[]);
 int verb_call(sd_bus *bus, int argc, char *argv[]);
+int verb_devices(sd_bus *bus, int argc, char *argv[]);
 int verb_tsl(sd_bus *bus, int argc, char *argv[]);

@@ -160,3 +160,37 @@ int verb_call(sd_bus *bus, int argc, char *argv[])
         printf("%s\n", output);
         return 0;
 }
+
+/* devices: every device the daemon serves (the gateway's own first), with its state. */
+int verb_devices(sd_bus *bus, int argc, char *argv[])
+{
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        _cleanup_(json_object_putp) json_object *list = json_object_new_array();
+        const char *pk, *dn, *state, *path;
+        int r;
+
+        (void) argc;
+        (void) argv;
+        r = call(bus, "Listing the devices", "ListDevices", &reply, NULL);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_enter_container(reply, 'a', "(ssso)");
+        if (r < 0)
+                return r;
+        while ((r = sd_bus_message_read(reply, "(ssso)", &pk, &dn, &state, &path)) > 0) {
+                if (arg_json) {
+                        json_object *o = json_object_new_object();
+                        json_object_object_add(o, "product_key", json_object_new_string(pk));
+                        json_object_object_add(o, "device_name", json_object_new_string(dn));
+                        json_object_object_add(o, "state", json_object_new_string(state));
+                        json_object_object_add(o, "object", json_object_new_string(path));
+                        json_object_array_add(list, o);
+                } else
+                        printf("%s/%s %s\n", pk, dn, state);
+        }
+        if (r < 0)
+                return r;
+        if (arg_json)
+                print_json(list);
+        return 0;
+}

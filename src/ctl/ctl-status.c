@@ -52,6 +52,9 @@ int verb_status(sd_bus *bus, int argc, char *argv[])
                 printf(" (%d)", v[PROP_OTA_PROGRESS].i);
         printf("\n         LED: %s, brightness %u%%\n", property_to_text(&s, PROP_LED, b1, sizeof(b1)),
                 v[PROP_BRIGHTNESS].y);
+        if (v[PROP_SUB_DEVICES].u > 0)
+                printf(" Sub-devices: %u online of %u (aliLinkctl devices)\n", v[PROP_SUB_DEVICES_ONLINE].u,
+                        v[PROP_SUB_DEVICES].u);
         return 0;
 }
 

@@ -13,6 +13,7 @@
 #include "bus.h"
 #include "device.h"
 #include "event-util.h"
+#include "gateway.h"
 #include "log.h"
 #include "manager.h"
 #include "string-util.h"
@@ -119,6 +120,12 @@ static int property_append(Manager *m, BusProperty p, sd_bus_message *reply)
                 if (p == BUS_PROPERTY_BRIGHTNESS)
                         return sd_bus_message_append(reply, sig, led.brightness);
                 return sd_bus_message_append(reply, sig, led.on, led.red, led.green, led.blue);
+        case BUS_PROPERTY_SUB_DEVICES:
+                return sd_bus_message_append(
+                        reply, sig, (uint32_t) (m->gateway ? gateway_n_subdevices(m->gateway) : 0));
+        case BUS_PROPERTY_SUB_DEVICES_ONLINE:
+                return sd_bus_message_append(
+                        reply, sig, (uint32_t) (m->gateway ? gateway_n_online(m->gateway) : 0));
         default:
                 return -EINVAL;
         }

@@ -528,6 +528,7 @@ static void gateway_host_online_changed(void *userdata, const char *pk, const ch
         Manager *m = userdata;
         Device *d = manager_find_device(m, pk, dn);
 
+        bus_property_changed(m->bus, BUS_PROPERTY_SUB_DEVICES_ONLINE);
         if (!d || d == m->device)
                 return;
         device_set_online(d, online);
@@ -585,6 +586,8 @@ static int manager_add_sub_device(Manager *m, const char *pk, const char *dn, co
 
 static void manager_drop_sub_device(Manager *m, const char *pk, const char *dn, bool unbind)
 {
+        bus_property_changed(m->bus, BUS_PROPERTY_SUB_DEVICES);
+        bus_property_changed(m->bus, BUS_PROPERTY_SUB_DEVICES_ONLINE);
         if (m->gateway)
                 (void) gateway_remove(m->gateway, pk, dn, unbind);
         for (size_t i = 0; i < m->n_subdevices; i++)
@@ -671,6 +674,7 @@ int manager_add_subdevice(Manager *m, const char *pk, const char *dn, const char
                 (void) subdevices_remove(m->runtime, pk, dn);
                 return r;
         }
+        bus_property_changed(m->bus, BUS_PROPERTY_SUB_DEVICES);
         log_info("Sub-device %s/%s added over D-Bus%s", pk, dn, persistent ? " (kept)" : "");
         return 0;
 }
