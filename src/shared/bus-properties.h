@@ -66,7 +66,7 @@
         X(LED, "Led", "(byyy)", BUS_PROPERTY_BATCHED, "led", BUS_PROPERTY_SHOW_PLAIN)                       \
         /* 0..100, applied with the colour (led-model.h); set with SetBrightness. */                        \
         X(BRIGHTNESS, "Brightness", "y", BUS_PROPERTY_BATCHED, "brightness", BUS_PROPERTY_SHOW_PERCENT)     \
-        /* The gateway's sub-devices (ListDevices has each), and how many of them are online. */           \
+        /* The gateway's sub-devices (ListDevices has each), and how many of them are online. */            \
         X(SUB_DEVICES, "SubDevices", "u", BUS_PROPERTY_EMITS, "sub_devices", BUS_PROPERTY_SHOW_PLAIN)       \
         X(SUB_DEVICES_ONLINE, "SubDevicesOnline", "u", BUS_PROPERTY_EMITS, "sub_devices_online",            \
                 BUS_PROPERTY_SHOW_PLAIN)
