@@ -17,16 +17,10 @@ int alink_json_error(char **ret_error, const char *format, ...)
         va_list ap;
         int r;
 
-        if (!ret_error)
-                return ALINK_E_INVALID;
         va_start(ap, format);
-        r = vasprintf(ret_error, format, ap);
+        r = error_vprintf(ret_error, ALINK_E_INVALID, format, ap);
         va_end(ap);
-        if (r < 0) {
-                *ret_error = NULL;
-                return -ENOMEM;
-        }
-        return ALINK_E_INVALID;
+        return r;
 }
 
 int alink_topics_init(AlinkTopics *t, const char *pk, const char *dn)

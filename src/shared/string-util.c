@@ -310,3 +310,25 @@ bool json_text_has_escaped_nul(const char *p, size_t len)
         }
         return false;
 }
+
+int error_vprintf(char **ret_error, int result, const char *format, va_list ap)
+{
+        if (!ret_error)
+                return result;
+        if (vasprintf(ret_error, format, ap) < 0) {
+                *ret_error = NULL;
+                return -ENOMEM;
+        }
+        return result;
+}
+
+int error_printf(char **ret_error, int result, const char *format, ...)
+{
+        va_list ap;
+        int r;
+
+        va_start(ap, format);
+        r = error_vprintf(ret_error, result, format, ap);
+        va_end(ap);
+        return r;
+}

@@ -2,6 +2,7 @@
 /* string-util.h: small string helpers the libraries we use do not offer. Pure, no logging. */
 #pragma once
 
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -43,3 +44,8 @@ bool host_is_address(const char *host);
 /* Does a string of the JSON text hold \u0000? json-c keeps keys as C strings: "LightSwitch\u0000junk"
  * would be read as "LightSwitch". A backslash inside a string escapes the next character. */
 bool json_text_has_escaped_nul(const char *p, size_t len);
+
+/* The error messages of the parsers and checks: *ret_error = the formatted text (nothing when ret_error is
+ * NULL), and result is returned; -ENOMEM when the text cannot be made. */
+int error_printf(char **ret_error, int result, const char *format, ...) _printf_(3, 4);
+int error_vprintf(char **ret_error, int result, const char *format, va_list ap) _printf_(3, 0);

@@ -45,21 +45,7 @@ DEFINE_STRING_TABLE(binding_bias, BindingBias)
 /* ---------------------------------------------------------------------------------------------------------
  * The keys. */
 
-static int error_set(char **ret_error, const char *format, ...) _printf_(2, 3);
-static int error_set(char **ret_error, const char *format, ...)
-{
-        va_list ap;
-        int r;
-
-        va_start(ap, format);
-        r = vasprintf(ret_error, format, ap);
-        va_end(ap);
-        if (r < 0) {
-                *ret_error = NULL;
-                return -ENOMEM;
-        }
-        return -EINVAL;
-}
+#define error_set(ret_error, ...) error_printf(ret_error, -EINVAL, __VA_ARGS__)
 
 typedef struct BindingKey BindingKey;
 typedef int (*BindingKeyParser)(

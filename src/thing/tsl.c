@@ -171,29 +171,15 @@ static _DEFINE_STRING_TABLE_FROM_STRING(tsl_call_type, TslCallType, strcmp)
 };
 static _DEFINE_STRING_TABLE_FROM_STRING(tsl_event_type, TslEventType, strcmp)
 
-        /* ---- errors and paths ---- */
+/* ---- errors and paths ---- */
 
-        _printf_(2, 3) static int tsl_error(char **ret_error, const char *format, ...)
-{
-        va_list ap;
-        int r;
+#define tsl_error(ret_error, ...) error_printf(ret_error, TSL_E_INVALID, __VA_ARGS__)
 
-        if (!ret_error)
-                return TSL_E_INVALID;
-        va_start(ap, format);
-        r = vasprintf(ret_error, format, ap);
-        va_end(ap);
-        if (r < 0) {
-                *ret_error = NULL;
-                return -ENOMEM;
-        }
-        return TSL_E_INVALID;
-}
-
-/* Where a value is: a chain of segments on the stack, from the innermost to the root, written out only
- * for an error. The root is a name ("$", "Temperature"); below it a member (".specs") or an index
- * ("[3]"). */
-typedef struct Path {
+        /* Where a value is: a chain of segments on the stack, from the innermost to the root, written out
+         * only for an error. The root is a name ("$", "Temperature"); below it a member (".specs") or an
+         * index
+         * ("[3]"). */
+        typedef struct Path {
         const struct Path *parent;
         const char *name; /* NULL: index */
         size_t index;
