@@ -156,6 +156,28 @@ cloud --pub "/sys/$SUB/lamp03/thing/enable" '{"id":"82","version":"1.0","params"
 wait_for_count "$T/broker.log" "alink-auth: login $SUB/lamp03 for $PK/$DN: online" $((n3 + 1)) 15 || fail "enable did not log lamp03 in"
 pass "disable parks a sub-device (answered), enable logs it in again"
 
+# aliLinkctl add (kept, the secret on standard input), device, remove; a kept one survives a restart of
+# the daemon, in a 0600 file of the state directory.
+echo sub-secret-5 | ctl add "$SUB/meter01" "$top_srcdir/tests/data/thing/thermostat.json" >"$T/add.out" ||
+	fail "aliLinkctl add: $(cat "$T/add.out")"
+wait_for_count "$T/broker.log" "alink-auth: login $SUB/meter01 for $PK/$DN: online" 2 15 || fail "the added meter01 is not online"
+ctl device "$SUB/meter01" | grep -qx "$SUB/meter01: online" || fail "device: $(ctl device "$SUB/meter01")"
+kept=$(ls "$T/state/subdevices/")
+[ "$kept" = "$SUB+meter01.json" ] || fail "kept files: $kept"
+[ "$(stat -c %a "$T/state/subdevices/$kept")" = 600 ] || fail "the kept file's mode is $(stat -c %a "$T/state/subdevices/$kept")"
+daemon_stop TERM 5 >/dev/null
+mv "$T/daemon.log" "$T/daemon-1.log"
+daemon_start
+daemon_wait_connected
+wait_for_count "$T/broker.log" "alink-auth: login $SUB/meter01 for $PK/$DN: online" 3 15 || fail "the kept meter01 was not back after a restart"
+cat "$T/daemon-1.log" >>"$T/daemon.log"
+ctl remove "$SUB/meter01" || fail "aliLinkctl remove"
+[ -z "$(ls "$T/state/subdevices/")" ] || fail "the kept file stays after remove"
+rc=0
+ctl remove "$SUB/lamp01" >"$T/rm.out" 2>&1 || rc=$?
+[ $rc = 1 ] && grep -q "subdevice.lamp01" "$T/rm.out" || fail "removing a configured one: $rc $(cat "$T/rm.out")"
+pass "aliLinkctl add (secret on stdin, kept 0600, back after a restart), device, remove; a configured one stays"
+
 daemon_alive || fail "the daemon died"
 [ "$(daemon_stop TERM 5)" = 0 ] || fail "exit status after SIGTERM"
 wait_for "$T/broker.log" "alink-auth: batch_logout for $PK/$DN: 3 offline" 5 || fail "no batch_logout on stop"

@@ -50,6 +50,15 @@ static const Verb verbs[] = {
         {"devices", 0, 0, true, verb_devices, "devices [--json]",
                 "List the devices the daemon serves, the gateway's own first, each with its state (online,\n"
                 "offline, logging-in, disabled, parked)."},
+        {"device", 1, 1, true, verb_device, "device PK/DN [--json]",
+                "Show one device's state, object and last known values."},
+        {"add", 2, 2, true, verb_add, "add PK/DN TSL_FILE",
+                "Add a sub-device to the gateway, kept across restarts; its device secret is read from\n"
+                "standard input (never give it on the command line)."},
+        {"remove", 1, 2, true, verb_remove, "remove PK/DN [unbind]",
+                "Log out and forget a sub-device added with add (or AddSubDevice); \"unbind\" also removes "
+                "it\n"
+                "from the gateway's topology."},
         {"get", 0, 100, true, verb_get, "get [ID...] [--json]",
                 "Show the device's last known property values (all, or the identifiers given)."},
         {"set", 1, 100, true, verb_set, "set ID=VALUE...",

@@ -108,4 +108,7 @@ int verb_post(sd_bus *bus, int argc, char *argv[]);
 int verb_event(sd_bus *bus, int argc, char *argv[]);
 int verb_call(sd_bus *bus, int argc, char *argv[]);
 int verb_devices(sd_bus *bus, int argc, char *argv[]);
+int verb_device(sd_bus *bus, int argc, char *argv[]);
+int verb_add(sd_bus *bus, int argc, char *argv[]);
+int verb_remove(sd_bus *bus, int argc, char *argv[]);
 int verb_tsl(sd_bus *bus, int argc, char *argv[]);

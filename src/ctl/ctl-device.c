@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "bus-names.h"
 #include "ctl-common.h"
@@ -193,4 +194,139 @@ int verb_devices(sd_bus *bus, int argc, char *argv[])
         if (arg_json)
                 print_json(list);
         return 0;
+}
+
+/* "PK/DN" into its two halves (pointers into a copy the caller frees). */
+static int split_device(const char *arg, char **ret_copy, const char **ret_pk, const char **ret_dn)
+{
+        char *copy = strdup(arg), *slash;
+
+        if (!copy)
+                return -ENOMEM;
+        slash = strchr(copy, '/');
+        if (!slash || slash == copy || !slash[1] || strchr(slash + 1, '/')) {
+                free(copy);
+                return usage_error("expected PRODUCT_KEY/DEVICE_NAME, got \"%s\"", arg);
+        }
+        *slash = 0;
+        *ret_copy = copy;
+        *ret_pk = copy;
+        *ret_dn = slash + 1;
+        return 0;
+}
+
+/* device PK/DN: one device's state and last known values. */
+int verb_device(sd_bus *bus, int argc, char *argv[])
+{
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL, *list = NULL;
+        _cleanup_(freep) char *copy = NULL, *values = NULL;
+        sd_bus_error e = SD_BUS_ERROR_NULL;
+        const char *pk, *dn, *path, *state = "unknown", *lpk, *ldn, *lstate, *lpath;
+        int r;
+
+        (void) argc;
+        r = split_device(argv[1], &copy, &pk, &dn);
+        if (r != 0)
+                return r;
+        r = call(bus, "Finding the device", "GetDevice", &reply, "ss", pk, dn);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_read(reply, "o", &path);
+        if (r < 0)
+                return r;
+        r = call(bus, "Listing the devices", "ListDevices", &list, NULL);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_enter_container(list, 'a', "(ssso)");
+        if (r < 0)
+                return r;
+        while (sd_bus_message_read(list, "(ssso)", &lpk, &ldn, &lstate, &lpath) > 0)
+                if (streq(lpk, pk) && streq(ldn, dn))
+                        state = lstate;
+        r = sd_bus_get_property_string(
+                bus, ALI_BUS_NAME, path, ALI_BUS_DEVICE_INTERFACE, "Properties", &e, &values);
+        if (r < 0) {
+                r = bus_failed("Reading the properties", &e, r);
+                sd_bus_error_free(&e);
+                return r;
+        }
+        if (arg_json) {
+                _cleanup_(json_object_putp) json_object *o = json_object_new_object();
+                json_object_object_add(o, "product_key", json_object_new_string(pk));
+                json_object_object_add(o, "device_name", json_object_new_string(dn));
+                json_object_object_add(o, "state", json_object_new_string(state));
+                json_object_object_add(o, "object", json_object_new_string(path));
+                json_object_object_add(o, "properties", json_tokener_parse(values));
+                print_json(o);
+                return 0;
+        }
+        printf("%s/%s: %s\n  Object: %s\n  Values: %s\n", pk, dn, state, path, values);
+        return 0;
+}
+
+/* add PK/DN TSL_FILE: a sub-device kept by the daemon (Persistent: one added by aliLinkctl would go when
+ * aliLinkctl does); its secret is read from standard input, never from the command line. */
+int verb_add(sd_bus *bus, int argc, char *argv[])
+{
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL, *reply = NULL;
+        _cleanup_(json_object_putp) json_object *tsl = NULL;
+        _cleanup_(freep) char *copy = NULL, *secret = NULL;
+        sd_bus_error e = SD_BUS_ERROR_NULL;
+        const char *pk, *dn, *path;
+        size_t n = 0;
+        ssize_t l;
+        int r;
+
+        (void) argc;
+        r = split_device(argv[1], &copy, &pk, &dn);
+        if (r != 0)
+                return r;
+        tsl = json_object_from_file(argv[2]);
+        if (!tsl) {
+                fprintf(stderr, "%s: not a JSON file: %s\n", argv[2], json_util_get_last_err());
+                return -EINVAL;
+        }
+        if (isatty(STDIN_FILENO))
+                fprintf(stderr, "Device secret of %s/%s: ", pk, dn);
+        l = getline(&secret, &n, stdin);
+        if (l <= 0) {
+                fprintf(stderr, "No device secret on standard input\n");
+                return -EINVAL;
+        }
+        while (l > 0 && strchr("\r\n", secret[l - 1]))
+                secret[--l] = 0;
+        r = sd_bus_message_new_method_call(
+                bus, &m, ALI_BUS_NAME, ALI_BUS_PATH, ALI_BUS_INTERFACE, "AddSubDevice");
+        if (r >= 0)
+                r = sd_bus_message_append(m, "sssa{sv}", pk, dn, secret, 2, "Tsl", "s",
+                        json_object_to_json_string_ext(tsl, JSON_C_TO_STRING_PLAIN), "Persistent", "b", 1);
+        explicit_bzero(secret, (size_t) l);
+        if (r >= 0)
+                r = sd_bus_call(bus, m, 0, &e, &reply);
+        if (r < 0) {
+                r = bus_failed("Adding the sub-device", &e, r);
+                sd_bus_error_free(&e);
+                return r;
+        }
+        r = sd_bus_message_read(reply, "o", &path);
+        if (r < 0)
+                return r;
+        printf("%s/%s added: %s\n", pk, dn, path);
+        return 0;
+}
+
+/* remove PK/DN [unbind]: forgets a sub-device added over D-Bus (and, with unbind, its topology). */
+int verb_remove(sd_bus *bus, int argc, char *argv[])
+{
+        _cleanup_(freep) char *copy = NULL;
+        const char *pk, *dn;
+        int r;
+
+        if (argc > 2 && !streq(argv[2], "unbind"))
+                return usage_error("remove: the second argument may only be \"unbind\"");
+        r = split_device(argv[1], &copy, &pk, &dn);
+        if (r != 0)
+                return r;
+        return call(
+                bus, "Removing the sub-device", "RemoveSubDevice", NULL, "ssb", pk, dn, (int) (argc > 2));
 }
