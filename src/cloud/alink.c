@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* alink.c: Alink topics and JSON with json-c. */
 #include <inttypes.h>
+#include <limits.h>
 #include <json-c/json.h>
 #include <math.h>
 #include <stdarg.h>
@@ -225,9 +226,8 @@ static bool integer_ends_at(const char *payload, size_t len, size_t end)
  * input consumed, and an object at the top. */
 int alink_parse_json_object(const void *payload, size_t len, json_object **ret, char **ret_error)
 {
-        json_tokener *tok;
         json_object *o;
-        enum json_tokener_error e;
+        int e;
         size_t end;
 
         if (!payload || len == 0)
@@ -236,17 +236,10 @@ int alink_parse_json_object(const void *payload, size_t len, json_object **ret, 
                 return alink_json_error(
                         ret_error, "message of %zu bytes exceeds the %u byte limit", len, ALINK_MAX_PAYLOAD);
 
-        tok = json_tokener_new_ex(ALINK_MAX_JSON_DEPTH);
-        if (!tok)
-                return -ENOMEM;
-        json_tokener_set_flags(tok, JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8);
-        o = json_tokener_parse_ex(tok, payload, (int) len);
-        e = json_tokener_get_error(tok);
-        end = json_tokener_get_parse_end(tok);
-        json_tokener_free(tok);
-
+        e = alink_json_tokenize(payload, len, ALINK_MAX_JSON_DEPTH, &o, &end);
+        if (e < 0)
+                return e;
         if (e != json_tokener_success) {
-                json_object_put(o);
                 if (e == json_tokener_continue)
                         return alink_json_error(ret_error, "invalid JSON: unexpected end of input");
                 /* json-c 0.17 and later refuse an integer that does not fit in 64 bits in strict mode, as
@@ -254,8 +247,8 @@ int alink_parse_json_object(const void *payload, size_t len, json_object **ret, 
                 if (e == json_tokener_error_parse_number && integer_ends_at(payload, len, end))
                         return alink_json_error(
                                 ret_error, "invalid JSON at byte %zu: integer out of range", end);
-                return alink_json_error(
-                        ret_error, "invalid JSON at byte %zu: %s", end, json_tokener_error_desc(e));
+                return alink_json_error(ret_error, "invalid JSON at byte %zu: %s", end,
+                        json_tokener_error_desc((enum json_tokener_error) e));
         }
         /* Only white space may follow the document. */
         for (const char *p = (const char *) payload + end; p < (const char *) payload + len; p++)

@@ -146,6 +146,12 @@ int alink_parse_request_id(const void *payload, size_t len, char **ret_id);
  * space after the document, an object at the top. 0 with *ret (json_object_put() it), ALINK_E_INVALID
  * with *ret_error, or negative errno. */
 int alink_parse_json_object(const void *payload, size_t len, struct json_object **ret, char **ret_error);
+/* The strict tokenizer under it (and under the thing model's parser): at most max_depth levels, strict
+ * syntax, valid UTF-8. Returns json_tokener_success (0) with *ret, or another enum json_tokener_error with
+ * *ret NULL, or -ENOMEM; *ret_end is where it stopped. What may follow the document is the caller's to
+ * check. */
+int alink_json_tokenize(
+        const void *text, size_t len, int max_depth, struct json_object **ret, size_t *ret_end);
 
 /* {"id":"<id>","code":<code>,"data":{}} plus "message" when given; id NULL leaves it out. */
 int alink_build_reply(const char *id, int64_t code, const char *message, char **ret);

@@ -45,9 +45,7 @@ typedef enum RequestKind {
 } RequestKind;
 
 struct Gateway {
-        sd_event *event;
         GatewayHost host;
-        char *pk, *dn;
         AlinkGatewayTopics topics;
         Subdev **subs;
         size_t n_subs;
@@ -736,12 +734,7 @@ int gateway_new(Gateway **ret, sd_event *e, const char *pk, const char *dn, cons
         g = calloc(1, sizeof(*g));
         if (!g)
                 return -ENOMEM;
-        g->event = sd_event_ref(e);
         g->host = *host;
-        g->pk = strdup(pk);
-        g->dn = strdup(dn);
-        if (!g->pk || !g->dn)
-                return -ENOMEM;
         r = alink_gateway_topics_init(&g->topics, pk, dn);
         if (r < 0)
                 return r;
@@ -765,9 +758,6 @@ Gateway *gateway_free(Gateway *g)
                 subdev_free(g->subs[i]);
         free(g->subs);
         alink_gateway_topics_done(&g->topics);
-        free(g->pk);
-        free(g->dn);
-        sd_event_unref(g->event);
         free(g);
         return NULL;
 }

@@ -9,11 +9,11 @@
  *
  * Input: requested at once with edge detection (edge = both, rising or falling), the bias and, when
  * debounce is set, the kernel's debounce period (gpiod_line_settings_set_debounce_period_us(); kernels
- * without it are asked again without). Its fd is watched on the event loop (STYLE.md 14). Debouncing is
- * also done here, so it holds on every kernel: an edge (re)arms a timer of the debounce period, and only
- * when it fires is the level read and reported, so a level must have been stable that long. With edge =
- * both a level is reported when it differs from the last one reported; with rising (falling) each
- * debounced edge to 1 (0) is reported, as an event-like property. While the line cannot be requested, a
+ * without it are asked again without). Its fd is watched on the event loop (no thread, no blocking read).
+ * Debouncing is also done here, so it holds on every kernel: an edge (re)arms a timer of the debounce
+ * period, and only when it fires is the level read and reported, so a level must have been stable that long.
+ * With edge = both a level is reported when it differs from the last one reported; with rising (falling)
+ * each debounced edge to 1 (0) is reported, as an event-like property. While the line cannot be requested, a
  * timer tries again every BINDING_GPIO_RETRY_USEC. active_low makes every value logical. */
 #include <inttypes.h>
 #include <json-c/json.h>

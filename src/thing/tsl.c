@@ -23,6 +23,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "alink.h"
 #include "string-table.h"
 #include "string-util.h"
 #include "tsl.h"
@@ -1017,10 +1018,9 @@ static void position(const char *text, size_t offset, unsigned *ret_line, unsign
 
 static int parse_document(const char *text, size_t len, json_object **ret, char **ret_error)
 {
-        json_tokener *tok;
         json_object *o;
-        enum json_tokener_error e;
         unsigned line, column;
+        int e;
         size_t end;
 
         /* A file saved by an editor that marks UTF-8. */
@@ -1036,22 +1036,15 @@ static int parse_document(const char *text, size_t len, json_object **ret, char 
         if (json_text_has_escaped_nul(text, len))
                 return tsl_error(ret_error, "a string holds \\u0000");
 
-        tok = json_tokener_new_ex(TSL_MAX_JSON_DEPTH);
-        if (!tok)
-                return -ENOMEM;
-        json_tokener_set_flags(tok, JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8);
-        o = json_tokener_parse_ex(tok, text, (int) len);
-        e = json_tokener_get_error(tok);
-        end = json_tokener_get_parse_end(tok);
-        json_tokener_free(tok);
-
+        e = alink_json_tokenize(text, len, TSL_MAX_JSON_DEPTH, &o, &end);
+        if (e < 0)
+                return e;
         if (e != json_tokener_success) {
-                json_object_put(o);
                 if (e == json_tokener_continue)
                         return tsl_error(ret_error, "invalid JSON: unexpected end of input");
                 position(text, MIN(end, len), &line, &column);
                 return tsl_error(ret_error, "invalid JSON at line %u, column %u: %s", line, column,
-                        json_tokener_error_desc(e));
+                        json_tokener_error_desc((enum json_tokener_error) e));
         }
         for (size_t i = end; i < len; i++)
                 if (!strchr(" \t\r\n", text[i])) {
